@@ -1,0 +1,336 @@
+/**
+ * The Connection machine: one transport to one MCP server.
+ *
+ *   idle → connecting → initializing → ready ⇄ reconnecting → failed | closed
+ *
+ * Pure: it decides WHEN to open, initialise, ping, back off and give up; the actor layer
+ * (`src/actors/connection-actor.ts`) provides the I/O actors (`openTransport`, `initializeSession`,
+ * `ping`, `closeTransport`) and the `disposeTransport` action with `machine.provide()`.
+ *
+ * Backoff is exponential with full jitter (delay = random(0, min(cap, initial × factor^(attempt-1)))).
+ * The random numbers come from a seeded PRNG kept in context, so a run is reproducible from its
+ * input and a snapshot carries everything. The retry deadline is a timestamp in context.
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import { nextRandom } from './random.js';
+
+/** Reconnect policy: exponential backoff with full jitter, bounded attempts. */
+export interface BackoffPolicy {
+  /** Upper bound of the first delay. */
+  initialDelayMs: number;
+  /** Growth of the upper bound per attempt. */
+  factor: number;
+  /** Cap of the upper bound. */
+  maxDelayMs: number;
+  /** Consecutive failed attempts before the machine gives up (`failed`). */
+  maxAttempts: number;
+  /** Full jitter (default) or the plain exponential delay (deterministic, for benchmarks and tests). */
+  jitter: boolean;
+}
+
+/** Liveness policy: an MCP `ping` every `intervalMs` while ready; `maxMissed` missed pongs declare the peer dead. */
+export interface HeartbeatPolicy {
+  /** 0 disables the heartbeat. */
+  intervalMs: number;
+  timeoutMs: number;
+  maxMissed: number;
+}
+
+/** A serialisable summary of the last error (the Error object itself stays in the actor layer). */
+export interface ConnectionErrorSummary {
+  code: string;
+  message: string;
+}
+
+/** What `initialize` negotiated, as the connection saw it. */
+export interface SessionInfo {
+  protocolVersion: string;
+  serverName: string;
+  serverVersion: string;
+  instructions: string | undefined;
+  sessionId: string | undefined;
+}
+
+/** Input of the connection machine. */
+export interface ConnectionInput {
+  server: string;
+  backoff: BackoffPolicy;
+  heartbeat: HeartbeatPolicy;
+  connectTimeoutMs: number;
+  initializeTimeoutMs: number;
+  /** Seed of the jitter PRNG. */
+  seed: number;
+  /** Start connecting at once (otherwise wait for CONNECT). */
+  autoConnect?: boolean;
+}
+
+/** Context of the connection machine. */
+export interface ConnectionContext {
+  server: string;
+  backoff: BackoffPolicy;
+  heartbeat: HeartbeatPolicy;
+  connectTimeoutMs: number;
+  initializeTimeoutMs: number;
+  /** Consecutive failed attempts since the last time the connection was ready. */
+  attempt: number;
+  /** Delay chosen for the pending retry. */
+  retryDelayMs: number;
+  /** Timestamp (ms since epoch) at which the pending retry fires; null when none is pending. */
+  retryAt: number | null;
+  missedPongs: number;
+  rngState: number;
+  lastError: ConnectionErrorSummary | null;
+  session: SessionInfo | null;
+  /** Times the connection became ready (1 = first connect, more = reconnects). */
+  readyCount: number;
+  autoConnect: boolean;
+}
+
+/** Events the connection machine accepts. */
+export type ConnectionEvent =
+  | { type: 'CONNECT' }
+  | { type: 'RETRY' }
+  | { type: 'CLOSE' }
+  | { type: 'TRANSPORT_CLOSED'; error: ConnectionErrorSummary; fatal?: boolean };
+
+/** Error codes after which retrying cannot help (a new config or token is needed). */
+const FATAL_CODES: ReadonlySet<string> = new Set(['AUTH', 'CONFIG']);
+
+function summarise(error: unknown): ConnectionErrorSummary {
+  if (error && typeof error === 'object') {
+    const e = error as { code?: unknown; message?: unknown };
+    return {
+      code: typeof e.code === 'string' ? e.code : 'CONNECTION_LOST',
+      message: typeof e.message === 'string' ? e.message : String(error),
+    };
+  }
+  return { code: 'CONNECTION_LOST', message: String(error) };
+}
+
+/** Upper bound of the backoff window for the given attempt (1-based). */
+export function backoffCeilingMs(policy: BackoffPolicy, attempt: number): number {
+  const raw = policy.initialDelayMs * policy.factor ** Math.max(0, attempt - 1);
+  return Math.min(policy.maxDelayMs, raw);
+}
+
+/** The connection statechart. Provide the I/O actors with `connectionMachine.provide(...)`. */
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+    input: {} as ConnectionInput,
+  },
+  actors: {
+    /** Opens the transport (socket handshake, child process spawn). Provided by the actor layer. */
+    openTransport: fromPromise<void, { server: string; attempt: number }>(async () => {
+      throw new Error('openTransport not provided');
+    }),
+    /** Runs the MCP initialize handshake on the open transport. Provided by the actor layer. */
+    initializeSession: fromPromise<SessionInfo, { server: string }>(async () => {
+      throw new Error('initializeSession not provided');
+    }),
+    /** Sends one MCP ping and resolves on the pong. Provided by the actor layer. */
+    ping: fromPromise<void, { server: string; timeoutMs: number }>(async () => {
+      throw new Error('ping not provided');
+    }),
+    /** Closes the transport for good. Provided by the actor layer. */
+    closeTransport: fromPromise<void, { server: string }>(async () => {}),
+  },
+  actions: {
+    /** Tear down whatever transport is left (I/O; provided by the actor layer). */
+    disposeTransport: () => {},
+    recordError: assign({
+      lastError: ({ event }) => summarise('error' in event ? event.error : event),
+    }),
+    recordConnectTimeout: assign({
+      lastError: ({ context }) => ({
+        code: 'TIMEOUT',
+        message: `Connecting to ${context.server} took longer than ${context.connectTimeoutMs} ms`,
+      }),
+    }),
+    recordInitializeTimeout: assign({
+      lastError: ({ context }) => ({
+        code: 'TIMEOUT',
+        message: `initialize on ${context.server} took longer than ${context.initializeTimeoutMs} ms`,
+      }),
+    }),
+    recordPeerDead: assign({
+      lastError: ({ context }) => ({
+        code: 'CONNECTION_LOST',
+        message: `${context.server} missed ${context.missedPongs} heartbeat pings in a row`,
+      }),
+    }),
+    scheduleRetry: assign(({ context }) => {
+      const attempt = context.attempt + 1;
+      const ceiling = backoffCeilingMs(context.backoff, attempt);
+      const [r, rngState] = nextRandom(context.rngState);
+      const retryDelayMs = context.backoff.jitter ? Math.floor(r * ceiling) : Math.floor(ceiling);
+      return { attempt, retryDelayMs, retryAt: Date.now() + retryDelayMs, rngState, missedPongs: 0 };
+    }),
+    clearRetry: assign({ retryAt: null }),
+    markReady: assign({
+      attempt: 0,
+      missedPongs: 0,
+      retryAt: null,
+      lastError: null,
+      readyCount: ({ context }) => context.readyCount + 1,
+      session: ({ event }) => (event as unknown as { output: SessionInfo }).output,
+    }),
+    resetAttempts: assign({ attempt: 0, lastError: null }),
+    resetMissedPongs: assign({ missedPongs: 0 }),
+    countMissedPong: assign({ missedPongs: ({ context }) => context.missedPongs + 1 }),
+  },
+  guards: {
+    shouldAutoConnect: ({ context }) => context.autoConnect,
+    attemptsExhausted: ({ context }) => context.attempt >= context.backoff.maxAttempts,
+    isFatalError: ({ event }) => {
+      if (event.type === 'TRANSPORT_CLOSED' && event.fatal) return true;
+      const error = 'error' in event ? event.error : undefined;
+      return FATAL_CODES.has(summarise(error).code);
+    },
+    heartbeatEnabled: ({ context }) => context.heartbeat.intervalMs > 0,
+    peerDead: ({ context }) => context.missedPongs + 1 >= context.heartbeat.maxMissed,
+  },
+  delays: {
+    retryBackoff: ({ context }) => context.retryDelayMs,
+    heartbeatInterval: ({ context }) => context.heartbeat.intervalMs,
+    connectTimeout: ({ context }) => context.connectTimeoutMs,
+    initializeTimeout: ({ context }) => context.initializeTimeoutMs,
+  },
+}).createMachine({
+  id: 'connection',
+  context: ({ input }) => ({
+    server: input.server,
+    backoff: input.backoff,
+    heartbeat: input.heartbeat,
+    connectTimeoutMs: input.connectTimeoutMs,
+    initializeTimeoutMs: input.initializeTimeoutMs,
+    attempt: 0,
+    retryDelayMs: 0,
+    retryAt: null,
+    missedPongs: 0,
+    rngState: input.seed >>> 0,
+    lastError: null,
+    session: null,
+    readyCount: 0,
+    autoConnect: input.autoConnect ?? false,
+  }),
+  initial: 'idle',
+  on: {
+    CLOSE: { target: '.closing' },
+  },
+  states: {
+    idle: {
+      always: { guard: 'shouldAutoConnect', target: 'connecting' },
+      on: { CONNECT: { target: 'connecting' } },
+    },
+    connecting: {
+      invoke: {
+        id: 'openTransport',
+        src: 'openTransport',
+        input: ({ context }) => ({ server: context.server, attempt: context.attempt }),
+        onDone: { target: 'initializing' },
+        onError: [
+          { guard: 'isFatalError', target: 'failed', actions: ['recordError', 'disposeTransport'] },
+          { target: 'reconnecting', actions: 'recordError' },
+        ],
+      },
+      after: {
+        connectTimeout: { target: 'reconnecting', actions: 'recordConnectTimeout' },
+      },
+      on: {
+        TRANSPORT_CLOSED: [
+          { guard: 'isFatalError', target: 'failed', actions: ['recordError', 'disposeTransport'] },
+          { target: 'reconnecting', actions: 'recordError' },
+        ],
+      },
+    },
+    initializing: {
+      invoke: {
+        id: 'initializeSession',
+        src: 'initializeSession',
+        input: ({ context }) => ({ server: context.server }),
+        onDone: { target: 'ready', actions: 'markReady' },
+        onError: [
+          { guard: 'isFatalError', target: 'failed', actions: ['recordError', 'disposeTransport'] },
+          { target: 'reconnecting', actions: 'recordError' },
+        ],
+      },
+      after: {
+        initializeTimeout: { target: 'reconnecting', actions: 'recordInitializeTimeout' },
+      },
+      on: {
+        TRANSPORT_CLOSED: [
+          { guard: 'isFatalError', target: 'failed', actions: ['recordError', 'disposeTransport'] },
+          { target: 'reconnecting', actions: 'recordError' },
+        ],
+      },
+    },
+    ready: {
+      initial: 'waiting',
+      on: {
+        TRANSPORT_CLOSED: [
+          { guard: 'isFatalError', target: 'failed', actions: ['recordError', 'disposeTransport'] },
+          { target: 'reconnecting', actions: 'recordError' },
+        ],
+      },
+      states: {
+        waiting: {
+          after: {
+            heartbeatInterval: { guard: 'heartbeatEnabled', target: 'pinging' },
+          },
+        },
+        pinging: {
+          invoke: {
+            id: 'ping',
+        src: 'ping',
+            input: ({ context }) => ({ server: context.server, timeoutMs: context.heartbeat.timeoutMs }),
+            onDone: { target: 'waiting', actions: 'resetMissedPongs' },
+            onError: [
+              { guard: 'peerDead', target: '#connection.reconnecting', actions: ['countMissedPong', 'recordPeerDead'] },
+              { target: 'waiting', actions: 'countMissedPong' },
+            ],
+          },
+        },
+      },
+    },
+    reconnecting: {
+      entry: ['disposeTransport', 'scheduleRetry'],
+      exit: 'clearRetry',
+      always: { guard: 'attemptsExhausted', target: 'failed' },
+      after: {
+        retryBackoff: { target: 'connecting' },
+      },
+    },
+    failed: {
+      on: {
+        RETRY: { target: 'connecting', actions: 'resetAttempts' },
+        CONNECT: { target: 'connecting', actions: 'resetAttempts' },
+      },
+    },
+    closing: {
+      entry: 'disposeTransport',
+      invoke: {
+        id: 'closeTransport',
+        src: 'closeTransport',
+        input: ({ context }) => ({ server: context.server }),
+        onDone: { target: 'closed' },
+        onError: { target: 'closed' },
+      },
+    },
+    closed: {
+      type: 'final',
+    },
+  },
+});
+
+/** The connection machine's state values, flattened (`ready` covers its heartbeat substates). */
+export type ConnectionStateName =
+  | 'idle'
+  | 'connecting'
+  | 'initializing'
+  | 'ready'
+  | 'reconnecting'
+  | 'failed'
+  | 'closing'
+  | 'closed';
