@@ -1,0 +1,75 @@
+/**
+ * Child-process entry of the demo server.
+ *
+ *   tsx src/demo/demo-server-main.ts [--ws-port N] [--http-port N] [--host H]
+ *     serves WebSocket and Streamable HTTP; prints one JSON line {"wsUrl","httpUrl","pid"} to stdout.
+ *   tsx src/demo/demo-server-main.ts --stdio
+ *     serves over stdio (nothing else is written to stdout).
+ *
+ * Shuts down cleanly on SIGTERM/SIGINT (exit code 0). The `crash` tool is enabled (exits with 1).
+ */
+import { parseArgs } from 'node:util';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { createDemoMcpServer, startDemoServer } from './demo-server.js';
+
+const { values } = parseArgs({
+  options: {
+    'ws-port': { type: 'string' },
+    'http-port': { type: 'string' },
+    host: { type: 'string' },
+    stdio: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+function port(value: string | undefined, flag: string): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) {
+    process.stderr.write(`${flag} must be a port number (0-65535), got ${JSON.stringify(value)}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  let close: () => Promise<void>;
+  if (values.stdio) {
+    const server = createDemoMcpServer({ allowCrash: true });
+    await server.connect(new StdioServerTransport());
+    close = () => server.close();
+  } else {
+    const demo = await startDemoServer({
+      wsPort: port(values['ws-port'], '--ws-port'),
+      httpPort: port(values['http-port'], '--http-port'),
+      host: values.host,
+      allowCrash: true,
+      onError: (error) => process.stderr.write(`demo server: ${error.message}\n`),
+    });
+    process.stdout.write(
+      `${JSON.stringify({ wsUrl: demo.wsUrl, httpUrl: demo.httpUrl, pid: process.pid })}\n`,
+    );
+    close = () => demo.close();
+  }
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`demo server: close failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `demo server failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});
