@@ -54,7 +54,7 @@ function isCertainlyJsonRpcMessage(value: unknown): boolean {
     const hasId = value.id !== undefined;
     if (hasId && !isRequestId(value.id)) return false;
     if (keys !== 2 + (hasId ? 1 : 0)) return false;
-    if (!Number.isInteger(error.code) || typeof error.message !== 'string') return false;
+    if (!Number.isSafeInteger(error.code) || typeof error.message !== 'string') return false;
     return countKeys(error) === 2 + ('data' in error ? 1 : 0);
   }
   return false;
@@ -70,7 +70,7 @@ function isCheapParams(value: unknown): boolean {
 }
 
 function isRequestId(value: unknown): boolean {
-  return typeof value === 'string' || Number.isInteger(value);
+  return typeof value === 'string' || Number.isSafeInteger(value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -94,6 +94,8 @@ export class WebSocketClientTransport implements Transport {
   #lastSocketError: Error | undefined;
   #startSettle: { resolve: () => void; reject: (error: Error) => void } | undefined;
   #closeWaiters: Array<() => void> = [];
+  #notifiedThisTick = false;
+  #deferred: JSONRPCMessage[] | undefined;
 
   constructor(options: WebSocketClientTransportOptions) {
     this.#options = options;
@@ -252,7 +254,45 @@ export class WebSocketClientTransport implements Transport {
           : data.toString();
     const decoded = decodeJsonRpcFrame(text, this.#server);
     if (decoded instanceof ProtocolError) this.onerror?.(decoded);
-    else this.onmessage?.(decoded);
+    else if (this.#deferred !== undefined) this.#deferred.push(decoded);
+    else this.#deliver(decoded);
+  };
+
+  /**
+   * The SDK runs notification handlers one microtask late but settles responses at once, so a progress
+   * notification read in the same tick as its response would be dropped. A response that follows a
+   * notification within one tick is therefore delivered a microtask later (with everything after it).
+   */
+  #deliver(message: JSONRPCMessage): void {
+    if ('method' in message) {
+      if (!('id' in message) && !this.#notifiedThisTick) {
+        this.#notifiedThisTick = true;
+        queueMicrotask(this.#endTick);
+      }
+    } else if (this.#notifiedThisTick) {
+      this.#deferred = [message];
+      queueMicrotask(this.#flushDeferred);
+      return;
+    }
+    this.onmessage?.(message);
+  }
+
+  readonly #endTick = (): void => {
+    this.#notifiedThisTick = false;
+  };
+
+  readonly #flushDeferred = (): void => {
+    const queue = this.#deferred ?? [];
+    this.#deferred = undefined;
+    this.#notifiedThisTick = false;
+    for (let i = 0; i < queue.length; i++) {
+      if (this.#deferred !== undefined) {
+        // A response after a notification again: keep the rest in order for the next microtask.
+        (this.#deferred as JSONRPCMessage[]).push(...queue.slice(i));
+        return;
+      }
+      this.#deliver(queue[i]!);
+    }
   };
 
   #handshakeFailure(error: Error): WebSocketCloseError {
