@@ -8,7 +8,12 @@ import {
   connectionMachine,
   type SessionInfo,
 } from '../../src/machines/connection.js';
-import { definedStates, definedTransitions, PromiseActorDriver, recordTransitions } from '../helpers/model.js';
+import {
+  definedStates,
+  definedTransitions,
+  PromiseActorDriver,
+  recordTransitions,
+} from '../helpers/model.js';
 
 const session: SessionInfo = {
   protocolVersion: '2025-06-18',
@@ -218,7 +223,9 @@ describe('connection machine (model-based, virtual clock)', () => {
         ping: driver.actor('ping'),
       },
     });
-    const actor = createActor(machine, { input: { ...input, heartbeat: { ...input.heartbeat, maxMissed: 3 } } });
+    const actor = createActor(machine, {
+      input: { ...input, heartbeat: { ...input.heartbeat, maxMissed: 3 } },
+    });
     actor.start();
     actor.send({ type: 'CONNECT' });
     driver.settle('xstate.done.actor.openTransport', {});

@@ -1,0 +1,72 @@
+/**
+ * Wraps a transport that the connection actor has already started, so the SDK `Client` can
+ * `connect()` to it (its `start()` becomes a no-op). This is what lets the connection machine
+ * show `connecting` (socket/process) and `initializing` (MCP handshake) as separate states.
+ *
+ * It also guarantees `onclose` fires exactly once, synchronously when the actor disposes the
+ * transport, so the Client rejects everything in flight at once and can connect again.
+ */
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+
+/** Extra observers of the inner transport, called besides the Client's own callbacks. */
+export interface StartedTransportHooks {
+  onclose: () => void;
+  onerror: (error: Error) => void;
+}
+
+/** A started transport the Client can connect to. */
+export class StartedTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
+  private closed = false;
+
+  constructor(
+    readonly inner: Transport,
+    private readonly hooks: StartedTransportHooks,
+  ) {
+    inner.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    inner.onerror = (error) => {
+      this.onerror?.(error);
+      this.hooks.onerror(error);
+    };
+    inner.onclose = () => this.markClosed();
+  }
+
+  get sessionId(): string | undefined {
+    return this.inner.sessionId;
+  }
+
+  /** The inner transport is already started; the Client's call is a no-op. */
+  async start(): Promise<void> {}
+
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    return this.inner.send(message, options);
+  }
+
+  setProtocolVersion(version: string): void {
+    this.inner.setProtocolVersion?.(version);
+  }
+
+  /** Closes the inner transport; `onclose` fires now, once, whatever the inner one does. */
+  async close(): Promise<void> {
+    this.markClosed();
+    try {
+      await this.inner.close();
+    } catch {
+      // Closing a transport that already died may throw; the wrapper is closed either way.
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onclose?.();
+    this.hooks.onclose();
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * mcp-actors: a supervised XState v5 actor runtime for Model Context Protocol clients.
+ *
+ * @example
+ * import { createRuntime } from 'mcp-actors';
+ * await using rt = createRuntime({ servers: { demo: { url: 'ws://127.0.0.1:8080' } } });
+ * await rt.callTool('demo', 'echo', { text: 'hi' });
+ */
+export { type ConnectionStateChange, ServerConnection } from './actors/server-connection.js';
+export { WebSocketClientTransport } from './actors/websocket-client-transport.js';
+export { serveWebSocket, WebSocketServerTransport } from './actors/websocket-server-transport.js';
+export * from './errors/index.js';
+export {
+  type BackoffPolicy,
+  type ConnectionContext,
+  type ConnectionEvent,
+  type ConnectionStateName,
+  connectionMachine,
+  type HeartbeatPolicy,
+  type SessionInfo,
+} from './machines/connection.js';
+export {
+  DEFAULTS,
+  type ResolvedConfig,
+  type ResolvedServerConfig,
+  type RuntimeConfig,
+  resolveConfig,
+  runtimeConfigSchema,
+  type ServerConfig,
+} from './runtime/config.js';
+export type { EventBase, RuntimeEvents } from './runtime/events.js';
+export { redactHeaders, redactUrl } from './runtime/redact.js';
+export { type CallToolOptions, createRuntime, McpRuntime, type RuntimeOptions } from './runtime/runtime.js';
+export type { CallOptions, ServerStats } from './runtime/server-handle.js';

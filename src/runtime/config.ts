@@ -1,0 +1,326 @@
+/**
+ * Runtime configuration: the zod schema, defaults, and per-server resolution. Validation happens
+ * before any I/O; every problem is reported as a {@link ConfigError} naming the field's path.
+ */
+import { z } from 'zod';
+import type { TransportKind } from '../actors/transport-factory.js';
+import { ConfigError } from '../errors/index.js';
+
+const positiveMs = z.number().int().nonnegative();
+const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `expected ${what}` });
+
+const tlsSchema = z
+  .object({
+    ca: z
+      .union([z.string(), z.instanceof(Buffer), z.array(z.union([z.string(), z.instanceof(Buffer)]))])
+      .optional(),
+    cert: z.union([z.string(), z.instanceof(Buffer)]).optional(),
+    key: z.union([z.string(), z.instanceof(Buffer)]).optional(),
+    passphrase: z.string().optional(),
+    servername: z.string().optional(),
+    rejectUnauthorized: z.boolean().optional(),
+  })
+  .strict();
+
+const authSchema = z
+  .object({
+    token: z.string().min(1).optional(),
+    getToken: fn<() => Promise<string> | string>('a function returning a token').optional(),
+    oauth: z
+      .custom<object>((v) => typeof v === 'object' && v !== null, {
+        message: 'expected an OAuthClientProvider',
+      })
+      .optional(),
+  })
+  .strict();
+
+const reconnectSchema = z
+  .object({
+    initialDelayMs: positiveMs,
+    factor: z.number().min(1),
+    maxDelayMs: positiveMs,
+    maxAttempts: z.number().int().positive(),
+    jitter: z.boolean(),
+  })
+  .strict();
+
+const heartbeatSchema = z
+  .object({
+    intervalMs: positiveMs,
+    timeoutMs: z.number().int().positive(),
+    maxMissed: z.number().int().positive(),
+  })
+  .strict();
+
+const retrySchema = z
+  .object({
+    maxAttempts: z.number().int().positive(),
+    backoffFactor: z.number().min(1),
+    initialDelayMs: positiveMs,
+    maxBackoffMs: positiveMs,
+    budgetRatio: z.number().min(0).max(1),
+    budgetWindowMs: z.number().int().positive(),
+  })
+  .strict();
+
+const breakerSchema = z
+  .object({
+    failureThreshold: z.number().int().positive(),
+    resetTimeoutMs: z.number().int().positive(),
+    halfOpenProbes: z.number().int().positive(),
+    rateThreshold: z.number().gt(0).max(1).optional(),
+    windowMs: z.number().int().positive().optional(),
+    minimumCalls: z.number().int().positive().optional(),
+    resetBackoffFactor: z.number().min(1).optional(),
+    maxResetTimeoutMs: z.number().int().positive().optional(),
+    perTool: z.boolean().optional(),
+  })
+  .strict();
+
+const queueSchema = z
+  .object({ concurrency: z.number().int().positive(), maxQueued: z.number().int().nonnegative() })
+  .strict();
+
+const poolSchema = z
+  .object({ min: z.number().int().nonnegative(), max: z.number().int().positive(), maxIdleMs: positiveMs })
+  .strict();
+
+const cacheSchema = z.object({ maxSize: z.number().int().nonnegative(), ttlMs: positiveMs }).strict();
+
+/** Policies that can be set in `defaults` and overridden per server. */
+const policyShape = {
+  timeoutMs: z.number().int().positive(),
+  connectTimeoutMs: z.number().int().positive(),
+  initializeTimeoutMs: z.number().int().positive(),
+  reconnect: reconnectSchema.partial(),
+  heartbeat: heartbeatSchema.partial(),
+  retry: retrySchema.partial(),
+  breaker: breakerSchema.partial(),
+  queue: queueSchema.partial(),
+  pool: poolSchema.partial(),
+  maxMessageBytes: z.number().int().positive(),
+};
+
+const serverSchema = z
+  .object({
+    url: z.string().url().optional(),
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().optional(),
+    transport: z.enum(['websocket', 'streamable-http', 'sse', 'stdio']).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    auth: authSchema.optional(),
+    tls: tlsSchema.optional(),
+    allowInsecure: z.boolean().optional(),
+    cache: cacheSchema.partial().optional(),
+    context: z.record(z.string(), z.unknown()).optional(),
+  })
+  .extend(z.object(policyShape).partial().shape)
+  .strict()
+  .superRefine((s, ctx) => {
+    if (!s.url && !s.command) {
+      ctx.addIssue({ code: 'custom', message: 'a server needs either `url` or `command`', path: [] });
+    }
+    if (s.url && s.command) {
+      ctx.addIssue({ code: 'custom', message: 'give `url` or `command`, not both', path: ['command'] });
+    }
+    if (s.url) {
+      const protocol = safeProtocol(s.url);
+      if (!['ws:', 'wss:', 'http:', 'https:'].includes(protocol)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `unsupported URL scheme "${protocol}" (use ws, wss, http or https)`,
+          path: ['url'],
+        });
+      }
+      if ((s.transport === 'sse' || s.transport === 'streamable-http') && protocol.startsWith('ws')) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `transport "${s.transport}" needs an http(s) URL`,
+          path: ['transport'],
+        });
+      }
+      if (s.transport === 'websocket' && protocol.startsWith('http')) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'transport "websocket" needs a ws(s) URL',
+          path: ['transport'],
+        });
+      }
+      if (s.transport === 'stdio') {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'transport "stdio" needs `command`, not `url`',
+          path: ['transport'],
+        });
+      }
+    }
+  });
+
+function safeProtocol(url: string): string {
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return '';
+  }
+}
+
+const handlersSchema = z
+  .object({
+    sampling: fn<(...args: unknown[]) => unknown>('a sampling handler function').optional(),
+    elicitation: fn<(...args: unknown[]) => unknown>('an elicitation handler function').optional(),
+    roots: fn<(...args: unknown[]) => unknown>('a roots handler function').optional(),
+  })
+  .strict();
+
+/** The zod schema of {@link RuntimeConfig}. */
+export const runtimeConfigSchema = z
+  .object({
+    servers: z.record(
+      z.string().regex(/^[A-Za-z0-9_-]+$/, 'server names use letters, digits, "_" and "-" only'),
+      serverSchema,
+    ),
+    defaults: z.object(policyShape).partial().strict().optional(),
+    cache: cacheSchema.partial().optional(),
+    context: z.record(z.string(), z.unknown()).optional(),
+    clientInfo: z.object({ name: z.string(), version: z.string() }).strict().optional(),
+    handlers: handlersSchema.optional(),
+  })
+  .strict();
+
+/** Configuration accepted by `createRuntime`. */
+export type RuntimeConfig = z.input<typeof runtimeConfigSchema>;
+/** One server's entry in {@link RuntimeConfig}. */
+export type ServerConfig = z.input<typeof serverSchema>;
+type ParsedConfig = z.output<typeof runtimeConfigSchema>;
+type ParsedServer = z.output<typeof serverSchema>;
+
+/** The built-in defaults (DESIGN.md "public contract"). */
+export const DEFAULTS = {
+  timeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  initializeTimeoutMs: 10_000,
+  maxMessageBytes: 16 * 1024 * 1024,
+  reconnect: { initialDelayMs: 100, factor: 2, maxDelayMs: 30_000, maxAttempts: 20, jitter: true },
+  heartbeat: { intervalMs: 15_000, timeoutMs: 5_000, maxMissed: 2 },
+  retry: {
+    maxAttempts: 3,
+    backoffFactor: 1.5,
+    initialDelayMs: 100,
+    maxBackoffMs: 30_000,
+    budgetRatio: 0.2,
+    budgetWindowMs: 10_000,
+  },
+  breaker: { failureThreshold: 5, resetTimeoutMs: 60_000, halfOpenProbes: 1 },
+  queue: { concurrency: 16, maxQueued: 1_000 },
+  pool: { min: 1, max: 1, maxIdleMs: 300_000 },
+  cache: { maxSize: 1_000, ttlMs: 3_600_000 },
+} as const;
+
+/** A server's configuration with every default applied. */
+export interface ResolvedServerConfig {
+  name: string;
+  transport: TransportKind;
+  url: string | undefined;
+  command: string | undefined;
+  args: string[];
+  env: Record<string, string> | undefined;
+  cwd: string | undefined;
+  headers: Record<string, string>;
+  auth: ParsedServer['auth'];
+  tls: ParsedServer['tls'];
+  allowInsecure: boolean;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  initializeTimeoutMs: number;
+  maxMessageBytes: number;
+  reconnect: {
+    initialDelayMs: number;
+    factor: number;
+    maxDelayMs: number;
+    maxAttempts: number;
+    jitter: boolean;
+  };
+  heartbeat: { intervalMs: number; timeoutMs: number; maxMissed: number };
+  retry: { -readonly [K in keyof typeof DEFAULTS.retry]: number };
+  breaker: z.output<typeof breakerSchema>;
+  queue: { concurrency: number; maxQueued: number };
+  pool: { min: number; max: number; maxIdleMs: number };
+  cache: { maxSize: number; ttlMs: number };
+  context: Record<string, unknown>;
+}
+
+/** The whole configuration, validated and resolved. */
+export interface ResolvedConfig {
+  servers: Map<string, ResolvedServerConfig>;
+  cache: { maxSize: number; ttlMs: number };
+  context: Record<string, unknown>;
+  clientInfo: { name: string; version: string };
+  handlers: ParsedConfig['handlers'];
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.');
+}
+
+function transportOf(s: ParsedServer): TransportKind {
+  if (s.transport) return s.transport;
+  if (s.command) return 'stdio';
+  return safeProtocol(s.url ?? '').startsWith('ws') ? 'websocket' : 'streamable-http';
+}
+
+/**
+ * Validates `input` and applies defaults. Throws {@link ConfigError} listing every bad field.
+ *
+ * @example
+ * const config = resolveConfig({ servers: { demo: { url: 'ws://127.0.0.1:8080' } } });
+ */
+export function resolveConfig(input: unknown): ResolvedConfig {
+  const parsed = runtimeConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => ({ path: pathOf(i.path), message: i.message })));
+  }
+  const c = parsed.data;
+  const d = c.defaults ?? {};
+  const cache = { ...DEFAULTS.cache, ...c.cache };
+  const servers = new Map<string, ResolvedServerConfig>();
+  for (const [name, s] of Object.entries(c.servers)) {
+    const pool = { ...DEFAULTS.pool, ...d.pool, ...s.pool };
+    if (pool.min > pool.max) {
+      throw new ConfigError([{ path: `servers.${name}.pool.min`, message: 'pool.min must be <= pool.max' }]);
+    }
+    servers.set(name, {
+      name,
+      transport: transportOf(s),
+      url: s.url,
+      command: s.command,
+      args: s.args ?? [],
+      env: s.env,
+      cwd: s.cwd,
+      headers: s.headers ?? {},
+      auth: s.auth,
+      tls: s.tls,
+      allowInsecure: s.allowInsecure ?? false,
+      timeoutMs: s.timeoutMs ?? d.timeoutMs ?? DEFAULTS.timeoutMs,
+      connectTimeoutMs: s.connectTimeoutMs ?? d.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+      initializeTimeoutMs: s.initializeTimeoutMs ?? d.initializeTimeoutMs ?? DEFAULTS.initializeTimeoutMs,
+      maxMessageBytes: s.maxMessageBytes ?? d.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
+      reconnect: { ...DEFAULTS.reconnect, ...d.reconnect, ...s.reconnect },
+      heartbeat: { ...DEFAULTS.heartbeat, ...d.heartbeat, ...s.heartbeat },
+      retry: { ...DEFAULTS.retry, ...d.retry, ...s.retry },
+      breaker: { ...DEFAULTS.breaker, ...d.breaker, ...s.breaker },
+      queue: { ...DEFAULTS.queue, ...d.queue, ...s.queue },
+      pool,
+      cache: { ...cache, ...s.cache },
+      context: { ...c.context, ...s.context },
+    });
+  }
+  return {
+    servers,
+    cache,
+    context: c.context ?? {},
+    clientInfo: c.clientInfo ?? { name: 'mcp-actors', version: '0.1.0' },
+    handlers: c.handlers,
+  };
+}

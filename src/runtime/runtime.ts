@@ -1,0 +1,262 @@
+/**
+ * The public facade: `createRuntime(config)` returns an {@link McpRuntime} that owns one
+ * {@link ServerHandle} per configured server and exposes promises, events and snapshots.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type {
+  CallToolResult,
+  GetPromptResult,
+  ListPromptsResult,
+  ListResourcesResult,
+  ListToolsResult,
+  ReadResourceResult,
+} from '@modelcontextprotocol/sdk/types.js';
+import { EventEmitter } from 'eventemitter3';
+import type { InspectionEvent } from 'xstate';
+import type { ConnectionStateChange } from '../actors/server-connection.js';
+import { ClosedError, ConfigError, type McpRuntimeError, ToolError } from '../errors/index.js';
+import { checkTransportSecurity } from './auth.js';
+import { type ResolvedConfig, type RuntimeConfig, resolveConfig } from './config.js';
+import type { EventBase, RuntimeEvents } from './events.js';
+import { type CallOptions, ServerHandle } from './server-handle.js';
+
+/** Options of {@link createRuntime} that are not configuration. */
+export interface RuntimeOptions {
+  /** XState inspection observer; receives the events of every actor the runtime creates. */
+  inspect?: (event: InspectionEvent) => void;
+}
+
+/** Options of `callTool`. */
+export interface CallToolOptions extends CallOptions {
+  /** Resolve with the result even when the tool reports `isError` (default: reject with TOOL). */
+  allowToolError?: boolean;
+  /** Extra `_meta` for this call. */
+  meta?: Record<string, unknown>;
+}
+
+/** The runtime. Create it with {@link createRuntime}. */
+export class McpRuntime extends EventEmitter<RuntimeEvents> {
+  private readonly servers = new Map<string, ServerHandle>();
+  private closePromise: Promise<void> | undefined;
+  readonly config: ResolvedConfig;
+
+  constructor(config: ResolvedConfig, options: RuntimeOptions = {}) {
+    super();
+    this.config = config;
+    for (const server of config.servers.values()) {
+      checkTransportSecurity(server);
+      this.servers.set(
+        server.name,
+        new ServerHandle(server, {
+          onStateChange: (change) => this.onConnectionState(change),
+          onError: (error) => this.emitError(server.name, error),
+          onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
+          configureClient: (name, client) => this.configureClient(name, client),
+          ...(options.inspect ? { inspect: options.inspect } : {}),
+        }),
+      );
+    }
+  }
+
+  /** Names of the configured servers. */
+  get serverNames(): string[] {
+    return [...this.servers.keys()];
+  }
+
+  /** True once `close()` was called. */
+  get isClosed(): boolean {
+    return this.closePromise !== undefined;
+  }
+
+  /**
+   * Connects every server (or the ones named) and resolves when all are ready. Calls connect
+   * lazily anyway; `start` is for failing early. Rejects with the first server's error.
+   */
+  async start(servers: string[] = this.serverNames): Promise<void> {
+    await Promise.all(servers.map((name) => this.handle(name).start()));
+  }
+
+  /** Reconnects a server the runtime gave up on (state `failed`). */
+  restart(server: string): void {
+    this.handle(server).restart();
+  }
+
+  /** Calls a tool. Rejects with TOOL when the result has `isError` (unless `allowToolError`). */
+  async callTool(
+    server: string,
+    tool: string,
+    args: Record<string, unknown> = {},
+    options: CallToolOptions = {},
+  ): Promise<CallToolResult> {
+    const h = this.handle(server);
+    const meta = { ...this.metaFor(h), ...options.meta };
+    return h.call(`tools/call ${tool}`, options, async (client, opts) => {
+      const result = (await client.callTool(
+        { name: tool, arguments: args, _meta: meta },
+        undefined,
+        opts,
+      )) as CallToolResult;
+      if (result.isError && !options.allowToolError) {
+        const text = result.content?.find((c) => c.type === 'text')?.text;
+        throw new ToolError(`${tool} on ${server} failed${text ? `: ${text}` : ''}`, tool, result, {
+          server,
+        });
+      }
+      return result;
+    });
+  }
+
+  /** Lists a server's tools (follows pagination). */
+  async listTools(server: string, options: CallOptions = {}): Promise<ListToolsResult['tools']> {
+    return this.paginate(server, 'tools/list', options, (client, cursor, opts) =>
+      client.listTools(cursor ? { cursor } : undefined, opts).then((r) => [r.tools, r.nextCursor]),
+    );
+  }
+
+  /** Lists a server's resources (follows pagination). */
+  async listResources(server: string, options: CallOptions = {}): Promise<ListResourcesResult['resources']> {
+    return this.paginate(server, 'resources/list', options, (client, cursor, opts) =>
+      client.listResources(cursor ? { cursor } : undefined, opts).then((r) => [r.resources, r.nextCursor]),
+    );
+  }
+
+  /** Lists a server's prompts (follows pagination). */
+  async listPrompts(server: string, options: CallOptions = {}): Promise<ListPromptsResult['prompts']> {
+    return this.paginate(server, 'prompts/list', options, (client, cursor, opts) =>
+      client.listPrompts(cursor ? { cursor } : undefined, opts).then((r) => [r.prompts, r.nextCursor]),
+    );
+  }
+
+  /** Reads a resource. */
+  async readResource(server: string, uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {
+    return this.handle(server).call(`resources/read ${uri}`, options, (client, opts) =>
+      client.readResource({ uri }, opts),
+    );
+  }
+
+  /** Gets a prompt with its arguments filled in. */
+  async getPrompt(
+    server: string,
+    name: string,
+    args: Record<string, string> = {},
+    options: CallOptions = {},
+  ): Promise<GetPromptResult> {
+    return this.handle(server).call(`prompts/get ${name}`, options, (client, opts) =>
+      client.getPrompt({ name, arguments: args }, opts),
+    );
+  }
+
+  /** Sends an MCP ping; resolves with the round-trip time in ms. */
+  async ping(server: string, options: CallOptions = {}): Promise<number> {
+    return this.handle(server).call('ping', options, async (client, opts) => {
+      const started = performance.now();
+      await client.ping(opts);
+      return performance.now() - started;
+    });
+  }
+
+  /** JSON view of every server: state, attempts, last error, counters. No secrets. */
+  snapshot() {
+    return {
+      at: new Date().toISOString(),
+      closed: this.isClosed,
+      servers: Object.fromEntries([...this.servers].map(([name, h]) => [name, h.snapshot()])),
+    };
+  }
+
+  /** Closes every server: pending calls reject with CLOSED; no timer, socket or child is left. Idempotent. */
+  close(): Promise<void> {
+    this.closePromise ??= Promise.all([...this.servers.values()].map((h) => h.close())).then(() => {});
+    return this.closePromise;
+  }
+
+  /** `await using rt = createRuntime(...)` closes the runtime at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private handle(server: string): ServerHandle {
+    const h = this.servers.get(server);
+    if (!h) {
+      if (this.isClosed) throw new ClosedError();
+      throw new ConfigError([
+        { path: 'servers', message: `unknown server "${server}" (known: ${this.serverNames.join(', ')})` },
+      ]);
+    }
+    return h;
+  }
+
+  private async paginate<T>(
+    server: string,
+    operation: string,
+    options: CallOptions,
+    page: (
+      client: Client,
+      cursor: string | undefined,
+      opts: Parameters<ServerHandle['call']>[1] & object,
+    ) => Promise<[T[], string | undefined]>,
+  ): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 1_000; pages++) {
+      const [batch, next] = await this.handle(server).call(operation, options, (client, opts) =>
+        page(client, cursor, opts),
+      );
+      items.push(...batch);
+      if (!next || next === cursor) break;
+      cursor = next;
+    }
+    return items;
+  }
+
+  private metaFor(h: ServerHandle): Record<string, unknown> | undefined {
+    const context = h.config.context;
+    return Object.keys(context).length > 0 ? { 'mcp-actors/context': context } : undefined;
+  }
+
+  private base(server: string): EventBase {
+    return { server, at: Date.now(), context: this.servers.get(server)?.config.context ?? {} };
+  }
+
+  private emitError(server: string, error: McpRuntimeError): void {
+    // An 'error' with no listener must not crash the application: the runtime reports, it does not throw.
+    if (this.listenerCount('error') > 0) this.emit('error', { ...this.base(server), error });
+  }
+
+  private configureClient(_server: string, _client: Client): void {
+    // Server-initiated requests and notification handlers are registered here (session features).
+  }
+
+  private onConnectionState(change: ConnectionStateChange): void {
+    const base = this.base(change.server);
+    this.emit('state', {
+      ...base,
+      at: change.at,
+      actor: 'connection',
+      from: change.from,
+      to: change.to,
+      attempt: change.attempt,
+      retryDelayMs: change.retryDelayMs,
+      lastError: change.lastError,
+    });
+    if (change.to === 'ready') {
+      const h = this.servers.get(change.server);
+      const ctx = h?.conn.actor.getSnapshot().context;
+      this.emit('connect', { ...base, session: ctx?.session ?? null, reconnect: (ctx?.readyCount ?? 1) > 1 });
+    } else if (change.from === 'ready') {
+      this.emit('disconnect', { ...base, reason: change.lastError, to: change.to });
+    }
+  }
+}
+
+/**
+ * Creates a runtime. The configuration is validated first: a bad field throws {@link ConfigError}
+ * naming its path, before any I/O. Nothing connects until `start()` or the first call.
+ *
+ * @example
+ * await using rt = createRuntime({ servers: { demo: { url: 'ws://127.0.0.1:8080' } } });
+ * const result = await rt.callTool('demo', 'echo', { text: 'hi' });
+ */
+export function createRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): McpRuntime {
+  return new McpRuntime(resolveConfig(config), options);
+}
