@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
-    reporters: process.env.CI_JSON ? ['default', ['json', { outputFile: '.cache/vitest.json' }]] : ['default'],
+    reporters: process.env.CI_JSON
+      ? ['default', ['json', { outputFile: '.cache/vitest.json' }]]
+      : ['default'],
   },
 });

@@ -40,7 +40,12 @@ export class McpRuntimeError extends Error {
 
   /** JSON form for events and snapshots (the cause is summarised, never dumped). */
   toJSON(): { name: string; code: ErrorCode; message: string; server?: string } {
-    return { name: this.name, code: this.code, message: this.message, ...(this.server ? { server: this.server } : {}) };
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      ...(this.server ? { server: this.server } : {}),
+    };
   }
 }
 
@@ -55,7 +60,11 @@ export interface ConfigIssue {
 export class ConfigError extends McpRuntimeError {
   readonly issues: readonly ConfigIssue[];
   constructor(issues: readonly ConfigIssue[], options: McpRuntimeErrorOptions = {}) {
-    super('CONFIG', `Invalid configuration: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, options);
+    super(
+      'CONFIG',
+      `Invalid configuration: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+      options,
+    );
     this.issues = issues;
   }
 }
