@@ -71,30 +71,26 @@ export async function serveStreamableHttp(
     if (typeof sessionId === 'string') {
       const transport = sessions.get(sessionId);
       if (transport === undefined) {
-        res
-          .writeHead(404, { 'Content-Type': 'application/json' })
-          .end(
-            JSON.stringify({
-              jsonrpc: '2.0',
-              error: { code: -32001, message: 'Session not found' },
-              id: null,
-            }),
-          );
+        res.writeHead(404, { 'Content-Type': 'application/json' }).end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            error: { code: -32001, message: 'Session not found' },
+            id: null,
+          }),
+        );
         return;
       }
       await transport.handleRequest(req, res);
       return;
     }
     if (req.method !== 'POST') {
-      res
-        .writeHead(400, { 'Content-Type': 'application/json' })
-        .end(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            error: { code: -32000, message: 'Missing session id' },
-            id: null,
-          }),
-        );
+      res.writeHead(400, { 'Content-Type': 'application/json' }).end(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          error: { code: -32000, message: 'Missing session id' },
+          id: null,
+        }),
+      );
       return;
     }
     await openSession(req, res);
