@@ -4,6 +4,9 @@
  */
 import { ConfigError, type ConfigIssue } from '../errors/index.js';
 
+/** The longest delay a JS timer honours (2^31 - 1 ms): the bound of every reset timeout. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** Options of one circuit breaker. */
 export interface BreakerConfig {
   /** Counted failures in a row that open the circuit (integer >= 1). */
@@ -14,7 +17,7 @@ export interface BreakerConfig {
   halfOpenProbes?: number;
   /** Factor applied to the reset timeout each time a probe fails (>= 1, default 1: no growth). */
   resetBackoffFactor?: number;
-  /** Cap of the growing reset timeout (ms, default 10 x `resetTimeoutMs`). */
+  /** Cap of the growing reset timeout (ms, default 10 x `resetTimeoutMs`, at most {@link MAX_TIMER_MS}). */
   maxResetTimeoutMs?: number;
   /** Also open when this share of calls in the window failed ((0, 1]; off when absent). */
   rateThreshold?: number;
@@ -75,13 +78,15 @@ export function resolveBreakerConfig(config: BreakerConfig, path = 'breaker'): R
     throw new ConfigError([{ path, message: 'must be an object' }]);
   }
   checkNumber(issues, `${path}.failureThreshold`, config.failureThreshold, { min: 1, integer: true });
-  checkNumber(issues, `${path}.resetTimeoutMs`, config.resetTimeoutMs, { min: 0 });
+  checkNumber(issues, `${path}.resetTimeoutMs`, config.resetTimeoutMs, { min: 0, max: MAX_TIMER_MS });
   const halfOpenProbes = config.halfOpenProbes ?? 1;
   checkNumber(issues, `${path}.halfOpenProbes`, halfOpenProbes, { min: 1, integer: true });
   const resetBackoffFactor = config.resetBackoffFactor ?? 1;
   checkNumber(issues, `${path}.resetBackoffFactor`, resetBackoffFactor, { min: 1 });
-  const maxResetTimeoutMs = config.maxResetTimeoutMs ?? config.resetTimeoutMs * 10;
-  checkNumber(issues, `${path}.maxResetTimeoutMs`, maxResetTimeoutMs, { min: 0 });
+  const maxResetTimeoutMs =
+    config.maxResetTimeoutMs ??
+    Math.min(MAX_TIMER_MS, Math.max(config.resetTimeoutMs, config.resetTimeoutMs * 10));
+  checkNumber(issues, `${path}.maxResetTimeoutMs`, maxResetTimeoutMs, { min: 0, max: MAX_TIMER_MS });
   if (issues.length === 0 && maxResetTimeoutMs < config.resetTimeoutMs) {
     issues.push({ path: `${path}.maxResetTimeoutMs`, message: 'must be >= resetTimeoutMs' });
   }

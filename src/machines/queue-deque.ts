@@ -89,10 +89,12 @@ export class MinHeap<T> {
     let i = a.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(a[i] as T, a[parent] as T)) break;
-      [a[i], a[parent]] = [a[parent] as T, a[i] as T];
+      const p = a[parent] as T;
+      if (!this.less(item, p)) break;
+      a[i] = p;
       i = parent;
     }
+    a[i] = item;
   }
 
   /** The smallest item without removing it. */
@@ -106,18 +108,19 @@ export class MinHeap<T> {
     const top = a[0];
     const last = a.pop();
     if (a.length > 0 && last !== undefined) {
-      a[0] = last;
+      // Sift `last` down from the root, moving smaller children up into the hole.
+      const n = a.length;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < a.length && this.less(a[l] as T, a[m] as T)) m = l;
-        if (r < a.length && this.less(a[r] as T, a[m] as T)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m] as T, a[i] as T];
+        const m = r < n && this.less(a[r] as T, a[l] as T) ? r : l;
+        if (!this.less(a[m] as T, last)) break;
+        a[i] = a[m] as T;
         i = m;
       }
+      a[i] = last;
     }
     return top;
   }

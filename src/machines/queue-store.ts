@@ -54,6 +54,8 @@ export interface QueueCounts {
 
 const COMPACT_MIN_DEAD = 64;
 
+const LANE: Readonly<Record<QueuePriority, 0 | 1 | 2>> = { high: 0, normal: 1, low: 2 };
+
 function byDeadline(a: QueueEntry, b: QueueEntry): boolean {
   const da = a.deadlineAt ?? Number.POSITIVE_INFINITY;
   const db = b.deadlineAt ?? Number.POSITIVE_INFINITY;
@@ -97,7 +99,7 @@ export class QueueStore {
   /** Queues a new entry at the tail of its lane. */
   enqueue(id: string, priority: QueuePriority, deadlineAt: number | undefined, nowMs: number): void {
     const entry: QueueEntry = { id, priority, deadlineAt, enqueuedAtMs: nowMs, seq: this.seq++ };
-    const lane = QUEUE_PRIORITIES.indexOf(priority) as 0 | 1 | 2;
+    const lane = LANE[priority];
     this.queued.set(id, entry);
     this.lanes[lane].push(entry);
     this.laneLive[lane]++;
@@ -112,7 +114,7 @@ export class QueueStore {
     const entry = this.queued.get(id);
     if (entry === undefined) return undefined;
     this.queued.delete(id);
-    const lane = QUEUE_PRIORITIES.indexOf(entry.priority) as 0 | 1 | 2;
+    const lane = LANE[entry.priority];
     this.laneLive[lane]--;
     this.left(entry);
     this.compactLane(lane);

@@ -66,9 +66,15 @@ export interface QueueContext {
   readonly store: QueueStore;
   /** The latest time seen in an event (or the deadline a timer fired at). */
   readonly nowMs: number;
-  /** The deadline the `armed` timer waits for; null when idle. */
+  /**
+   * When the `armed` timer fires (epoch ms): the earliest deadline, or sooner when that is beyond
+   * what one timer can wait ({@link MAX_TIMER_MS}; the timer then re-arms). Null when idle.
+   */
   readonly armedDeadlineAt: number | null;
 }
+
+/** The longest delay a JS timer honours (2^31 - 1 ms); longer ones fire at once in Node. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Events the queue accepts. */
 export type QueueEvent =
@@ -280,7 +286,10 @@ export const queueMachine = setup({
       rejectAllQueued(context);
       return {};
     }),
-    armDeadline: assign(({ context }) => ({ armedDeadlineAt: context.store.nextDeadline() })),
+    armDeadline: assign(({ context }) => {
+      const next = context.store.nextDeadline();
+      return { armedDeadlineAt: next === null ? null : Math.min(next, context.nowMs + MAX_TIMER_MS) };
+    }),
     disarmDeadline: assign({ armedDeadlineAt: null }),
     expireDue: assign(({ context }) => {
       const nowMs = Math.max(context.nowMs, context.armedDeadlineAt ?? context.nowMs);
