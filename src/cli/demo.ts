@@ -1,0 +1,214 @@
+/**
+ * `mcp-actors demo` (and `npm run demo`): starts the embedded demo MCP server in a child process,
+ * connects a runtime to it over WebSocket and Streamable HTTP, makes calls, kills the server
+ * (SIGKILL) and restarts it, and prints every actor transition live plus a summary.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isMcpRuntimeError } from '../errors/index.js';
+import { createRuntime, type McpRuntime } from '../runtime/runtime.js';
+
+const SERVER_MAIN = fileURLToPath(new URL('../demo/demo-server-main.ts', import.meta.url));
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+interface DemoServer {
+  child: ChildProcess;
+  wsUrl: string;
+  httpUrl: string;
+}
+
+/** Starts the demo server child and waits for its `{wsUrl, httpUrl}` line. */
+function startServer(wsPort = 0, httpPort = 0): Promise<DemoServer> {
+  const child = spawn(
+    process.execPath,
+    ['--import', TSX_LOADER, SERVER_MAIN, '--ws-port', String(wsPort), '--http-port', String(httpPort)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new Error('demo server did not start within 20 s')), 20_000);
+    child.once('exit', (code) => reject(new Error(`demo server exited early (code ${code})`)));
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      const { wsUrl, httpUrl } = JSON.parse(line) as { wsUrl: string; httpUrl: string };
+      resolve({ child, wsUrl, httpUrl });
+    });
+  });
+}
+
+function killServer(server: DemoServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve();
+    server.child.once('exit', () => resolve());
+    server.child.kill('SIGKILL');
+  });
+}
+
+const t0 = performance.now();
+const stamp = (): string => `[+${((performance.now() - t0) / 1000).toFixed(3)}s]`;
+const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: number, text: string): string => (useColour ? `\x1b[${code}m${text}\x1b[0m` : text);
+
+interface Tally {
+  calls: number;
+  ok: number;
+  failed: Record<string, number>;
+}
+
+async function tracked<T>(tally: Tally, label: string, run: () => Promise<T>): Promise<T | undefined> {
+  tally.calls++;
+  try {
+    const value = await run();
+    tally.ok++;
+    console.log(`${stamp()} ${paint(32, 'ok  ')} ${label}`);
+    return value;
+  } catch (error) {
+    const code = isMcpRuntimeError(error) ? error.code : 'UNKNOWN';
+    tally.failed[code] = (tally.failed[code] ?? 0) + 1;
+    console.log(`${stamp()} ${paint(31, 'fail')} ${label}: ${code} ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+function text(result: { content?: Array<{ type: string; text?: string }> } | undefined): string {
+  return result?.content?.find((c) => c.type === 'text')?.text ?? '';
+}
+
+function waitForReady(rt: McpRuntime, servers: string[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const pending = new Set(servers.filter((s) => rt.snapshot().servers[s]?.state !== 'ready'));
+    if (pending.size === 0) return resolve();
+    const timer = setTimeout(
+      () => reject(new Error(`not ready after ${timeoutMs} ms: ${[...pending]}`)),
+      timeoutMs,
+    );
+    const onConnect = ({ server }: { server: string }): void => {
+      pending.delete(server);
+      if (pending.size === 0) {
+        clearTimeout(timer);
+        rt.off('connect', onConnect);
+        resolve();
+      }
+    };
+    rt.on('connect', onConnect);
+  });
+}
+
+/** Runs the demo; resolves with the process exit code. */
+export async function runDemo(): Promise<number> {
+  console.log(paint(1, 'mcp-actors demo: one runtime, one demo server over WebSocket and Streamable HTTP'));
+  let server = await startServer();
+  const wsPort = Number(new URL(server.wsUrl).port);
+  const httpPort = Number(new URL(server.httpUrl).port);
+  console.log(`${stamp()} demo server pid ${server.child.pid} at ${server.wsUrl} and ${server.httpUrl}`);
+
+  const rt = createRuntime({
+    servers: { ws: { url: server.wsUrl }, http: { url: server.httpUrl } },
+    defaults: {
+      timeoutMs: 5_000,
+      reconnect: { initialDelayMs: 50, factor: 2, maxDelayMs: 500, maxAttempts: 50 },
+      heartbeat: { intervalMs: 1_000, timeoutMs: 500, maxMissed: 2 },
+    },
+    context: { project: 'demo', environment: 'development' },
+  });
+  rt.on('state', (e) => {
+    const retry = e.to === 'reconnecting' ? ` (attempt ${e.attempt}, retry in ${e.retryDelayMs} ms)` : '';
+    const why =
+      e.lastError && (e.to === 'reconnecting' || e.to === 'failed')
+        ? ` ← ${e.lastError.code}: ${e.lastError.message}`
+        : '';
+    console.log(
+      `${stamp()} ${paint(36, `${e.server.padEnd(4)} ${e.actor}`)}: ${e.from} → ${paint(1, e.to)}${retry}${why}`,
+    );
+  });
+  const tally: Tally = { calls: 0, ok: 0, failed: {} };
+  const servers = ['ws', 'http'];
+  let reconnectMs: Record<string, number> = {};
+  try {
+    await rt.start();
+    for (const s of servers) {
+      await tracked(tally, `${s}: echo`, () => rt.callTool(s, 'echo', { text: `hello over ${s}` }));
+      await tracked(tally, `${s}: add 2+40`, async () => text(await rt.callTool(s, 'add', { a: 2, b: 40 })));
+      await tracked(tally, `${s}: read demo://greeting`, () => rt.readResource(s, 'demo://greeting'));
+      await tracked(tally, `${s}: prompt greet`, () => rt.getPrompt(s, 'greet', { name: 'Ada' }));
+      await tracked(tally, `${s}: fail (a tool error)`, () =>
+        rt.callTool(s, 'fail', { message: 'on purpose' }),
+      );
+    }
+    await tracked(tally, 'ws: slow with progress', () =>
+      rt.callTool(
+        'ws',
+        'slow',
+        { durationMs: 600, steps: 3 },
+        {
+          onProgress: (p) =>
+            console.log(`${stamp()}      progress ${p.progress}/${p.total ?? '?'} ${p.message ?? ''}`),
+        },
+      ),
+    );
+
+    console.log(paint(1, `${stamp()} killing the demo server (SIGKILL) with calls in flight`));
+    const inflight = servers.map((s) =>
+      tracked(tally, `${s}: slow call in flight during the kill`, () =>
+        rt.callTool(s, 'slow', { durationMs: 5_000, steps: 5 }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const killedAt = performance.now();
+    await killServer(server);
+    await Promise.all(inflight);
+    const duringOutage = servers.map((s) =>
+      tracked(tally, `${s}: echo made during the outage (waits for ready)`, () =>
+        rt.callTool(s, 'echo', { text: 'patient' }, { timeoutMs: 10_000 }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    console.log(paint(1, `${stamp()} restarting the demo server on the same ports`));
+    const restartAt = performance.now();
+    server = await startServer(wsPort, httpPort);
+    const listeningAt = performance.now();
+    const readyAt: Record<string, number> = {};
+    const onConnect = ({ server: s }: { server: string }): void => {
+      readyAt[s] = performance.now();
+    };
+    rt.on('connect', onConnect);
+    await waitForReady(rt, servers, 10_000);
+    rt.off('connect', onConnect);
+    await Promise.all(duringOutage);
+    reconnectMs = Object.fromEntries(
+      servers.map((s) => [s, Math.max(0, (readyAt[s] ?? listeningAt) - listeningAt)]),
+    );
+    for (const s of servers) {
+      await tracked(tally, `${s}: echo after the restart`, () =>
+        rt.callTool(s, 'echo', { text: 'back again' }),
+      );
+    }
+    const snapshot = rt.snapshot();
+    console.log(paint(1, '\nsummary'));
+    console.log(`  calls made:     ${tally.calls}`);
+    console.log(`  ok:             ${tally.ok}`);
+    console.log(
+      `  failed:         ${
+        Object.entries(tally.failed)
+          .map(([c, n]) => `${n} ${c}`)
+          .join(', ') || 'none'
+      }`,
+    );
+    console.log(`  outage:         ${((restartAt - killedAt) / 1000).toFixed(2)} s (server down on purpose)`);
+    for (const s of servers) {
+      const snap = snapshot.servers[s];
+      console.log(
+        `  reconnect ${s.padEnd(4)}: ready ${reconnectMs[s]?.toFixed(0)} ms after the server listened again (${snap?.readyCount} connects)`,
+      );
+    }
+    return 0;
+  } catch (error) {
+    console.error(`${stamp()} demo failed:`, error);
+    return 1;
+  } finally {
+    await rt.close();
+    await killServer(server);
+  }
+}
