@@ -150,7 +150,7 @@ export function needsEvent(context: BreakerContext, outcome: BreakerOutcome, pro
     case 'closed':
       return outcome === 'failure' || (outcome === 'success' && successMattersFor(context.strategies));
     case 'halfOpen':
-      return probe;
+      return probe && context.probesAdmitted > context.probeSuccesses;
     default:
       return false;
   }
@@ -218,8 +218,9 @@ function transitionNote(from: BreakerCircuit, to: BreakerCircuit, reason: Breake
   return { from, to, reason, atMs };
 }
 
-function isProbeEvent(event: BreakerEvent): boolean {
-  return 'probe' in event && event.probe === true;
+/** A probe outcome counts only while a probe is outstanding (admitted, not yet succeeded). */
+function isOutstandingProbe(context: BreakerContext, event: BreakerEvent): boolean {
+  return 'probe' in event && event.probe === true && context.probesAdmitted > context.probeSuccesses;
 }
 
 /** The breaker statechart. Input: {@link BreakerInput}. */
@@ -237,9 +238,9 @@ export const breakerMachine = setup({
     resetDeadlinePassed: ({ context }) => context.nowMs >= (context.openUntil ?? Number.NEGATIVE_INFINITY),
     eventPastDeadline: ({ context, event }) => event.nowMs >= (context.openUntil ?? Number.NEGATIVE_INFINITY),
     probeSlotFree: ({ context }) => context.probesAdmitted < context.config.halfOpenProbes,
-    isProbe: ({ event }) => isProbeEvent(event),
+    isOutstandingProbe: ({ context, event }) => isOutstandingProbe(context, event),
     probeClosesCircuit: ({ context, event }) =>
-      isProbeEvent(event) && context.probeSuccesses + 1 >= context.config.halfOpenProbes,
+      isOutstandingProbe(context, event) && context.probeSuccesses + 1 >= context.config.halfOpenProbes,
   },
   actions: {
     enterClosed: assign({
@@ -354,10 +355,10 @@ export const breakerMachine = setup({
         PROBE_STARTED: { guard: 'probeSlotFree', actions: 'startProbe' },
         SUCCESS: [
           { guard: 'probeClosesCircuit', target: 'closed', actions: 'closeCircuit' },
-          { guard: 'isProbe', actions: 'countProbeSuccess' },
+          { guard: 'isOutstandingProbe', actions: 'countProbeSuccess' },
         ],
-        FAILURE: { guard: 'isProbe', target: 'open', actions: 'reopen' },
-        IGNORED: { guard: 'isProbe', actions: 'releaseProbe' },
+        FAILURE: { guard: 'isOutstandingProbe', target: 'open', actions: 'reopen' },
+        IGNORED: { guard: 'isOutstandingProbe', actions: 'releaseProbe' },
       },
     },
   },
