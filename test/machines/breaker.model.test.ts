@@ -54,9 +54,10 @@ const INPUTS: Record<string, BreakerInput> = {
 function definedTransitions(): Map<AnyTransitionDefinition, string> {
   const keys = new Map<AnyTransitionDefinition, string>();
   for (const node of new Set([breakerMachine.root, ...getStateNodes(breakerMachine.root)])) {
-    for (const [type, defs] of node.transitions)
-      defs.forEach((d, i) => keys.set(d, `${node.id}:${type}#${i}`));
-    node.always?.forEach((d, i) => keys.set(d, `${node.id}:always#${i}`));
+    for (const [type, defs] of node.transitions) {
+      for (const [i, d] of defs.entries()) keys.set(d, `${node.id}:${type}#${i}`);
+    }
+    for (const [i, d] of (node.always ?? []).entries()) keys.set(d, `${node.id}:always#${i}`);
   }
   return keys;
 }
@@ -250,8 +251,8 @@ describe('breaker machine (model-based)', () => {
         });
         actor.start();
         for (const key of taken) CHECKS[key]?.(undefined, undefined, actor.getSnapshot());
-        taken.forEach((k) => covered.add(k));
-        for (const step of path.steps.filter((s) => s.event.type !== 'xstate.init')) {
+        for (const k of taken) covered.add(k);
+        for (const step of path.steps.filter((s) => (s.event as { type: string }).type !== 'xstate.init')) {
           taken = [];
           const prev = actor.getSnapshot();
           const event = retime(step.event as AnyEvent, prev.context);
