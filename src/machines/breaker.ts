@@ -192,9 +192,14 @@ function initialStrategies(config: ResolvedBreakerConfig): StrategyState[] {
 function createContext(input: BreakerInput): BreakerContext {
   const config = resolveBreakerConfig(input.config);
   const restore = input.restore;
+  // A restored deadline is trusted only up to the longest reset timeout from now (a clock jump or
+  // a corrupt store must neither keep the circuit open for ever nor overflow the timer).
   const openUntil =
-    restore && restore.circuit !== 'closed' && typeof restore.openUntil === 'number'
-      ? restore.openUntil
+    restore &&
+    restore.circuit !== 'closed' &&
+    typeof restore.openUntil === 'number' &&
+    !Number.isNaN(restore.openUntil)
+      ? Math.min(restore.openUntil, input.nowMs + config.maxResetTimeoutMs)
       : null;
   const restoredTimeout = restore?.resetTimeoutMs;
   return {
