@@ -19,6 +19,7 @@ export {
   type HeartbeatPolicy,
   type SessionInfo,
 } from './machines/connection.js';
+export type { CallOptions, CallPathStats } from './runtime/call-path.js';
 export {
   DEFAULTS,
   type ResolvedConfig,
@@ -31,4 +32,3 @@ export {
 export type { EventBase, RuntimeEvents } from './runtime/events.js';
 export { redactHeaders, redactUrl } from './runtime/redact.js';
 export { type CallToolOptions, createRuntime, McpRuntime, type RuntimeOptions } from './runtime/runtime.js';
-export type { CallOptions, ServerStats } from './runtime/server-handle.js';

@@ -149,13 +149,21 @@ export class ToolError extends McpRuntimeError {
 
 /** The server answered with a JSON-RPC error (method not found, invalid params, internal error...). */
 export class RemoteError extends McpRuntimeError {
-  /** The JSON-RPC error code the server sent. */
+  /** The JSON-RPC error code the server sent (or the HTTP status, for an HTTP-level refusal). */
   readonly rpcCode: number;
   readonly data: unknown;
-  constructor(message: string, rpcCode: number, data: unknown, options: McpRuntimeErrorOptions = {}) {
+  /** The server's `Retry-After` (HTTP 429/503), when it sent one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message: string,
+    rpcCode: number,
+    data: unknown,
+    options: McpRuntimeErrorOptions & { retryAfterMs?: number } = {},
+  ) {
     super('REMOTE', message, options);
     this.rpcCode = rpcCode;
     this.data = data;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

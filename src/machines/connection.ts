@@ -283,11 +283,15 @@ export const connectionMachine = setup({
         pinging: {
           invoke: {
             id: 'ping',
-        src: 'ping',
+            src: 'ping',
             input: ({ context }) => ({ server: context.server, timeoutMs: context.heartbeat.timeoutMs }),
             onDone: { target: 'waiting', actions: 'resetMissedPongs' },
             onError: [
-              { guard: 'peerDead', target: '#connection.reconnecting', actions: ['countMissedPong', 'recordPeerDead'] },
+              {
+                guard: 'peerDead',
+                target: '#connection.reconnecting',
+                actions: ['countMissedPong', 'recordPeerDead'],
+              },
               { target: 'waiting', actions: 'countMissedPong' },
             ],
           },

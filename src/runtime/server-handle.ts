@@ -8,29 +8,18 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { InspectionEvent } from 'xstate';
-import { toRuntimeError } from '../actors/map-error.js';
 import { type ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
-import { CancelledError, ClosedError, type McpRuntimeError } from '../errors/index.js';
+import { ClosedError, type McpRuntimeError } from '../errors/index.js';
+import type { BreakerTransition } from '../machines/breaker.js';
 import type { ConnectionStateName } from '../machines/connection.js';
+import type { ToolHints } from '../machines/retry-policy.js';
 import { buildTransportSpec } from './auth.js';
+import { type CallOptions, CallPath } from './call-path.js';
 import type { ResolvedServerConfig } from './config.js';
 import { redactUrl } from './redact.js';
+import { requestKindOf } from './request-kind.js';
 
-/** Per-call options accepted by every runtime method. */
-export interface CallOptions {
-  /** Deadline of the call, including any wait for the connection. Default: the server's `timeoutMs`. */
-  timeoutMs?: number;
-  /** Cancels the call; the server gets `notifications/cancelled`. */
-  signal?: AbortSignal;
-  /** Progress notifications of this call. */
-  onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
-  /** Progress extends the timeout (default true when `onProgress` is given). */
-  resetTimeoutOnProgress?: boolean;
-  /** Hard cap on the total time when progress extends the timeout. */
-  maxTotalTimeoutMs?: number;
-  /** Allow retrying a non-idempotent tool call (see README, Resilience). */
-  retry?: boolean;
-}
+export type { CallOptions } from './call-path.js';
 
 /** Hooks through which a server handle reports to the runtime. */
 export interface ServerHandleHooks {
@@ -38,16 +27,8 @@ export interface ServerHandleHooks {
   onError: (error: McpRuntimeError) => void;
   onStderr: (text: string) => void;
   configureClient: (server: string, client: Client) => void;
+  onBreaker?: (change: BreakerTransition & { tool?: string }) => void;
   inspect?: (event: InspectionEvent) => void;
-}
-
-/** Counters of one server. */
-export interface ServerStats {
-  calls: number;
-  ok: number;
-  failed: number;
-  inFlight: number;
-  failuresByCode: Record<string, number>;
 }
 
 /** A configured server: lazy connection, call path, counters. */
@@ -55,7 +36,8 @@ export class ServerHandle {
   readonly name: string;
   private connection: ServerConnection | undefined;
   private closed = false;
-  readonly stats: ServerStats = { calls: 0, ok: 0, failed: 0, inFlight: 0, failuresByCode: {} };
+  private callPath: CallPath | undefined;
+  private readonly toolHints = new Map<string, ToolHints>();
 
   constructor(
     readonly config: ResolvedServerConfig,
@@ -101,57 +83,46 @@ export class ServerHandle {
     this.conn.retry();
   }
 
+  /** The server's call path (queue, breaker, retries), created with the connection. */
+  get path(): CallPath {
+    if (this.callPath) return this.callPath;
+    const c = this.config;
+    const { perTool, ...breaker } = c.breaker;
+    this.callPath = new CallPath({
+      server: c.name,
+      timeoutMs: c.timeoutMs,
+      retry: c.retry,
+      breaker,
+      perToolBreakers: perTool ?? false,
+      queue: c.queue,
+      connection: () => this.conn,
+      toolHints: (tool) => this.toolHints.get(tool),
+      onBreaker: (change) => this.hooks.onBreaker?.(change),
+      ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
+    });
+    return this.callPath;
+  }
+
   /**
-   * Runs one request on the server's client. `run` receives the SDK request options already
-   * carrying the remaining timeout, the signal and the progress callback.
+   * Runs one request through the call path. `run` receives the SDK request options already
+   * carrying the remaining timeout, the signal and the progress callback. The request kind (for
+   * the retry-safety rule) is read from `operation` (`tools/call NAME`, `resources/read URI`, ...).
    */
-  async call<T>(
+  call<T>(
     operation: string,
     options: CallOptions,
     run: (client: Client, opts: RequestOptions) => Promise<T>,
   ): Promise<T> {
-    if (this.closed) throw new ClosedError(`${this.name} is closed`, { server: this.name });
-    const stats = this.stats;
-    stats.calls++;
-    stats.inFlight++;
-    const timeoutMs = options.timeoutMs ?? this.config.timeoutMs;
-    try {
-      const conn = this.conn;
-      let remainingMs = timeoutMs;
-      if (!conn.isReady) {
-        const waitStarted = Date.now();
-        await conn.whenReady(timeoutMs, options.signal);
-        remainingMs = Math.max(1, timeoutMs - (Date.now() - waitStarted));
-      }
-      const opts: RequestOptions = { timeout: remainingMs };
-      if (options.signal) opts.signal = options.signal;
-      if (options.onProgress) {
-        opts.onprogress = options.onProgress;
-        opts.resetTimeoutOnProgress = options.resetTimeoutOnProgress ?? true;
-      } else if (options.resetTimeoutOnProgress !== undefined) {
-        opts.resetTimeoutOnProgress = options.resetTimeoutOnProgress;
-      }
-      if (options.maxTotalTimeoutMs !== undefined) opts.maxTotalTimeout = options.maxTotalTimeoutMs;
-      const value = await run(conn.client, opts);
-      stats.ok++;
-      return value;
-    } catch (error) {
-      const mapped = this.closed
-        ? new ClosedError(`${operation} on ${this.name}: the runtime was closed`, {
-            server: this.name,
-            cause: error,
-          })
-        : options.signal?.aborted
-          ? new CancelledError(`${operation} on ${this.name} was cancelled`, {
-              server: this.name,
-              cause: error,
-            })
-          : toRuntimeError(error, { server: this.name, operation, timeoutMs });
-      stats.failed++;
-      stats.failuresByCode[mapped.code] = (stats.failuresByCode[mapped.code] ?? 0) + 1;
-      throw mapped;
-    } finally {
-      stats.inFlight--;
+    if (this.closed) return Promise.reject(new ClosedError(`${this.name} is closed`, { server: this.name }));
+    const { kind, tool } = requestKindOf(operation);
+    return this.path.submit({ operation, kind, ...(tool ? { tool } : {}), options, run });
+  }
+
+  /** Remembers tool annotations (from tools/list) for the retry-safety rule. */
+  rememberTools(tools: ReadonlyArray<{ name: string; annotations?: ToolHints | undefined }>): void {
+    for (const t of tools) {
+      if (t.annotations) this.toolHints.set(t.name, t.annotations);
+      else this.toolHints.delete(t.name);
     }
   }
 
@@ -169,13 +140,14 @@ export class ServerHandle {
       session: ctx?.session
         ? { ...ctx.session, sessionId: ctx.session.sessionId ? '***' : undefined, instructions: undefined }
         : null,
-      stats: { ...this.stats, failuresByCode: { ...this.stats.failuresByCode } },
+      ...(this.callPath ? this.callPath.snapshot() : CallPath.idleSnapshot()),
     };
   }
 
   /** Closes the connection; calls in flight reject with CLOSED. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+    this.callPath?.close();
     await this.connection?.close();
   }
 }

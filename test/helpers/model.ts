@@ -53,7 +53,8 @@ export function definedStates(machine: AnyStateMachine): Set<string> {
 export function recordTransitions(taken: Set<string>): (event: InspectionEvent) => void {
   return (event) => {
     if (event.type === '@xstate.microstep') {
-      for (const t of (event as unknown as { _transitions: TransitionLike[] })._transitions) taken.add(transitionKey(t));
+      for (const t of (event as unknown as { _transitions: TransitionLike[] })._transitions)
+        taken.add(transitionKey(t));
     }
   };
 }

@@ -1,0 +1,510 @@
+/**
+ * The call path of one server: queue → breaker → connection → (retry) → settle.
+ *
+ *   submit ─► Queue (admit below the window without an event; else ENQUEUE, or QUEUE_FULL)
+ *          ─► Breaker (canPass: a field read; BREAKER_OPEN fails fast; a probe is one event)
+ *          ─► Connection (wait for ready within the deadline, then the SDK request)
+ *          ─► Breaker (an event only when the outcome changes its state)
+ *          ─► Queue (free the slot without an event unless someone waits)
+ *          ─► retry after backoff (safe calls only, within budget and deadline) or settle once.
+ *
+ * On a healthy server a call costs two Set operations, two switch statements and the SDK
+ * request: no xstate event at all. Every state CHANGE (queueing, breaker trips, probes) still
+ * goes through the machines, so it stays visible and model-tested.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { type Actor, createActor, type InspectionEvent } from 'xstate';
+import { toRuntimeError } from '../actors/map-error.js';
+import type { ServerConnection } from '../actors/server-connection.js';
+import {
+  BreakerOpenError,
+  CancelledError,
+  ClosedError,
+  type McpRuntimeError,
+  QueueFullError,
+  TimeoutError,
+  ValidationError,
+} from '../errors/index.js';
+import {
+  type BreakerConfig,
+  type BreakerTransition,
+  breakerMachine,
+  canPass,
+  needsEvent,
+  outcomeEvent,
+} from '../machines/breaker.js';
+import { classifyBreakerOutcome } from '../machines/breaker-failure-policy.js';
+import {
+  type QueuePriority,
+  type QueueRejectReason,
+  queueCounts,
+  queueMachine,
+  takeQueueOutput,
+  tryAdmitFast,
+  trySettleFast,
+} from '../machines/queue.js';
+import { nextRandom } from '../machines/random.js';
+import {
+  isRetrySafe,
+  isTransientFailure,
+  type RequestKind,
+  RetryBudget,
+  type RetryPolicy,
+  retryAfterOf,
+  retryDelayMs,
+  type ToolHints,
+} from '../machines/retry-policy.js';
+
+/** Per-call options every runtime method accepts. */
+export interface CallOptions {
+  /** Deadline of the call, including queueing, waiting for a connection and retries. Default: the server's. */
+  timeoutMs?: number;
+  /** Cancels the call: a queued call leaves the queue at once, a sent one gets `notifications/cancelled`. */
+  signal?: AbortSignal;
+  /** Progress notifications of this call. */
+  onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** Progress extends the timeout (default true when `onProgress` is given), never past `maxTotalTimeoutMs`. */
+  resetTimeoutOnProgress?: boolean;
+  /** Hard cap on the total time when progress extends the timeout. */
+  maxTotalTimeoutMs?: number;
+  /** `true` allows retrying a tool the runtime cannot prove idempotent; `false` forbids any retry. */
+  retry?: boolean;
+  /** Queue priority (default `normal`). */
+  priority?: QueuePriority;
+}
+
+/** One call as the facade hands it to the path. */
+export interface CallSpec<T> {
+  operation: string;
+  kind: RequestKind;
+  tool?: string;
+  options: CallOptions;
+  run: (client: Client, opts: RequestOptions) => Promise<T>;
+}
+
+/** What the path needs from the server handle. */
+export interface CallPathDeps {
+  server: string;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  breaker: BreakerConfig;
+  perToolBreakers: boolean;
+  queue: { concurrency: number; maxQueued: number };
+  /** The connection to send on (the pool's least-loaded ready member). */
+  connection: () => ServerConnection;
+  /** Annotations of a tool, when the runtime has seen them. */
+  toolHints: (tool: string) => ToolHints | undefined;
+  /** A breaker changed state. */
+  onBreaker: (change: BreakerTransition & { tool?: string }) => void;
+  inspect?: (event: InspectionEvent) => void;
+}
+
+/** Counters of the path, for `snapshot()`. */
+export interface CallPathStats {
+  calls: number;
+  ok: number;
+  failed: number;
+  retries: number;
+  retriesDeniedByBudget: number;
+  breakerRejections: number;
+  queueRejections: number;
+  failuresByCode: Record<string, number>;
+}
+
+interface Pending {
+  id: string;
+  spec: CallSpec<unknown>;
+  attempt: number;
+  deadlineAt: number;
+  timeoutMs: number;
+  probe: boolean;
+  breakerKey: string;
+  settled: boolean;
+  resolve: (value: unknown) => void;
+  reject: (error: McpRuntimeError) => void;
+  onAbort: (() => void) | undefined;
+}
+
+type BreakerActor = Actor<typeof breakerMachine>;
+
+/** The call path of one server. */
+export class CallPath {
+  readonly stats: CallPathStats = {
+    calls: 0,
+    ok: 0,
+    failed: 0,
+    retries: 0,
+    retriesDeniedByBudget: 0,
+    breakerRejections: 0,
+    queueRejections: 0,
+    failuresByCode: {},
+  };
+  private readonly queue;
+  private readonly breakers = new Map<string, BreakerActor>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly retryTimers = new Map<ReturnType<typeof setTimeout>, Pending>();
+  private readonly budget: RetryBudget;
+  private nextId = 0;
+  private rng: number;
+  private closed = false;
+
+  constructor(private readonly deps: CallPathDeps) {
+    this.queue = createActor(queueMachine, {
+      input: { ...deps.queue, nowMs: Date.now() },
+      ...(deps.inspect ? { inspect: deps.inspect } : {}),
+    }).start();
+    this.budget = new RetryBudget(deps.retry.budgetRatio, deps.retry.budgetWindowMs);
+    this.rng = (Math.random() * 2 ** 32) >>> 0;
+  }
+
+  /** Runs a call through queue, breaker, connection and retries; settles exactly once. */
+  submit<T>(spec: CallSpec<T>): Promise<T> {
+    if (this.closed)
+      return Promise.reject(new ClosedError(`${this.deps.server} is closed`, { server: this.deps.server }));
+    const signal = spec.options.signal;
+    if (signal?.aborted) return Promise.reject(this.cancelled(spec.operation, signal.reason));
+    const timeoutMs = spec.options.timeoutMs ?? this.deps.timeoutMs;
+    const nowMs = Date.now();
+    this.stats.calls++;
+    this.budget.recordCall(nowMs);
+    return new Promise<T>((resolve, reject) => {
+      const p: Pending = {
+        id: String(++this.nextId),
+        spec: spec as CallSpec<unknown>,
+        attempt: 1,
+        deadlineAt: nowMs + timeoutMs,
+        timeoutMs,
+        probe: false,
+        breakerKey: this.deps.perToolBreakers && spec.tool ? spec.tool : '*',
+        settled: false,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        onAbort: undefined,
+      };
+      if (signal) {
+        p.onAbort = () => this.abortQueued(p);
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.pending.set(p.id, p);
+      this.admit(p, nowMs);
+    });
+  }
+
+  /** The server's breaker (or a tool's, with per-tool breakers). Created on first use. */
+  breaker(key = '*'): BreakerActor {
+    let b = this.breakers.get(key);
+    if (!b) {
+      b = createActor(breakerMachine, {
+        input: { config: this.deps.breaker, nowMs: Date.now() },
+        ...(this.deps.inspect ? { inspect: this.deps.inspect } : {}),
+      });
+      let last: BreakerTransition | null = null;
+      b.subscribe((snap) => {
+        const t = snap.context.lastTransition;
+        if (t && t !== last) {
+          last = t;
+          this.deps.onBreaker(key === '*' ? t : { ...t, tool: key });
+        }
+      });
+      b.start();
+      this.breakers.set(key, b);
+    }
+    return b;
+  }
+
+  /** Stops dispatching queued calls (in-flight ones finish). */
+  pause(): void {
+    this.queue.send({ type: 'PAUSE' });
+  }
+
+  /** Dispatches again after {@link pause}. */
+  resume(): void {
+    this.queue.send({ type: 'RESUME', nowMs: Date.now() });
+    this.flush();
+  }
+
+  /** Refuses new calls and resolves once everything queued and in flight has settled. */
+  drain(): Promise<void> {
+    this.queue.send({ type: 'DRAIN', nowMs: Date.now() });
+    this.flush();
+    return new Promise((resolve) => {
+      const check = (): boolean =>
+        queueCounts(this.queue.getSnapshot().context).inFlight === 0 && this.pending.size === 0;
+      if (check()) return resolve();
+      const sub = this.queue.subscribe(() => {
+        if (check()) {
+          sub.unsubscribe();
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** JSON view: queue counts and mode, breakers, retry counters. */
+  snapshot() {
+    const q = this.queue.getSnapshot();
+    return {
+      queue: { mode: (q.value as { mode: string }).mode, ...queueCounts(q.context) },
+      breakers: Object.fromEntries(
+        [...this.breakers].map(([key, b]) => {
+          const c = b.getSnapshot().context;
+          return [
+            key,
+            {
+              state: c.circuit,
+              openUntil: c.openUntil,
+              openedCount: c.openedCount,
+              resetTimeoutMs: c.resetTimeoutMs,
+            },
+          ];
+        }),
+      ),
+      retryBudget: this.budget.state(),
+      stats: { ...this.stats, failuresByCode: { ...this.stats.failuresByCode } },
+    };
+  }
+
+  /** What {@link snapshot} shows for a server that has not been used yet. */
+  static idleSnapshot(): ReturnType<CallPath['snapshot']> {
+    return {
+      queue: { mode: 'accepting', queued: 0, inFlight: 0, high: 0, normal: 0, low: 0 },
+      breakers: {},
+      retryBudget: { calls: [], retries: [], bucketStartMs: 0 },
+      stats: {
+        calls: 0,
+        ok: 0,
+        failed: 0,
+        retries: 0,
+        retriesDeniedByBudget: 0,
+        breakerRejections: 0,
+        queueRejections: 0,
+        failuresByCode: {},
+      },
+    };
+  }
+
+  /** Rejects everything queued or waiting to retry with CLOSED and stops the actors. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [timer, p] of this.retryTimers) {
+      clearTimeout(timer);
+      this.settle(
+        p,
+        new ClosedError(`${p.spec.operation} on ${this.deps.server}: the runtime was closed`, {
+          server: this.deps.server,
+        }),
+      );
+    }
+    this.retryTimers.clear();
+    this.queue.send({ type: 'CLOSE' });
+    this.flush();
+    this.queue.stop();
+    for (const b of this.breakers.values()) b.stop();
+  }
+
+  /** Whether the path was closed. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Settles a call that failed after the path was closed (its connection went with it). */
+  private closedError(p: Pending, cause: unknown): ClosedError {
+    return new ClosedError(`${p.spec.operation} on ${this.deps.server}: the runtime was closed`, {
+      server: this.deps.server,
+      cause,
+    });
+  }
+
+  private admit(p: Pending, nowMs: number): void {
+    if (tryAdmitFast(this.queue.getSnapshot().context, p.id)) {
+      void this.dispatch(p);
+      return;
+    }
+    this.queue.send({
+      type: 'ENQUEUE',
+      id: p.id,
+      nowMs,
+      ...(p.spec.options.priority ? { priority: p.spec.options.priority } : {}),
+      deadlineAt: p.deadlineAt,
+    });
+    this.flush();
+  }
+
+  /** Carries out what the queue's last steps decided: dispatch or reject. */
+  private flush(): void {
+    for (const o of takeQueueOutput(this.queue.getSnapshot().context)) {
+      const p = this.pending.get(o.id);
+      if (!p) continue;
+      if (o.kind === 'dispatch') void this.dispatch(p);
+      else this.settle(p, this.queueError(p, o.reason));
+    }
+  }
+
+  private release(p: Pending): void {
+    const ctx = this.queue.getSnapshot().context;
+    if (!trySettleFast(ctx, p.id)) {
+      this.queue.send({ type: 'SETTLE', id: p.id, nowMs: Date.now() });
+      this.flush();
+    }
+  }
+
+  private async dispatch(p: Pending): Promise<void> {
+    const breaker = this.breaker(p.breakerKey);
+    let nowMs = Date.now();
+    const decision = canPass(breaker.getSnapshot().context, nowMs);
+    if (!decision.allow) {
+      this.stats.breakerRejections++;
+      this.release(p);
+      this.settle(
+        p,
+        new BreakerOpenError(
+          `${p.spec.operation} on ${this.deps.server}: circuit breaker is open`,
+          decision.retryAfterMs,
+          { server: this.deps.server },
+        ),
+      );
+      return;
+    }
+    p.probe = decision.probe;
+    if (decision.probe) breaker.send({ type: 'PROBE_STARTED', nowMs });
+    let error: McpRuntimeError | undefined;
+    let value: unknown;
+    try {
+      const conn = this.deps.connection();
+      const options = p.spec.options;
+      if (!conn.isReady) await conn.whenReady(Math.max(1, p.deadlineAt - Date.now()), options.signal);
+      const opts: RequestOptions = { timeout: Math.max(1, p.deadlineAt - Date.now()) };
+      if (options.signal) opts.signal = options.signal;
+      if (options.onProgress) {
+        opts.onprogress = options.onProgress;
+        opts.resetTimeoutOnProgress = options.resetTimeoutOnProgress ?? true;
+      } else if (options.resetTimeoutOnProgress !== undefined) {
+        opts.resetTimeoutOnProgress = options.resetTimeoutOnProgress;
+      }
+      if (options.maxTotalTimeoutMs !== undefined) opts.maxTotalTimeout = options.maxTotalTimeoutMs;
+      value = await p.spec.run(conn.client, opts);
+    } catch (e) {
+      error = this.mapError(p, e);
+    }
+    nowMs = Date.now();
+    const outcome = classifyBreakerOutcome(error);
+    if (needsEvent(breaker.getSnapshot().context, outcome, p.probe))
+      breaker.send(outcomeEvent(outcome, nowMs, p.probe));
+    this.release(p);
+    if (error === undefined) {
+      this.settle(p, undefined, value);
+    } else if (this.shouldRetry(p, error, nowMs)) {
+      this.scheduleRetry(p, error, nowMs);
+    } else {
+      this.settle(p, error);
+    }
+  }
+
+  private mapError(p: Pending, e: unknown): McpRuntimeError {
+    if (this.closed) return this.closedError(p, e);
+    if (p.spec.options.signal?.aborted) return this.cancelled(p.spec.operation, e);
+    return toRuntimeError(e, {
+      server: this.deps.server,
+      operation: p.spec.operation,
+      timeoutMs: p.timeoutMs,
+    });
+  }
+
+  private shouldRetry(p: Pending, error: McpRuntimeError, nowMs: number): boolean {
+    if (this.closed || p.attempt >= this.deps.retry.maxAttempts || !isTransientFailure(error)) return false;
+    const hints = p.spec.tool ? this.deps.toolHints(p.spec.tool) : undefined;
+    if (!isRetrySafe(p.spec.kind, hints, p.spec.options.retry)) return false;
+    if (nowMs >= p.deadlineAt) return false;
+    if (!this.budget.tryTakeRetry(nowMs)) {
+      this.stats.retriesDeniedByBudget++;
+      return false;
+    }
+    return true;
+  }
+
+  private scheduleRetry(p: Pending, error: McpRuntimeError, nowMs: number): void {
+    const [r, next] = nextRandom(this.rng);
+    this.rng = next;
+    const delayMs = retryDelayMs(p.attempt, this.deps.retry, r, retryAfterOf(error));
+    if (nowMs + delayMs >= p.deadlineAt) {
+      this.settle(p, error);
+      return;
+    }
+    p.attempt++;
+    this.stats.retries++;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (p.settled) return;
+      this.admit(p, Date.now());
+    }, delayMs);
+    this.retryTimers.set(timer, p);
+  }
+
+  /** A caller's abort: a queued call leaves the queue now; a call waiting to retry is dropped. */
+  private abortQueued(p: Pending): void {
+    if (p.settled) return;
+    for (const [timer, waiting] of this.retryTimers) {
+      if (waiting === p) {
+        clearTimeout(timer);
+        this.retryTimers.delete(timer);
+        this.settle(p, this.cancelled(p.spec.operation, p.spec.options.signal?.reason));
+        return;
+      }
+    }
+    // ABORT is a no-op for an entry in flight: the SDK request sees the same signal.
+    this.queue.send({ type: 'ABORT', id: p.id, nowMs: Date.now() });
+    this.flush();
+  }
+
+  private queueError(p: Pending, reason: QueueRejectReason): McpRuntimeError {
+    const server = this.deps.server;
+    const op = p.spec.operation;
+    switch (reason) {
+      case 'full':
+        this.stats.queueRejections++;
+        return new QueueFullError(
+          `${op} on ${server}: queue is full (${this.deps.queue.maxQueued} waiting)`,
+          this.deps.queue.maxQueued,
+          { server },
+        );
+      case 'closed':
+        return new ClosedError(`${op} on ${server}: the queue is closed`, { server });
+      case 'aborted':
+        return this.cancelled(op, p.spec.options.signal?.reason);
+      case 'expired':
+        return new TimeoutError(
+          `${op} on ${server} timed out after ${p.timeoutMs} ms while queued`,
+          p.timeoutMs,
+          { server },
+        );
+      default:
+        return new ValidationError(`${op} on ${server}: queue refused the request (${reason})`, 'id', {
+          server,
+        });
+    }
+  }
+
+  private cancelled(operation: string, cause: unknown): CancelledError {
+    return new CancelledError(`${operation} on ${this.deps.server} was cancelled`, {
+      server: this.deps.server,
+      cause,
+    });
+  }
+
+  private settle(p: Pending, error: McpRuntimeError | undefined, value?: unknown): void {
+    if (p.settled) return;
+    p.settled = true;
+    this.pending.delete(p.id);
+    if (p.onAbort) p.spec.options.signal?.removeEventListener('abort', p.onAbort);
+    if (error === undefined) {
+      this.stats.ok++;
+      p.resolve(value);
+    } else {
+      this.stats.failed++;
+      this.stats.failuresByCode[error.code] = (this.stats.failuresByCode[error.code] ?? 0) + 1;
+      p.reject(error);
+    }
+  }
+}
