@@ -1,0 +1,195 @@
+/**
+ * docs/statecharts is generated from src/machines: it must be fresh, its JSON must round-trip
+ * through createMachine, its SVG must be well-formed and name every state, and no secret may
+ * appear in it.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createMachine, setup } from 'xstate';
+import { machineDefinition } from '../src/runtime/inspector/chart-definition.js';
+import { toDot } from '../src/runtime/inspector/chart-dot.js';
+import { toMermaid } from '../src/runtime/inspector/chart-mermaid.js';
+import { activeStateIds, allStates, chartModel } from '../src/runtime/inspector/chart-model.js';
+import {
+  assertNoSecrets,
+  checkStatecharts,
+  discoverMachines,
+  type FoundMachine,
+  generateStatecharts,
+  graphvizRenderer,
+  STATECHARTS_DIR,
+} from '../src/runtime/inspector/statecharts.js';
+
+let machines: FoundMachine[];
+let files: Map<string, string>;
+
+beforeAll(async () => {
+  machines = await discoverMachines();
+  files = await generateStatecharts(machines, await graphvizRenderer());
+});
+
+/** A small XML well-formedness check: every tag closes in order, attributes are quoted. */
+function xmlProblems(text: string): string[] {
+  const body = text
+    .replace(/<\?xml[^?]*\?>/, '')
+    .replace(/<!DOCTYPE[^>]*>/, '')
+    .replace(/<!--[\s\S]*?-->/g, '');
+  const stack: string[] = [];
+  const problems: string[] = [];
+  const tag = /<(\/?)([A-Za-z_][\w:.-]*)((?:\s+[\w:.-]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/g;
+  let last = 0;
+  for (let m = tag.exec(body); m; m = tag.exec(body)) {
+    const between = body.slice(last, m.index);
+    if (/[<>]/.test(between)) problems.push(`stray markup near ${JSON.stringify(between.slice(0, 40))}`);
+    last = tag.lastIndex;
+    const [, closing, name, , selfClosing] = m;
+    if (selfClosing) continue;
+    if (closing) {
+      const open = stack.pop();
+      if (open !== name) problems.push(`</${name}> closes <${open}>`);
+    } else stack.push(name!);
+  }
+  if (/[<>]/.test(body.slice(last))) problems.push('stray markup at the end');
+  if (stack.length) problems.push(`unclosed: ${stack.join(', ')}`);
+  return problems;
+}
+
+describe('docs/statecharts', () => {
+  it('finds every machine exported by src/machines, including connection, breaker and queue', () => {
+    const names = machines.map((m) => m.name);
+    expect(names).toEqual([...names].sort());
+    for (const expected of ['connection', 'breaker', 'queue']) expect(names).toContain(expected);
+  });
+
+  it('is fresh: the files on disk are exactly what the machines generate', async () => {
+    const stale = await checkStatecharts(files);
+    expect(stale, 'run `npm run statecharts` and commit docs/statecharts').toEqual([]);
+  });
+
+  it('reports a changed, a missing and an unknown file as stale', async () => {
+    const changed = new Map(files);
+    changed.set('connection.mmd', `${files.get('connection.mmd')}%% edited\n`);
+    changed.set('nosuch.mmd', 'x');
+    changed.delete('breaker.json');
+    const stale = await checkStatecharts(changed);
+    expect(stale).toContain('connection.mmd');
+    expect(stale).toContain('nosuch.mmd');
+    expect(stale).toContain('breaker.json (no such machine)');
+  });
+
+  it('is deterministic: a second generation is byte-identical', async () => {
+    const again = await generateStatecharts(await discoverMachines(), await graphvizRenderer());
+    expect([...again.entries()]).toEqual([...files.entries()]);
+  });
+
+  it('writes json, mmd and svg for every machine and embeds every chart in README.md', () => {
+    const readme = files.get('README.md')!;
+    for (const { name } of machines) {
+      for (const ext of ['json', 'mmd', 'svg'])
+        expect(files.has(`${name}.${ext}`), `${name}.${ext}`).toBe(true);
+      expect(readme).toContain(`## ${name}`);
+      expect(readme).toContain(files.get(`${name}.mmd`)!.trimEnd());
+    }
+    expect(readme.match(/```mermaid/g)).toHaveLength(machines.length);
+  });
+
+  it('round-trips every JSON definition through createMachine to the same chart', () => {
+    for (const { name, machine } of machines) {
+      const json = JSON.parse(files.get(`${name}.json`)!) as Record<string, unknown>;
+      const back = createMachine(json as Parameters<typeof createMachine>[0]);
+      expect(chartModel(back), name).toEqual(chartModel(machine));
+      expect(JSON.parse(JSON.stringify(back)), name).toEqual(JSON.parse(JSON.stringify(machine)));
+      expect(machineDefinition(back), name).toEqual(json);
+    }
+  });
+
+  it('renders well-formed SVG naming every state, with a highlightable group per state', () => {
+    for (const { name, machine } of machines) {
+      const svg = files.get(`${name}.svg`)!;
+      expect(xmlProblems(svg), name).toEqual([]);
+      for (const state of allStates(chartModel(machine)).slice(1)) {
+        expect(svg, `${name}: ${state.id}`).toContain(`id="state:${state.id}"`);
+        expect(svg, `${name}: ${state.key}`).toContain(`>${state.key}</text>`);
+      }
+    }
+  });
+
+  it('puts guards, delays and actions by name on the edges', () => {
+    const mmd = files.get('connection.mmd')!;
+    const svg = files.get('connection.svg')!;
+    expect(mmd).toContain('reconnecting --> connecting: after retryBackoff');
+    expect(mmd).toContain('connecting --> reconnecting: after connectTimeout / recordConnectTimeout');
+    expect(mmd).toContain('failed --> connecting: RETRY / resetAttempts');
+    expect(mmd).toContain('reconnecting --> failed: always [attemptsExhausted]');
+    expect(mmd).toContain('__any --> closing: CLOSE');
+    expect(svg).toContain('after retryBackoff');
+    expect(svg).toContain('TRANSPORT_CLOSED [isFatalError] / recordError, disposeTransport');
+  });
+
+  it('matches the files in the docs folder byte for byte (connection)', () => {
+    expect(readFileSync(join(STATECHARTS_DIR, 'connection.json'), 'utf8')).toBe(files.get('connection.json'));
+  });
+});
+
+describe('chart rendering of small machines', () => {
+  const toy = setup({
+    guards: { ok: () => true },
+    actions: { note: () => {}, tick: () => {} },
+    delays: { soon: 10 },
+  }).createMachine({
+    id: 'toy',
+    initial: 'a',
+    on: { RESET: '.a' },
+    states: {
+      a: { on: { GO: { target: 'b', guard: 'ok', actions: 'note' }, POKE: { actions: 'tick' } } },
+      b: {
+        initial: 'b1',
+        states: { b1: { after: { soon: 'b2' } }, b2: { after: { 500: '#toy.done' } } },
+        on: { BACK: 'a' },
+      },
+      done: { type: 'final' },
+    },
+  });
+
+  it('labels edges and lists actions-only transitions inside the state', () => {
+    const model = chartModel(toy);
+    const mmd = toMermaid(model);
+    expect(mmd).toContain('a --> b: GO [ok] / note');
+    expect(mmd).toContain('a : POKE / tick');
+    expect(mmd).toContain('b_b1 --> b_b2: after soon');
+    expect(mmd).toContain('b --> done: after 500 ms');
+    expect(mmd).toContain('__any --> a: RESET');
+    expect(mmd).toContain('done --> [*]');
+    const dot = toDot(model);
+    expect(dot).toContain('lhead="cluster_toy.b"');
+    expect(dot).toContain('ltail="cluster_toy.b"');
+    expect(dot).toContain('POKE / tick');
+    expect(dot).toContain('peripheries=2');
+  });
+
+  it('gives the active state ids of a state value', () => {
+    expect(activeStateIds(toy, { b: 'b2' })).toEqual(['toy', 'toy.b', 'toy.b.b2']);
+    expect(activeStateIds(toy, 'a')).toEqual(['toy', 'toy.a']);
+    expect(activeStateIds(toy, 'nosuch')).toEqual(['toy']);
+  });
+
+  it('refuses output that looks like it carries a secret', () => {
+    expect(() => assertNoSecrets('x.json', '{"url":"wss://user:hunter22@example.com"}')).toThrow(/secret/);
+    expect(() => assertNoSecrets('x.json', 'Authorization: Bearer abcdefghijkl')).toThrow(/secret/);
+    expect(() => assertNoSecrets('x.json', 'https://h/mcp?token=abc')).toThrow(/secret/);
+    expect(() => assertNoSecrets('x.json', files.get('connection.json')!)).not.toThrow();
+  });
+
+  it('drops context and input from the definition', () => {
+    const withData = setup({}).createMachine({
+      id: 'data',
+      context: { token: 'hunter2-secret' },
+      initial: 'x',
+      states: { x: {} },
+    });
+    const json = JSON.stringify(machineDefinition(withData));
+    expect(json).not.toContain('hunter2');
+    expect(json).toBe('{"id":"data","initial":"x","states":{"x":{}}}');
+  });
+});
