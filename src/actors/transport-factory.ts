@@ -7,20 +7,16 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { createHttpFetch } from './http-fetch.js';
+import { ReauthTransport } from './reauth-transport.js';
+import { type TlsOptions, tlsConnectOptions } from './tls.js';
 import { WebSocketClientTransport } from './websocket-client-transport.js';
 
 /** Which transport a server uses. */
 export type TransportKind = 'websocket' | 'streamable-http' | 'sse' | 'stdio';
 
 /** TLS options passed through to `wss://` and `https://` connections. */
-export interface TlsOptions {
-  ca?: string | Buffer | Array<string | Buffer>;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  passphrase?: string;
-  servername?: string;
-  rejectUnauthorized?: boolean;
-}
+export type { TlsOptions } from './tls.js';
 
 /** Everything needed to build one transport instance (headers already carry any token). */
 export interface TransportSpec {
@@ -40,31 +36,31 @@ export interface TransportSpec {
   fetch?: typeof fetch | undefined;
   /** Receives the stdio child's stderr, chunk by chunk. */
   onStderr?: ((text: string) => void) | undefined;
+  /** Headers with a fresh token, asked for once after a 401 (token providers only). */
+  refreshHeaders?: (() => Promise<Record<string, string>>) | undefined;
 }
 
 /** A fresh, unstarted transport for `spec`. */
 export function createTransport(spec: TransportSpec): Transport {
   switch (spec.kind) {
     case 'websocket':
-      return new WebSocketClientTransport({
-        url: spec.url!,
+      return new ReauthTransport({
+        server: spec.server,
         headers: spec.headers,
-        ...(spec.tls ? { tls: spec.tls } : {}),
-        maxPayloadBytes: spec.maxMessageBytes,
-        handshakeTimeoutMs: spec.handshakeTimeoutMs,
+        refreshHeaders: spec.refreshHeaders,
+        create: (headers) =>
+          new WebSocketClientTransport({
+            url: spec.url!,
+            server: spec.server,
+            headers,
+            ...(spec.tls ? { tls: tlsConnectOptions(spec.tls) } : {}),
+            maxPayloadBytes: spec.maxMessageBytes,
+            handshakeTimeoutMs: spec.handshakeTimeoutMs,
+          }),
       });
     case 'streamable-http':
-      return new StreamableHTTPClientTransport(new URL(spec.url!), {
-        requestInit: { headers: spec.headers },
-        ...(spec.oauth ? { authProvider: spec.oauth } : {}),
-        ...(spec.fetch ? { fetch: spec.fetch } : {}),
-      });
     case 'sse':
-      return new SSEClientTransport(new URL(spec.url!), {
-        requestInit: { headers: spec.headers },
-        ...(spec.oauth ? { authProvider: spec.oauth } : {}),
-        ...(spec.fetch ? { fetch: spec.fetch } : {}),
-      });
+      return createHttpTransport(spec);
     case 'stdio': {
       const transport = new StdioClientTransport({
         command: spec.command!,
@@ -78,4 +74,49 @@ export function createTransport(spec: TransportSpec): Transport {
       return transport;
     }
   }
+}
+
+/**
+ * Streamable HTTP or SSE through the fetch of http-fetch.ts (TLS agent, token refresh after a 401,
+ * body cap); closing the transport also closes the fetch's TLS agent.
+ */
+function createHttpTransport(spec: TransportSpec): Transport {
+  const headers: Record<string, string> = {};
+  let authorization: string | undefined;
+  for (const [name, value] of Object.entries(spec.headers)) {
+    if (name.toLowerCase() === 'authorization') authorization = value;
+    else headers[name] = value;
+  }
+  const refresh = spec.refreshHeaders;
+  let transport: Transport | undefined;
+  const http = createHttpFetch({
+    server: spec.server,
+    tls: spec.tls,
+    authorization,
+    refreshAuthorization: refresh ? async () => (await refresh()).Authorization ?? '' : undefined,
+    maxMessageBytes: spec.maxMessageBytes,
+    // Oversized bodies are reported like any transport error (the runtime emits `error`).
+    onError: (error) => transport?.onerror?.(error),
+    fetch: spec.fetch,
+  });
+  const options = {
+    requestInit: { headers },
+    fetch: http.fetch,
+    ...(spec.oauth ? { authProvider: spec.oauth } : {}),
+  };
+  const url = new URL(spec.url!);
+  const created: Transport =
+    spec.kind === 'sse'
+      ? new SSEClientTransport(url, options)
+      : new StreamableHTTPClientTransport(url, options);
+  transport = created;
+  const close = created.close.bind(created);
+  created.close = async () => {
+    try {
+      await close();
+    } finally {
+      await http.close();
+    }
+  };
+  return created;
 }

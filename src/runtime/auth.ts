@@ -1,25 +1,55 @@
 /**
- * Turns a server's `auth`/`headers`/`tls` configuration into transport specs, and refuses to send
- * a token in clear text to a non-loopback host unless `allowInsecure` says so.
+ * Turns a server's `auth`/`headers`/`tls` configuration into transport specs, refuses to send a
+ * token in clear text to a non-loopback host unless `allowInsecure` says so, raises the security
+ * warnings (once per server), and keeps the set of secrets to redact for each server.
  */
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { TransportSpec } from '../actors/transport-factory.js';
-import { AuthError, ConfigError } from '../errors/index.js';
+import { AuthError, ConfigError, McpRuntimeError, ServerFailedError } from '../errors/index.js';
 import type { ResolvedServerConfig } from './config.js';
+import { SecretSet } from './redact.js';
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
+/** A configuration that works but weakens security; reported once per server (event `warning` and console). */
+export interface SecurityWarning {
+  /** `TLS_VERIFY_DISABLED`: `tls.rejectUnauthorized: false`; `INSECURE_TRANSPORT`: credentials in clear text. */
+  code: 'TLS_VERIFY_DISABLED' | 'INSECURE_TRANSPORT';
+  message: string;
+}
+
+/** Hooks of {@link buildTransportSpec}. */
+export interface TransportSpecHooks {
+  onStderr?: (text: string) => void;
+  fetch?: typeof fetch;
+}
+
+function isLoopback(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname === '::1' ||
+    hostname === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
+}
 
 /** True when the URL is plain text (ws:, http:) to a host other than loopback. */
 export function isInsecureRemote(url: string | undefined): boolean {
   if (!url) return false;
   const u = new URL(url);
-  return (u.protocol === 'ws:' || u.protocol === 'http:') && !LOOPBACK.has(u.hostname);
+  return (u.protocol === 'ws:' || u.protocol === 'http:') && !isLoopback(u.hostname);
+}
+
+function carriesSecret(server: ResolvedServerConfig): boolean {
+  if (server.auth?.token || server.auth?.getToken || server.auth?.oauth) return true;
+  if (Object.keys(server.headers).some((h) => /^(authorization|cookie|proxy-authorization)$/i.test(h)))
+    return true;
+  if (!server.url) return false;
+  const u = new URL(server.url);
+  return u.password !== '' || u.username !== '';
 }
 
 /** Throws ConfigError when a token would travel in clear text to a remote host without `allowInsecure`. */
 export function checkTransportSecurity(server: ResolvedServerConfig): void {
-  const carriesSecret = Boolean(server.auth?.token || server.auth?.getToken || server.auth?.oauth);
-  if (carriesSecret && isInsecureRemote(server.url) && !server.allowInsecure) {
+  if (carriesSecret(server) && isInsecureRemote(server.url) && !server.allowInsecure) {
     throw new ConfigError([
       {
         path: `servers.${server.name}.url`,
@@ -30,32 +60,130 @@ export function checkTransportSecurity(server: ResolvedServerConfig): void {
   }
 }
 
+/** The security warnings a server's configuration deserves (empty for a sound one). */
+export function securityWarnings(server: ResolvedServerConfig): SecurityWarning[] {
+  const warnings: SecurityWarning[] = [];
+  if (server.tls?.rejectUnauthorized === false) {
+    warnings.push({
+      code: 'TLS_VERIFY_DISABLED',
+      message: `${server.name}: TLS CERTIFICATE VERIFICATION IS DISABLED (tls.rejectUnauthorized: false). Anyone on the network path can impersonate this server and read its credentials. Use tls.ca instead.`,
+    });
+  }
+  if (carriesSecret(server) && isInsecureRemote(server.url) && server.allowInsecure) {
+    warnings.push({
+      code: 'INSECURE_TRANSPORT',
+      message: `${server.name}: CREDENTIALS ARE SENT IN CLEAR TEXT to a non-loopback host (allowInsecure: true). Use wss:// or https://.`,
+    });
+  }
+  return warnings;
+}
+
+const secretSets = new WeakMap<ResolvedServerConfig, SecretSet>();
+const warned = new WeakSet<ResolvedServerConfig>();
+
+/**
+ * The secrets known for a server: its token, secret-named headers, URL credentials and query values,
+ * secret-named env values, TLS passphrase, and every token obtained since (provider, OAuth).
+ */
+export function secretsFor(server: ResolvedServerConfig): SecretSet {
+  let set = secretSets.get(server);
+  if (set) return set;
+  set = new SecretSet();
+  set.add(server.auth?.token);
+  set.addHeaders(server.headers);
+  set.addUrl(server.url);
+  set.addEnv(server.env);
+  set.add(server.tls?.passphrase);
+  secretSets.set(server, set);
+  return set;
+}
+
+/**
+ * Raises the server's security warnings (console and `onWarning`) the first time it is called for this
+ * server configuration; later calls do nothing.
+ */
+export function warnSecurityOnce(
+  server: ResolvedServerConfig,
+  onWarning: ((w: SecurityWarning) => void) | undefined,
+): void {
+  if (warned.has(server)) return;
+  warned.add(server);
+  for (const warning of securityWarnings(server)) {
+    console.warn(`[mcp-actors] WARNING ${warning.code}: ${warning.message}`);
+    onWarning?.(warning);
+  }
+}
+
 async function tokenOf(server: ResolvedServerConfig): Promise<string | undefined> {
   const auth = server.auth;
   if (!auth) return undefined;
   if (auth.token) return auth.token;
   if (auth.getToken) {
+    let token: unknown;
     try {
-      const token = await auth.getToken();
-      if (typeof token !== 'string' || token.length === 0) {
-        throw new AuthError(`${server.name}: getToken returned no token`, { server: server.name });
-      }
-      return token;
+      token = await auth.getToken();
     } catch (error) {
-      if (error instanceof AuthError) throw error;
-      throw new AuthError(`${server.name}: getToken failed`, { server: server.name, cause: error });
+      throw new AuthError(`${server.name}: getToken failed`, {
+        server: server.name,
+        cause: secretsFor(server).redactError(error),
+      });
     }
+    if (typeof token !== 'string' || token.length === 0) {
+      throw new AuthError(`${server.name}: getToken returned no token`, { server: server.name });
+    }
+    secretsFor(server).add(token);
+    return token;
   }
   return undefined;
+}
+
+const recordingProviders = new WeakMap<object, OAuthClientProvider>();
+
+/** The provider, seen through a proxy that records every token it hands out or saves (for redaction). */
+function recordingProvider(provider: OAuthClientProvider, secrets: SecretSet): OAuthClientProvider {
+  const known = recordingProviders.get(provider);
+  if (known) return known;
+  const record = (tokens: unknown): void => {
+    if (tokens && typeof tokens === 'object') {
+      const t = tokens as { access_token?: unknown; refresh_token?: unknown; id_token?: unknown };
+      for (const v of [t.access_token, t.refresh_token, t.id_token])
+        if (typeof v === 'string') secrets.add(v);
+    }
+  };
+  const proxy = new Proxy(provider, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (property === 'tokens') {
+        return async (...args: unknown[]) => {
+          const tokens = await (value as (...a: unknown[]) => unknown).apply(target, args);
+          record(tokens);
+          return tokens;
+        };
+      }
+      if (property === 'saveTokens') {
+        return (tokens: unknown, ...rest: unknown[]) => {
+          record(tokens);
+          return (value as (...a: unknown[]) => unknown).apply(target, [tokens, ...rest]);
+        };
+      }
+      return (value as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+  recordingProviders.set(provider, proxy);
+  return proxy;
 }
 
 /** Builds the spec for one connection attempt (calls the token provider each time). */
 export async function buildTransportSpec(
   server: ResolvedServerConfig,
-  hooks: { onStderr?: (text: string) => void; fetch?: typeof fetch },
+  hooks: TransportSpecHooks,
 ): Promise<TransportSpec> {
+  const secrets = secretsFor(server);
   const token = await tokenOf(server);
   const headers = { ...server.headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) };
+  const getToken = server.auth?.getToken;
+  const onStderr = hooks.onStderr;
   return {
     server: server.name,
     kind: server.transport,
@@ -68,8 +196,35 @@ export async function buildTransportSpec(
     tls: server.tls,
     maxMessageBytes: server.maxMessageBytes,
     handshakeTimeoutMs: server.connectTimeoutMs,
-    oauth: server.auth?.oauth as OAuthClientProvider | undefined,
+    oauth: server.auth?.oauth
+      ? recordingProvider(server.auth.oauth as OAuthClientProvider, secrets)
+      : undefined,
     fetch: hooks.fetch,
-    onStderr: hooks.onStderr,
+    // A child may print its environment: stderr is redacted like every other channel.
+    onStderr: onStderr ? (text) => onStderr(secrets.redact(text)) : undefined,
+    refreshHeaders: getToken
+      ? async () => ({ Authorization: `Bearer ${(await tokenOf(server)) ?? ''}` })
+      : undefined,
   };
+}
+
+/**
+ * The error a caller should see: a server the runtime gave up on because authentication failed
+ * surfaces as {@link AuthError} (code AUTH) rather than SERVER_FAILED; anything else is unchanged.
+ * Its text is redacted either way.
+ */
+export function surfaceError(server: ResolvedServerConfig, error: unknown): unknown {
+  const secrets = secretsFor(server);
+  if (error instanceof ServerFailedError) {
+    const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+    if (cause?.code === 'AUTH') {
+      return secrets.redactError(
+        new AuthError(`${server.name}: authentication failed: ${String(cause.message ?? '')}`, {
+          server: server.name,
+          cause: error,
+        }),
+      );
+    }
+  }
+  return error instanceof McpRuntimeError ? secrets.redactError(error) : error;
 }

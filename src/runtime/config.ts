@@ -32,7 +32,10 @@ const authSchema = z
       })
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((a) => [a.token, a.getToken, a.oauth].filter((v) => v !== undefined).length <= 1, {
+    message: 'give one of `token`, `getToken` or `oauth`',
+  });
 
 const reconnectSchema = z
   .object({

@@ -32,6 +32,8 @@ export interface RuntimeEvents {
   ) => void;
   /** Something went wrong that did not belong to a single call (transport errors, bad frames). */
   error: (e: EventBase & { error: McpRuntimeError }) => void;
+  /** A configuration that weakens security (TLS verification off, credentials in clear text); once per server. */
+  warning: (e: EventBase & { code: string; message: string }) => void;
   /** A chunk of a stdio server's stderr. */
   stderr: (e: EventBase & { text: string }) => void;
 }

@@ -13,9 +13,10 @@ import type {
 } from '@modelcontextprotocol/sdk/types.js';
 import { EventEmitter } from 'eventemitter3';
 import type { InspectionEvent } from 'xstate';
+import { watchProtocolErrors } from '../actors/protocol-errors.js';
 import type { ConnectionStateChange } from '../actors/server-connection.js';
 import { ClosedError, ConfigError, type McpRuntimeError, ToolError } from '../errors/index.js';
-import { checkTransportSecurity } from './auth.js';
+import { checkTransportSecurity, secretsFor, surfaceError, warnSecurityOnce } from './auth.js';
 import { type ResolvedConfig, type RuntimeConfig, resolveConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import { type CallOptions, ServerHandle } from './server-handle.js';
@@ -73,7 +74,14 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
    * lazily anyway; `start` is for failing early. Rejects with the first server's error.
    */
   async start(servers: string[] = this.serverNames): Promise<void> {
-    await Promise.all(servers.map((name) => this.handle(name).start()));
+    await Promise.all(
+      servers.map((name) => {
+        const h = this.handle(name);
+        return h.start().catch((error: unknown) => {
+          throw surfaceError(h.config, error);
+        });
+      }),
+    );
   }
 
   /** Reconnects a server the runtime gave up on (state `failed`). */
@@ -160,7 +168,9 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     return {
       at: new Date().toISOString(),
       closed: this.isClosed,
-      servers: Object.fromEntries([...this.servers].map(([name, h]) => [name, h.snapshot()])),
+      servers: Object.fromEntries(
+        [...this.servers].map(([name, h]) => [name, secretsFor(h.config).redactValue(h.snapshot())]),
+      ),
     };
   }
 
@@ -223,12 +233,30 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', { ...this.base(server), error });
   }
 
-  private configureClient(_server: string, _client: Client): void {
+  /**
+   * Every event payload that names a server leaves with that server's secrets masked (errors are
+   * masked in place). Free when nobody listens.
+   */
+  override emit<T extends EventEmitter.EventNames<RuntimeEvents>>(
+    event: T,
+    ...args: EventEmitter.EventArgs<RuntimeEvents, T>
+  ): boolean {
+    if (this.listenerCount(event) === 0) return false;
+    const payload = args[0] as { server?: unknown } | undefined;
+    const h = typeof payload?.server === 'string' ? this.servers.get(payload.server) : undefined;
+    if (h) args[0] = secretsFor(h.config).redactValue(args[0]);
+    return super.emit(event, ...args);
+  }
+
+  private configureClient(server: string, client: Client): void {
+    watchProtocolErrors(client, server, (error) => this.emitError(server, error));
     // Server-initiated requests and notification handlers are registered here (session features).
   }
 
   private onConnectionState(change: ConnectionStateChange): void {
     const base = this.base(change.server);
+    const config = this.servers.get(change.server)?.config;
+    if (config) warnSecurityOnce(config, (w) => this.emit('warning', { ...base, ...w }));
     this.emit('state', {
       ...base,
       at: change.at,

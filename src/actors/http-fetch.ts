@@ -1,0 +1,258 @@
+/**
+ * The `fetch` the HTTP transports (Streamable HTTP, SSE) use: TLS options through an undici `Agent`
+ * (Node's own fetch takes no TLS options), the bearer token injected on every request and refreshed
+ * once after a 401, TLS failures reported as AUTH, and a cap on response bodies (`maxMessageBytes`).
+ *
+ * The cap applies per message: to a JSON body as a whole, and to each event of an SSE stream. An
+ * oversized JSON body fails its request with PROTOCOL. An oversized SSE event is cut off; on the
+ * stream of a POSTed request the request then fails with a JSON-RPC InvalidRequest error (PROTOCOL)
+ * and the stream ends; on the standalone GET stream the event is dropped and the stream goes on.
+ * Either way the runtime gets an `error` event and the connection stays up.
+ */
+import { Agent, fetch as undiciFetch } from 'undici';
+import { type McpRuntimeError, ProtocolError } from '../errors/index.js';
+import { type TlsOptions, tlsConnectOptions, tlsFailureOf } from './tls.js';
+
+/** Options of {@link createHttpFetch}. */
+export interface HttpFetchOptions {
+  server?: string;
+  /** TLS options; when given, requests go through an undici `Agent` built from them. */
+  tls?: TlsOptions | undefined;
+  /** `Authorization` value put on every request (overrides the transport's own). */
+  authorization?: string | undefined;
+  /** Gives a fresh `Authorization` value after a 401. Called at most once per request; shared by concurrent 401s. */
+  refreshAuthorization?: (() => Promise<string>) | undefined;
+  /** Largest JSON body or SSE event accepted, in bytes. */
+  maxMessageBytes: number;
+  /** Receives the PROTOCOL errors of oversized bodies (the runtime turns them into `error` events). */
+  onError?: ((error: McpRuntimeError) => void) | undefined;
+  /** The fetch to wrap (default: undici's when `tls` is set, else the global one). */
+  fetch?: typeof fetch | undefined;
+}
+
+/** A wrapped fetch and the resources behind it. */
+export interface HttpFetch {
+  fetch: typeof fetch;
+  /** Closes the TLS agent's sockets; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Event type given to a cut-off SSE event, so the SDK (which only reads `message` events) skips it. */
+const encoder = new TextEncoder();
+const DROPPED_AT_LINE_START = encoder.encode('event: mcp-actors-oversized\n\n');
+const DROPPED_MID_LINE = encoder.encode('\nevent: mcp-actors-oversized\n\n');
+
+/**
+ * Builds the fetch for one transport instance.
+ *
+ * @example
+ * const http = createHttpFetch({ tls: { ca }, authorization: 'Bearer t', maxMessageBytes: 1 << 20 });
+ * new StreamableHTTPClientTransport(url, { fetch: http.fetch });
+ * // ... on close: await http.close();
+ */
+export function createHttpFetch(options: HttpFetchOptions): HttpFetch {
+  const server = options.server;
+  let agent: Agent | undefined;
+  let base: typeof fetch;
+  if (options.fetch) base = options.fetch;
+  else if (options.tls) {
+    const a = new Agent({ connect: tlsConnectOptions(options.tls) });
+    agent = a;
+    base = ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
+      undiciFetch(input as Parameters<typeof undiciFetch>[0], {
+        ...(init as Parameters<typeof undiciFetch>[1]),
+        dispatcher: a,
+      }) as unknown as Promise<Response>) as typeof fetch;
+  } else base = globalThis.fetch;
+
+  let authorization = options.authorization;
+  let refreshing: Promise<string> | undefined;
+  const refresh = (): Promise<string> => {
+    refreshing ??= options.refreshAuthorization!().then(
+      (value) => {
+        authorization = value;
+        refreshing = undefined;
+        return value;
+      },
+      (error: unknown) => {
+        refreshing = undefined;
+        throw error;
+      },
+    );
+    return refreshing;
+  };
+
+  const send = async (input: Parameters<typeof fetch>[0], init: RequestInit | undefined, auth?: string) => {
+    let requestInit = init;
+    if (auth !== undefined) {
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', auth);
+      requestInit = { ...init, headers };
+    }
+    try {
+      return await base(input, requestInit);
+    } catch (error) {
+      throw tlsFailureOf(error, server) ?? error;
+    }
+  };
+
+  const wrapped = (async (input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> => {
+    const used = authorization;
+    let response = await send(input, init, used);
+    if (response.status === 401 && options.refreshAuthorization) {
+      await response.body?.cancel().catch(() => {});
+      // Another request may have refreshed the token already: use it rather than asking again.
+      const fresh = authorization !== used ? authorization : await refresh();
+      response = await send(input, init, fresh);
+    }
+    return limitResponse(response, init, options);
+  }) as typeof fetch;
+
+  return {
+    fetch: wrapped,
+    async close() {
+      const a = agent;
+      agent = undefined;
+      await a?.destroy().catch(() => {});
+    },
+  };
+}
+
+function limitResponse(
+  response: Response,
+  init: RequestInit | undefined,
+  options: HttpFetchOptions,
+): Response {
+  if (!response.ok || response.body === null) return response;
+  const max = options.maxMessageBytes;
+  const type = (response.headers.get('content-type') ?? '').toLowerCase();
+  const report = (message: string): ProtocolError => {
+    const error = new ProtocolError(message, options.server ? { server: options.server } : {});
+    options.onError?.(error);
+    return error;
+  };
+  let body: ReadableStream<Uint8Array>;
+  if (type.startsWith('text/event-stream')) {
+    body = response.body.pipeThrough(sseLimit(max, requestIdOf(init), report));
+  } else {
+    const length = Number(response.headers.get('content-length') ?? Number.NaN);
+    body = response.body.pipeThrough(bodyLimit(max, Number.isFinite(length) ? length : undefined, report));
+  }
+  const limited = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  Object.defineProperty(limited, 'url', { value: response.url });
+  return limited;
+}
+
+/** Fails the body with PROTOCOL once it passes `max` bytes (at once when Content-Length says so). */
+function bodyLimit(
+  max: number,
+  contentLength: number | undefined,
+  report: (message: string) => ProtocolError,
+): TransformStream<Uint8Array, Uint8Array> {
+  let seen = 0;
+  const tooBig = (size: string) =>
+    report(`HTTP response body of ${size} exceeds maxMessageBytes (${max} bytes)`);
+  return new TransformStream({
+    start(controller) {
+      if (contentLength !== undefined && contentLength > max)
+        controller.error(tooBig(`${contentLength} bytes`));
+    },
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (seen > max) controller.error(tooBig(`more than ${max} bytes`));
+      else controller.enqueue(chunk);
+    },
+  });
+}
+
+/**
+ * Bounds each SSE event to `max` bytes. An oversized event is cut off and closed as an event of a type
+ * the SDK ignores; for a POSTed request (`requestId` known) a JSON-RPC error for that id follows and the
+ * stream ends, otherwise the rest of the event is skipped and the stream continues.
+ */
+function sseLimit(
+  max: number,
+  requestId: string | number | undefined,
+  report: (message: string) => ProtocolError,
+): TransformStream<Uint8Array, Uint8Array> {
+  let eventBytes = 0;
+  let lineBytes = 0;
+  let skipping = false;
+  let ended = false;
+  return new TransformStream({
+    transform(chunk, controller) {
+      if (ended) return;
+      let pos = 0;
+      let forwardFrom = 0;
+      while (pos < chunk.length) {
+        const nl = chunk.indexOf(10, pos);
+        const end = nl === -1 ? chunk.length : nl + 1;
+        const content = end - pos - (nl === -1 ? 0 : 1) - (nl > pos && chunk[nl - 1] === 13 ? 1 : 0);
+        if (skipping) {
+          if (nl !== -1 && lineBytes + content === 0) {
+            skipping = false;
+            eventBytes = 0;
+            forwardFrom = end;
+          }
+          lineBytes = nl === -1 ? lineBytes + content : 0;
+          pos = end;
+          continue;
+        }
+        eventBytes += end - pos;
+        if (eventBytes > max) {
+          if (pos > forwardFrom) controller.enqueue(chunk.subarray(forwardFrom, pos));
+          // At a line start a leading newline would dispatch the partial event as a message.
+          controller.enqueue(lineBytes === 0 ? DROPPED_AT_LINE_START : DROPPED_MID_LINE);
+          const error = report(`SSE event exceeds maxMessageBytes (${max} bytes)`);
+          if (requestId !== undefined) {
+            const reply = {
+              jsonrpc: '2.0',
+              id: requestId,
+              error: { code: -32600, message: error.message },
+            };
+            controller.enqueue(encoder.encode(`data: ${JSON.stringify(reply)}\n\n`));
+            ended = true;
+            controller.terminate();
+            return;
+          }
+          if (nl !== -1 && lineBytes + content === 0) eventBytes = 0;
+          else {
+            skipping = true;
+            lineBytes = nl === -1 ? lineBytes + content : 0;
+          }
+          pos = end;
+          forwardFrom = end;
+          continue;
+        }
+        if (nl !== -1) {
+          if (lineBytes + content === 0) eventBytes = 0;
+          lineBytes = 0;
+        } else lineBytes += content;
+        pos = end;
+      }
+      if (!skipping && forwardFrom < chunk.length) controller.enqueue(chunk.subarray(forwardFrom));
+    },
+  });
+}
+
+/** The id of the JSON-RPC request in a POST body, if the body is one request. */
+function requestIdOf(init: RequestInit | undefined): string | number | undefined {
+  if (init?.method !== 'POST' || typeof init.body !== 'string' || init.body.length > 1_000_000)
+    return undefined;
+  try {
+    const message = JSON.parse(init.body) as { id?: unknown; method?: unknown };
+    if (
+      typeof message.method === 'string' &&
+      (typeof message.id === 'string' || typeof message.id === 'number')
+    ) {
+      return message.id;
+    }
+  } catch {
+    // Not JSON: no request to answer.
+  }
+  return undefined;
+}
