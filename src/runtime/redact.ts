@@ -143,6 +143,18 @@ export class SecretSet {
       try {
         if (typeof record.message === 'string') record.message = this.redact(record.message);
         if (typeof record.stack === 'string') record.stack = this.redact(record.stack);
+        // Payload fields a peer filled (RemoteError.data, ToolError.result, McpError.data...).
+        const fields = record as Record<string, unknown>;
+        for (const key of Object.keys(fields)) {
+          if (key === 'cause' || key === 'message' || key === 'stack') continue;
+          const value = fields[key];
+          if (
+            typeof value === 'string' ||
+            (value !== null && typeof value === 'object' && !(value instanceof Error))
+          ) {
+            fields[key] = this.redactValue(value);
+          }
+        }
       } catch {
         // A frozen or exotic error: leave it; its text is redacted again where it is printed.
       }

@@ -13,7 +13,7 @@ import { ClosedError, type McpRuntimeError } from '../errors/index.js';
 import type { BreakerTransition } from '../machines/breaker.js';
 import type { ConnectionStateName } from '../machines/connection.js';
 import type { ToolHints } from '../machines/retry-policy.js';
-import { buildTransportSpec } from './auth.js';
+import { buildTransportSpec, surfaceError } from './auth.js';
 import { type CallOptions, CallPath } from './call-path.js';
 import type { ResolvedServerConfig } from './config.js';
 import { redactUrl } from './redact.js';
@@ -115,7 +115,10 @@ export class ServerHandle {
   ): Promise<T> {
     if (this.closed) return Promise.reject(new ClosedError(`${this.name} is closed`, { server: this.name }));
     const { kind, tool } = requestKindOf(operation);
-    return this.path.submit({ operation, kind, ...(tool ? { tool } : {}), options, run });
+    // Failures leave redacted, and a server given up on for AUTH rejects with AUTH (auth.ts).
+    return this.path
+      .submit({ operation, kind, ...(tool ? { tool } : {}), options, run })
+      .catch((error: unknown) => Promise.reject(surfaceError(this.config, error)));
   }
 
   /** Remembers tool annotations (from tools/list) for the retry-safety rule. */
