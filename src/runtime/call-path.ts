@@ -377,11 +377,11 @@ export class CallPath {
       if (!conn.isReady) await conn.whenReady(Math.max(1, p.deadlineAt - Date.now()), options.signal);
       const opts: RequestOptions = { timeout: Math.max(1, p.deadlineAt - Date.now()) };
       if (options.signal) opts.signal = options.signal;
-      if (options.onProgress) {
-        opts.onprogress = options.onProgress;
-        opts.resetTimeoutOnProgress = options.resetTimeoutOnProgress ?? true;
-      } else if (options.resetTimeoutOnProgress !== undefined) {
-        opts.resetTimeoutOnProgress = options.resetTimeoutOnProgress;
+      if (options.onProgress) opts.onprogress = options.onProgress;
+      if (options.resetTimeoutOnProgress ?? options.onProgress !== undefined) {
+        // With progress the timeout is an inactivity window: each notification restarts a full one.
+        opts.resetTimeoutOnProgress = true;
+        opts.timeout = p.timeoutMs;
       }
       if (options.maxTotalTimeoutMs !== undefined) opts.maxTotalTimeout = options.maxTotalTimeoutMs;
       value = await p.spec.run(conn.client, opts);

@@ -3,8 +3,12 @@
  * runtime `context`; none carries a secret.
  */
 
+import type { LoggingLevel, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import type { McpRuntimeError } from '../errors/index.js';
+import type { BreakerCircuit, BreakerReason } from '../machines/breaker.js';
 import type { ConnectionErrorSummary, ConnectionStateName, SessionInfo } from '../machines/connection.js';
+import type { HealthSnapshot } from './health.js';
+import type { RegisteredPrompt, RegisteredTool } from './tool-registry.js';
 
 /** Fields every event payload has. */
 export interface EventBase {
@@ -36,4 +40,30 @@ export interface RuntimeEvents {
   warning: (e: EventBase & { code: string; message: string }) => void;
   /** A chunk of a stdio server's stderr. */
   stderr: (e: EventBase & { text: string }) => void;
+  /** A subscribed resource changed; emitted after the cache was refreshed (`contents` is the new value). */
+  resourceUpdated: (
+    e: EventBase & { uri: string; contents?: ReadResourceResult; error?: McpRuntimeError },
+  ) => void;
+  /** The server's resource list changed (`notifications/resources/list_changed`); lists were invalidated. */
+  resourcesChanged: (e: EventBase) => void;
+  /** The server's tool list changed and the registry was refreshed. */
+  toolsChanged: (e: EventBase & { tools: RegisteredTool[] }) => void;
+  /** The server's prompt list changed and the registry was refreshed. */
+  promptsChanged: (e: EventBase & { prompts: RegisteredPrompt[] }) => void;
+  /** Connection or session state changed; carries the server's health metrics. */
+  serverStatus: (e: EventBase & { connection: string; session: string; health: HealthSnapshot }) => void;
+  /** A log message from the server (`notifications/message`), at or above the level set. */
+  log: (e: EventBase & { level: LoggingLevel; logger?: string; data: unknown }) => void;
+  /** A session was re-established (after an expiry or a reconnect) and its subscriptions restored. */
+  session: (
+    e: EventBase & {
+      generation: number;
+      reason: 'initial' | 'expired' | 'reconnect';
+      subscriptions: string[];
+    },
+  ) => void;
+  /** A circuit breaker changed state (`tool` is set for per-tool breakers). */
+  breaker: (
+    e: EventBase & { from: BreakerCircuit; to: BreakerCircuit; reason: BreakerReason; tool?: string },
+  ) => void;
 }

@@ -19,6 +19,8 @@ import { ClosedError, ConfigError, type McpRuntimeError, ToolError } from '../er
 import { checkTransportSecurity, secretsFor, surfaceError, warnSecurityOnce } from './auth.js';
 import { type ResolvedConfig, type RuntimeConfig, resolveConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
+import { InspectionHub } from './inspector/hub.js';
+import { type InspectorHandle, type InspectorOptions, startInspector } from './inspector/server.js';
 import { type CallOptions, ServerHandle } from './server-handle.js';
 
 /** Options of {@link createRuntime} that are not configuration. */
@@ -38,22 +40,34 @@ export interface CallToolOptions extends CallOptions {
 /** The runtime. Create it with {@link createRuntime}. */
 export class McpRuntime extends EventEmitter<RuntimeEvents> {
   private readonly servers = new Map<string, ServerHandle>();
+  /** The one inspection observer of every actor (feeds `options.inspect` and `inspect()`). */
+  private readonly inspection: InspectionHub;
   private closePromise: Promise<void> | undefined;
   readonly config: ResolvedConfig;
 
   constructor(config: ResolvedConfig, options: RuntimeOptions = {}) {
     super();
     this.config = config;
+    this.inspection = new InspectionHub(options.inspect);
     for (const server of config.servers.values()) {
       checkTransportSecurity(server);
       this.servers.set(
         server.name,
         new ServerHandle(server, {
           onStateChange: (change) => this.onConnectionState(change),
+          onBreaker: ({ from, to, reason, atMs, tool }) =>
+            this.emit('breaker', {
+              ...this.base(server.name),
+              at: atMs,
+              from,
+              to,
+              reason,
+              ...(tool ? { tool } : {}),
+            }),
           onError: (error) => this.emitError(server.name, error),
           onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
           configureClient: (name, client) => this.configureClient(name, client),
-          ...(options.inspect ? { inspect: options.inspect } : {}),
+          inspect: this.inspection.observer,
         }),
       );
     }
@@ -62,6 +76,14 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   /** Names of the configured servers. */
   get serverNames(): string[] {
     return [...this.servers.keys()];
+  }
+
+  /**
+   * Serves the live inspector page on 127.0.0.1 (statecharts with the current states, transition
+   * log, per-server figures). Resolves with its `url` and `close()`; it closes with the runtime.
+   */
+  inspect(options: InspectorOptions = {}): Promise<InspectorHandle> {
+    return startInspector({ runtime: this, hub: this.inspection }, options);
   }
 
   /** True once `close()` was called. */
@@ -82,6 +104,21 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
         });
       }),
     );
+  }
+
+  /** Stops dispatching a server's queued calls; calls in flight finish. */
+  pause(server: string): void {
+    this.handle(server).path.pause();
+  }
+
+  /** Dispatches a paused server's queue again. */
+  resume(server: string): void {
+    this.handle(server).path.resume();
+  }
+
+  /** Refuses new calls to a server and resolves when everything queued and in flight has settled. */
+  drain(server: string): Promise<void> {
+    return this.handle(server).path.drain();
   }
 
   /** Reconnects a server the runtime gave up on (state `failed`). */
@@ -118,7 +155,10 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   async listTools(server: string, options: CallOptions = {}): Promise<ListToolsResult['tools']> {
     return this.paginate(server, 'tools/list', options, (client, cursor, opts) =>
       client.listTools(cursor ? { cursor } : undefined, opts).then((r) => [r.tools, r.nextCursor]),
-    );
+    ).then((tools) => {
+      this.handle(server).rememberTools(tools);
+      return tools;
+    });
   }
 
   /** Lists a server's resources (follows pagination). */
