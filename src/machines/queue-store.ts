@@ -171,6 +171,11 @@ export class QueueStore {
     return taken;
   }
 
+  /** The live queued entries in dispatch order (O(n): for inspection and tests, not the hot path). */
+  entries(): QueueEntry[] {
+    return [...this.queued.values()].sort((a, b) => LANE[a.priority] - LANE[b.priority] || a.seq - b.seq);
+  }
+
   /** Counts for snapshots. */
   counts(): QueueCounts {
     return {
