@@ -8,7 +8,10 @@
  *   drain() goes to `closed` by itself once nothing is queued or in flight.
  * - `deadline`: idle / armed. When a queued entry has a deadline, `armed` waits the named delay
  *   `untilNextDeadline` (earliest deadline - nowMs) and then expires every due entry. Deadlines are
- *   timestamps in the entries; the machine is pure and learns the time from `nowMs` in events.
+ *   timestamps in the entries; the machine is pure and learns the time from `nowMs` in events, so
+ *   an event whose `nowMs` is past a deadline also expires it at once (a late timer cannot keep an
+ *   expired entry queued). The timer is not moved when the earliest entry leaves; it fires early,
+ *   finds nothing due and re-arms.
  *
  * Output seam (the machine never starts I/O): every instruction a step produces - dispatch entry X,
  * or reject entry Y with a reason - is appended, in order, to the store's output box. The caller
@@ -221,9 +224,11 @@ export const queueMachine = setup({
     isIdle: ({ context }) => context.store.queuedCount === 0 && context.store.inFlight.size === 0,
     hasPendingDeadline: ({ context }) => context.store.nextDeadline() !== null,
     noPendingDeadline: ({ context }) => context.store.nextDeadline() === null,
-    earlierDeadlinePending: ({ context }) => {
+    /** The timer must move: an earlier deadline arrived, or an event's time shows one is already due. */
+    deadlineNeedsRearm: ({ context }) => {
       const next = context.store.nextDeadline();
-      return next !== null && context.armedDeadlineAt !== null && next < context.armedDeadlineAt;
+      const armed = context.armedDeadlineAt;
+      return next !== null && armed !== null && (next < armed || next <= context.nowMs);
     },
   },
   actions: {
@@ -291,6 +296,13 @@ export const queueMachine = setup({
       return { armedDeadlineAt: next === null ? null : Math.min(next, context.nowMs + MAX_TIMER_MS) };
     }),
     disarmDeadline: assign({ armedDeadlineAt: null }),
+    /** A timer can fire late and the machine has no clock: an event whose time is past a deadline expires it. */
+    expireDueByEventTime: assign(({ context }) => {
+      for (const e of context.store.expire(context.nowMs)) {
+        context.store.output({ kind: 'reject', id: e.id, reason: 'expired' });
+      }
+      return {};
+    }),
     expireDue: assign(({ context }) => {
       const nowMs = Math.max(context.nowMs, context.armedDeadlineAt ?? context.nowMs);
       for (const e of context.store.expire(nowMs))
@@ -372,7 +384,7 @@ export const queueMachine = setup({
           entry: 'armDeadline',
           always: [
             { guard: 'noPendingDeadline', target: 'idle' },
-            { guard: 'earlierDeadlinePending', target: 'armed', reenter: true },
+            { guard: 'deadlineNeedsRearm', target: 'armed', reenter: true, actions: 'expireDueByEventTime' },
           ],
           after: { untilNextDeadline: { target: 'armed', reenter: true, actions: 'expireDue' } },
         },

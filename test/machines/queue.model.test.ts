@@ -275,8 +275,11 @@ const CHECKS: Record<string, Check> = {
   'queue.deadline.idle:always#0': (x) => expect(deadlineOf(x.next)).toBe('armed'),
   'queue.deadline.armed:always#0': (x) => expect(x.next.context.store.nextDeadline()).toBeNull(),
   'queue.deadline.armed:always#1': (x) => {
-    // re-armed for an earlier deadline that just arrived
+    // re-armed for an earlier deadline that just arrived (or for the next one once the due expired)
     expect(x.next.context.armedDeadlineAt).toBeLessThan(x.prev.context.armedDeadlineAt as number);
+    expect(
+      x.next.context.store.entries().every((e) => (e.deadlineAt ?? Infinity) > x.next.context.nowMs),
+    ).toBe(true);
   },
   [`queue.deadline.armed:${AFTER}#0`]: (x) => {
     const at = x.prev.context.armedDeadlineAt as number;
