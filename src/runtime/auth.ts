@@ -98,6 +98,11 @@ export function secretsFor(server: ResolvedServerConfig): SecretSet {
   return set;
 }
 
+/** The secrets of all the given servers together (for output that spans servers, like `snapshot()`). */
+export function secretsForAll(servers: Iterable<ResolvedServerConfig>): SecretSet {
+  return SecretSet.union([...servers].map(secretsFor));
+}
+
 /**
  * Raises the server's security warnings (console and `onWarning`) the first time it is called for this
  * server configuration; later calls do nothing.

@@ -84,6 +84,13 @@ export class SecretSet {
   readonly #values = new Set<string>();
   readonly #redacted = new WeakSet<object>();
 
+  /** A set holding the secrets of all `sets` (a snapshot of them: later additions are not seen). */
+  static union(sets: Iterable<SecretSet>): SecretSet {
+    const out = new SecretSet();
+    for (const set of sets) for (const value of set.#values) out.#values.add(value);
+    return out;
+  }
+
   /** Number of secret values known. */
   get size(): number {
     return this.#values.size;

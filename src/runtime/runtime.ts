@@ -16,7 +16,7 @@ import type { InspectionEvent } from 'xstate';
 import { watchProtocolErrors } from '../actors/protocol-errors.js';
 import type { ConnectionStateChange } from '../actors/server-connection.js';
 import { ClosedError, ConfigError, type McpRuntimeError, ToolError } from '../errors/index.js';
-import { checkTransportSecurity, secretsFor, surfaceError, warnSecurityOnce } from './auth.js';
+import { checkTransportSecurity, secretsFor, secretsForAll, surfaceError, warnSecurityOnce } from './auth.js';
 import { type ResolvedConfig, type RuntimeConfig, resolveConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import { InspectionHub } from './inspector/hub.js';
@@ -205,13 +205,12 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
 
   /** JSON view of every server: state, attempts, last error, counters. No secrets. */
   snapshot() {
-    return {
+    // Every part, whoever adds it, leaves with all servers' secrets masked.
+    return secretsForAll(this.config.servers.values()).redactValue({
       at: new Date().toISOString(),
       closed: this.isClosed,
-      servers: Object.fromEntries(
-        [...this.servers].map(([name, h]) => [name, secretsFor(h.config).redactValue(h.snapshot())]),
-      ),
-    };
+      servers: Object.fromEntries([...this.servers].map(([name, h]) => [name, h.snapshot()])),
+    });
   }
 
   /** Closes every server: pending calls reject with CLOSED; no timer, socket or child is left. Idempotent. */
@@ -284,7 +283,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     if (this.listenerCount(event) === 0) return false;
     const payload = args[0] as { server?: unknown } | undefined;
     const h = typeof payload?.server === 'string' ? this.servers.get(payload.server) : undefined;
-    if (h) args[0] = secretsFor(h.config).redactValue(args[0]);
+    const secrets = h ? secretsFor(h.config) : secretsForAll(this.config.servers.values());
+    args[0] = secrets.redactValue(args[0]);
     return super.emit(event, ...args);
   }
 
