@@ -19,6 +19,12 @@ export {
   type HeartbeatPolicy,
   type SessionInfo,
 } from './machines/connection.js';
+export {
+  type SessionContext,
+  type SessionEvent,
+  type SessionStateName,
+  sessionMachine,
+} from './machines/session.js';
 export type { CallOptions, CallPathStats } from './runtime/call-path.js';
 export {
   DEFAULTS,
@@ -30,5 +36,24 @@ export {
   type ServerConfig,
 } from './runtime/config.js';
 export type { EventBase, RuntimeEvents } from './runtime/events.js';
+export { CONTEXT_META_KEY, LOG_LEVELS } from './runtime/features.js';
+export type { HealthSnapshot } from './runtime/health.js';
 export { redactHeaders, redactUrl } from './runtime/redact.js';
-export { type CallToolOptions, createRuntime, McpRuntime, type RuntimeOptions } from './runtime/runtime.js';
+export { type CacheStats, canonicalJson, ResourceCache } from './runtime/resource-cache.js';
+export {
+  type CallToolOptions,
+  createRuntime,
+  McpRuntime,
+  type ReadOptions,
+  type RuntimeOptions,
+} from './runtime/runtime.js';
+export type {
+  ElicitationHandler,
+  RootsHandler,
+  SamplingHandler,
+  ServerRequestContext,
+  ServerRequestHandlers,
+} from './runtime/server-requests.js';
+export type { StreamEvent, StreamTarget } from './runtime/streams.js';
+export { type CompletionRef, expandTemplate, type TemplateVariables } from './runtime/templates.js';
+export type { RegisteredPrompt, RegisteredTool } from './runtime/tool-registry.js';

@@ -5,26 +5,40 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type {
   CallToolResult,
+  CompleteResult,
   GetPromptResult,
   ListPromptsResult,
   ListResourcesResult,
+  ListResourceTemplatesResult,
   ListToolsResult,
+  LoggingLevel,
   ReadResourceResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { EventEmitter } from 'eventemitter3';
 import type { InspectionEvent } from 'xstate';
 import { watchProtocolErrors } from '../actors/protocol-errors.js';
 import type { ConnectionStateChange } from '../actors/server-connection.js';
-import { ClosedError, ConfigError, type McpRuntimeError, ToolError } from '../errors/index.js';
+import {
+  ClosedError,
+  ConfigError,
+  type McpRuntimeError,
+  ToolError,
+  ValidationError,
+} from '../errors/index.js';
 import { checkTransportSecurity, secretsFor, secretsForAll, surfaceError, warnSecurityOnce } from './auth.js';
 import { type ResolvedConfig, type RuntimeConfig, resolveConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import { InspectionHub } from './inspector/hub.js';
+import { CONTEXT_META_KEY, RuntimeFeatures } from './features.js';
+import type { HealthSnapshot } from './health.js';
 import { type InspectorHandle, type InspectorOptions, startInspector } from './inspector/server.js';
 import { type CallOptions, ServerHandle } from './server-handle.js';
 
 /** Options of {@link createRuntime} that are not configuration. */
 export interface RuntimeOptions {
+import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
+import { type CompletionRef, completionRef, expandTemplate, type TemplateVariables } from './templates.js';
+import type { RegisteredPrompt, RegisteredTool } from './tool-registry.js';
   /** XState inspection observer; receives the events of every actor the runtime creates. */
   inspect?: (event: InspectionEvent) => void;
 }
@@ -40,6 +54,18 @@ export interface CallToolOptions extends CallOptions {
 /** The runtime. Create it with {@link createRuntime}. */
 export class McpRuntime extends EventEmitter<RuntimeEvents> {
   private readonly servers = new Map<string, ServerHandle>();
+  /** Context for this call, merged over the configured `context` (sent in `_meta`). */
+  context?: Record<string, unknown>;
+  /** Cache the result when the tool is annotated `readOnlyHint` (key: tool + canonical arguments). */
+  cache?: boolean;
+}
+
+/** Options of `readResource` / `readTemplate`. */
+export interface ReadOptions extends CallOptions {
+  /** `false` bypasses the cache (the fresh result is not stored either). Default true. */
+  cache?: boolean;
+  /** Context for this call, merged over the configured `context` (sent in `_meta`). */
+  context?: Record<string, unknown>;
   /** The one inspection observer of every actor (feeds `options.inspect` and `inspect()`). */
   private readonly inspection: InspectionHub;
   private closePromise: Promise<void> | undefined;
@@ -49,6 +75,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     super();
     this.config = config;
     this.inspection = new InspectionHub(options.inspect);
+  /** Sessions, cache, registry, subscriptions, logs, health (src/runtime/features.ts). */
+  private readonly features: RuntimeFeatures;
     for (const server of config.servers.values()) {
       checkTransportSecurity(server);
       this.servers.set(
@@ -56,6 +84,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
         new ServerHandle(server, {
           onStateChange: (change) => this.onConnectionState(change),
           onBreaker: ({ from, to, reason, atMs, tool }) =>
+    this.features = this.createFeatures();
             this.emit('breaker', {
               ...this.base(server.name),
               at: atMs,
@@ -64,7 +93,12 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
               reason,
               ...(tool ? { tool } : {}),
             }),
-          onError: (error) => this.emitError(server.name, error),
+          onError: (error) => {
+            this.features.onTransportError(server.name, error);
+            this.emitError(server.name, error);
+          },
+          clientOptions: () => this.features.clientOptions(),
+          wrapRun: (name, operation, opts, run) => this.features.wrapRun(name, operation, opts, run),
           onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
           configureClient: (name, client) => this.configureClient(name, client),
           inspect: this.inspection.observer,
@@ -134,7 +168,15 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     options: CallToolOptions = {},
   ): Promise<CallToolResult> {
     const h = this.handle(server);
-    const meta = { ...this.metaFor(h), ...options.meta };
+    const registry = this.features.registry;
+    registry.validateArguments(server, tool, args);
+    const meta = { ...this.metaFor(h, options.context), ...options.meta };
+    if (options.cache && registry.isReadOnly(server, tool)) {
+      const { cache: _cache, ...rest } = options;
+      return this.features.cache.get(server, toolResultKey(tool, args), () =>
+        this.callTool(server, tool, args, rest),
+      );
+    }
     return h.call(`tools/call ${tool}`, options, async (client, opts) => {
       const result = (await client.callTool(
         { name: tool, arguments: args, _meta: meta },
@@ -171,6 +213,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   /** Lists a server's prompts (follows pagination). */
   async listPrompts(server: string, options: CallOptions = {}): Promise<ListPromptsResult['prompts']> {
     return this.paginate(server, 'prompts/list', options, (client, cursor, opts) =>
+      this.features.registry.ingest(server, 'tools', tools);
       client.listPrompts(cursor ? { cursor } : undefined, opts).then((r) => [r.prompts, r.nextCursor]),
     );
   }
@@ -186,7 +229,97 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   async getPrompt(
     server: string,
     name: string,
+    ).then((prompts) => {
+      this.features.registry.ingest(server, 'prompts', prompts);
+      return prompts;
+    });
+  }
+
+  /**
+   * Reads a resource, through the cache (concurrent reads share one request; invalidated by
+   * `resources/updated`, list_changed and session re-initialisation). `cache: false` bypasses it.
+   */
+  async readResource(server: string, uri: string, options: ReadOptions = {}): Promise<ReadResourceResult> {
+    const h = this.handle(server);
+    const meta = this.metaFor(h, options.context);
+    const read = (): Promise<ReadResourceResult> =>
+      h.call(`resources/read ${uri}`, options, (client, opts) =>
+        client.readResource(meta ? { uri, _meta: meta } : { uri }, opts),
+      );
+    return options.cache === false ? read() : this.features.cache.get(server, resourceKey(uri), read);
+  }
+
+  /** The resource cache: `rt.cache.stats()`, `rt.cache.clear(server?)`. */
+  get cache(): ResourceCache {
+    return this.features.cache;
+  }
+
+  /** Every known tool across servers (`server.tool` names, schemas, annotations); see `refreshTools`. */
+  tools(server?: string): RegisteredTool[] {
+    return this.features.registry.tools(server);
+  }
+
+  /** Every known prompt across servers; see `refreshTools`. */
+  prompts(server?: string): RegisteredPrompt[] {
+    return this.features.registry.prompts(server);
+  }
+
+  /** A tool by qualified name (`demo.echo`): the server is before the first dot. */
+  findTool(qualifiedName: string): RegisteredTool | undefined {
+    return this.features.registry.findTool(qualifiedName);
+  }
+
+  /** Loads tools and prompts of every server (or the ones named) into the registry. */
+  async refreshTools(servers: string[] = this.serverNames): Promise<RegisteredTool[]> {
+    await Promise.all(
+      servers.map(async (name) => {
+        await this.listTools(name);
+        const caps = this.features.session(name)?.actor.getSnapshot().context.capabilities;
+        if (!caps || 'prompts' in caps) await this.listPrompts(name);
+      }),
+    );
+    return this.tools();
+  }
+
+  /** Lists a server's resource templates (cached; follows pagination). */
+  async listResourceTemplates(
+    server: string,
+    options: CallOptions = {},
+  ): Promise<ListResourceTemplatesResult['resourceTemplates']> {
+    return this.features.cache.get(server, listKey('templates'), () =>
+      this.paginate(server, 'resources/templates/list', options, (client, cursor, opts) =>
+        client
+          .listResourceTemplates(cursor ? { cursor } : undefined, opts)
+          .then((r) => [r.resourceTemplates, r.nextCursor]),
+      ),
+    );
+  }
+
+  /** Expands an RFC 6570 template (`demo://items/{id}`) with `vars` and reads the resource. */
+  async readTemplate(
+    server: string,
+    template: string,
+    vars: TemplateVariables,
+    options: ReadOptions = {},
+  ): Promise<ReadResourceResult> {
+    return this.readResource(server, expandTemplate(template, vars, server), options);
+  }
+
+  /** Argument completion (`completion/complete`) for a prompt or a resource template. */
+  async complete(
+    server: string,
+    ref: CompletionRef,
+    argument: { name: string; value: string },
+    options: CallOptions & { arguments?: Record<string, string> } = {},
+  ): Promise<CompleteResult['completion']> {
+    const { arguments: context, ...callOptions } = options;
+    const result = await this.handle(server).call('completion/complete', callOptions, (client, opts) =>
+      client.complete(
+        { ref: completionRef(ref), argument, ...(context ? { context: { arguments: context } } : {}) },
+        opts,
+      ),
     args: Record<string, string> = {},
+    return result.completion;
     options: CallOptions = {},
   ): Promise<GetPromptResult> {
     return this.handle(server).call(`prompts/get ${name}`, options, (client, opts) =>
@@ -215,7 +348,9 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
 
   /** Closes every server: pending calls reject with CLOSED; no timer, socket or child is left. Idempotent. */
   close(): Promise<void> {
-    this.closePromise ??= Promise.all([...this.servers.values()].map((h) => h.close())).then(() => {});
+    this.closePromise ??= Promise.all([...this.servers.values()].map((h) => h.close())).then(() =>
+      this.features.close(),
+    );
     return this.closePromise;
   }
 
@@ -258,9 +393,41 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     return items;
   }
 
-  private metaFor(h: ServerHandle): Record<string, unknown> | undefined {
-    const context = h.config.context;
-    return Object.keys(context).length > 0 ? { 'mcp-actors/context': context } : undefined;
+  private metaFor(h: ServerHandle, override?: Record<string, unknown>): Record<string, unknown> | undefined {
+    const context = override ? { ...h.config.context, ...override } : h.config.context;
+    return Object.keys(context).length > 0 ? { [CONTEXT_META_KEY]: context } : undefined;
+  }
+
+  private createFeatures(): RuntimeFeatures {
+    return new RuntimeFeatures(
+      {
+        config: this.config,
+        connectionOf: (server) => this.servers.get(server)?.existingConnection,
+        emit: (event, payload) => {
+          (this.emit as (e: string, p: unknown) => boolean)(event, payload);
+        },
+        base: (server) => this.base(server),
+        listTools: (server) => this.listTools(server),
+        listPrompts: (server) => this.listPrompts(server),
+        readResource: (server, uri) => this.readResource(server, uri),
+        subscribeRequest: (server, uri) =>
+          this.handle(server)
+            .call(`resources/subscribe ${uri}`, {}, (client, opts) => client.subscribeResource({ uri }, opts))
+            .then(() => {}),
+        unsubscribeRequest: (server, uri) =>
+          this.handle(server)
+            .call(`resources/unsubscribe ${uri}`, {}, (client, opts) =>
+              client.unsubscribeResource({ uri }, opts),
+            )
+            .then(() => {}),
+        setLevelRequest: (server, level) =>
+          this.handle(server)
+            .call('logging/setLevel', {}, (client, opts) => client.setLoggingLevel(level, opts))
+            .then(() => {}),
+        isClosed: () => this.isClosed,
+      },
+      this.inspection.observer,
+    );
   }
 
   private base(server: string): EventBase {
@@ -293,6 +460,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     // Server-initiated requests and notification handlers are registered here (session features).
   }
 
+      sessions: Object.fromEntries(this.serverNames.map((name) => [name, this.features.snapshot(name)])),
+      cache: this.features.cache.stats(),
   private onConnectionState(change: ConnectionStateChange): void {
     const base = this.base(change.server);
     const config = this.servers.get(change.server)?.config;
@@ -328,3 +497,5 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
 export function createRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): McpRuntime {
   return new McpRuntime(resolveConfig(config), options);
 }
+    this.features.configureClient(server, client);
+    this.features.onConnectionState(change);

@@ -5,7 +5,7 @@
  * The call path on a ready server is: a field read (`isReady`), the SDK request, error mapping.
  * Only when the connection is not ready does the call wait, bounded by its own timeout.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client, ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { InspectionEvent } from 'xstate';
 import { type ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
@@ -38,6 +38,9 @@ export class ServerHandle {
   private closed = false;
   private callPath: CallPath | undefined;
   private readonly toolHints = new Map<string, ToolHints>();
+/** One request on a server's Client, as the call path runs it. */
+export type RunRequest<T> = (client: Client, opts: RequestOptions) => Promise<T>;
+
 
   constructor(
     readonly config: ResolvedServerConfig,
@@ -70,10 +73,16 @@ export class ServerHandle {
   /** Current connection state; `idle` until first used. */
   get state(): ConnectionStateName {
     return this.connection?.stateName ?? 'idle';
+      ...(this.hooks.clientOptions ? { clientOptions: this.hooks.clientOptions(c.name) } : {}),
   }
 
   /** Connects and resolves when ready (bounded by connect + initialize timeouts). */
   async start(): Promise<void> {
+  /** The connection actor if it was created (never creates one). */
+  get existingConnection(): ServerConnection | undefined {
+    return this.connection;
+  }
+
     const c = this.config;
     await this.conn.whenReady(c.connectTimeoutMs + c.initializeTimeoutMs);
   }
@@ -117,7 +126,13 @@ export class ServerHandle {
     const { kind, tool } = requestKindOf(operation);
     // Failures leave redacted, and a server given up on for AUTH rejects with AUTH (auth.ts).
     return this.path
-      .submit({ operation, kind, ...(tool ? { tool } : {}), options, run })
+      .submit({
+        operation,
+        kind,
+        ...(tool ? { tool } : {}),
+        options,
+        run: this.hooks.wrapRun ? this.hooks.wrapRun(this.name, operation, options, run) : run,
+      })
       .catch((error: unknown) => Promise.reject(surfaceError(this.config, error)));
   }
 

@@ -1,0 +1,244 @@
+/**
+ * The session of one server as a live actor: the session machine (src/machines/session.ts) with
+ * its I/O provided — re-initialise by making the connection reconnect, re-subscribe on the new
+ * session, invalidate the server's cache — driven only by the connection's state CHANGES.
+ *
+ * It also wraps each request of the server (`run`): on a healthy server that is one `try` and two
+ * clock reads for the health metrics. When a request hits HTTP 404 on a known Streamable HTTP
+ * session id (the server forgot the session), the wrapper reports it once per generation, waits
+ * for the shared re-initialisation and replays the request when it is safe to replay.
+ */
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import type { ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
+import { ConnectionLostError, McpRuntimeError } from '../errors/index.js';
+import { type SessionStateName, sessionMachine } from '../machines/session.js';
+import { HealthRecorder } from './health.js';
+
+/** Hooks through which a session reports to the runtime. */
+export interface SessionHooks {
+  /** Drop what the cache holds for the server (a new session may see different data). */
+  invalidateCache?: (server: string) => void;
+  /** The session changed state (`to === 'active'` after a restore: subscriptions are back). */
+  onStateChange?: (server: string, from: SessionStateName, to: SessionStateName) => void;
+  /** True when a `tools/call` of this tool may run twice (readOnlyHint / idempotentHint). */
+  isIdempotentTool?: (server: string, tool: string) => boolean;
+  inspect?: (event: InspectionEvent) => void;
+}
+
+/** Per-call facts the wrapper needs (a subset of the handle's CallOptions). */
+export interface RunOptions {
+  signal?: AbortSignal | undefined;
+  retry?: boolean | undefined;
+}
+
+const SAFE_OPERATIONS =
+  /^(ping|initialize|tools\/list|resources\/list|resources\/templates\/list|prompts\/list|resources\/read|prompts\/get|completion\/complete|resources\/subscribe|resources\/unsubscribe|logging\/setLevel)\b/;
+
+/** True when the error is HTTP 404 from a Streamable HTTP transport (the session id is unknown). */
+export function isSessionNotFound(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 3 && e; depth++) {
+    if (e instanceof StreamableHTTPError) return e.code === 404;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function isConnectionClosed(error: unknown): boolean {
+  if (error instanceof McpRuntimeError) return error.code === 'CONNECTION_LOST';
+  // The SDK's ConnectionClosed McpError (-32000) before the handle maps it.
+  return (error as { code?: unknown })?.code === -32000;
+}
+
+function flatten(value: unknown): SessionStateName {
+  return (typeof value === 'string' ? value : Object.keys(value as object)[0]) as SessionStateName;
+}
+
+/** The session actor of one server. */
+export class ServerSession {
+  readonly actor: Actor<typeof sessionMachine>;
+  readonly health = new HealthRecorder();
+  private state: SessionStateName = 'idle';
+
+  constructor(
+    readonly server: string,
+    private readonly connection: () => ServerConnection | undefined,
+    private readonly hooks: SessionHooks = {},
+  ) {
+    const machine = sessionMachine.provide({
+      actors: {
+        resubscribe: fromPromise<void, { server: string; uris: string[] }>(async ({ input }) => {
+          const conn = this.connection();
+          if (!conn) return;
+          const failed: string[] = [];
+          await Promise.all(
+            input.uris.map((uri) =>
+              conn.client.subscribeResource({ uri }).catch(() => {
+                failed.push(uri);
+              }),
+            ),
+          );
+          if (failed.length > 0) {
+            throw new ConnectionLostError(`${server}: re-subscribing ${failed.join(', ')} failed`, {
+              server,
+            });
+          }
+        }),
+      },
+      actions: {
+        requestReinitialize: () => {
+          // The connection machine treats it like a lost transport: dispose, back off, reconnect, initialize.
+          this.connection()?.actor.send({
+            type: 'TRANSPORT_CLOSED',
+            error: { code: 'CONNECTION_LOST', message: `${server}: session expired (HTTP 404)` },
+          });
+        },
+        invalidateCache: () => this.hooks.invalidateCache?.(server),
+      },
+    });
+    this.actor = createActor(machine, {
+      input: { server },
+      systemId: `session:${server}`,
+      ...(hooks.inspect ? { inspect: hooks.inspect } : {}),
+    });
+    this.actor.subscribe({
+      next: (snapshot) => {
+        const next = flatten(snapshot.value);
+        if (next === this.state) return;
+        const from = this.state;
+        this.state = next;
+        this.hooks.onStateChange?.(server, from, next);
+      },
+      error: () => {},
+    });
+    this.actor.start();
+  }
+
+  /** The session's state name. */
+  get stateName(): SessionStateName {
+    return this.state;
+  }
+
+  /** Sessions established so far (a field read). */
+  get generation(): number {
+    return this.actor.getSnapshot().context.generation;
+  }
+
+  /** URIs with an active subscription (restored after every re-initialisation). */
+  get subscriptions(): readonly string[] {
+    return this.actor.getSnapshot().context.subscriptions;
+  }
+
+  /** Feeds a connection state change (the only way the connection drives the session). */
+  onConnectionState(change: ConnectionStateChange): void {
+    if (change.to === 'ready') {
+      const conn = this.connection();
+      const info = conn?.session;
+      if (!conn || !info) return;
+      this.actor.send({
+        type: 'CONNECTED',
+        info,
+        capabilities: (conn.client.getServerCapabilities() as Record<string, unknown> | undefined) ?? null,
+      });
+    } else if (change.to === 'closing' || change.to === 'closed') {
+      this.actor.send({ type: 'CLOSE' });
+    } else if (change.from === 'ready') {
+      this.actor.send({ type: 'DISCONNECTED' });
+    }
+  }
+
+  /** A transport-level error outside any call (e.g. the SSE stream's GET got 404). */
+  onTransportError(error: unknown): void {
+    if (isSessionNotFound(error) && this.actor.getSnapshot().context.info?.sessionId) {
+      this.actor.send({ type: 'SESSION_EXPIRED', generation: this.generation });
+    }
+  }
+
+  /** Records a subscription made on the current session (restored after re-initialisation). */
+  subscribed(uri: string): void {
+    this.actor.send({ type: 'SUBSCRIBED', uri });
+  }
+
+  /** Forgets a subscription. */
+  unsubscribed(uri: string): void {
+    this.actor.send({ type: 'UNSUBSCRIBED', uri });
+  }
+
+  /**
+   * Runs one request on `conn`. A 404 on the current session id reports the expiry (once per
+   * generation); a call that failed because of the expiry (its own 404, or the connection the
+   * re-initialisation closed under it) waits for the new session and is replayed once when it is safe
+   * to replay: list/read/get/ping/complete, a tool annotated read-only or idempotent, or `retry: true`.
+   */
+  async run<C, T>(
+    operation: string,
+    options: RunOptions,
+    conn: ServerConnection,
+    client: C,
+    opts: RequestOptions,
+    run: (client: C, opts: RequestOptions) => Promise<T>,
+  ): Promise<T> {
+    const generation = this.generation;
+    const started = performance.now();
+    try {
+      const value = await run(client, opts);
+      this.health.record(performance.now() - started);
+      return value;
+    } catch (error) {
+      const expired = isSessionNotFound(error) && conn.session?.sessionId !== undefined;
+      if (expired) this.actor.send({ type: 'SESSION_EXPIRED', generation });
+      const causedByExpiry =
+        expired ||
+        (isConnectionClosed(error) && this.actor.getSnapshot().context.expiredGeneration === generation);
+      if (!causedByExpiry || !this.isSafe(operation, options) || options.signal?.aborted) {
+        this.health.record(performance.now() - started, error as McpRuntimeError);
+        throw error;
+      }
+      const timeoutMs = opts.timeout ?? 60_000;
+      const remainingMs = Math.max(1, timeoutMs - (performance.now() - started));
+      const waitStarted = performance.now();
+      await conn.whenReady(remainingMs, options.signal);
+      const replayOpts = { ...opts, timeout: Math.max(1, remainingMs - (performance.now() - waitStarted)) };
+      try {
+        const value = await run(client, replayOpts);
+        this.health.record(performance.now() - started);
+        return value;
+      } catch (replayError) {
+        this.health.record(performance.now() - started, replayError as McpRuntimeError);
+        throw replayError;
+      }
+    }
+  }
+
+  /** True when the operation may be sent twice without changing the outcome. */
+  isSafe(operation: string, options: RunOptions): boolean {
+    if (options.retry === true) return true;
+    if (SAFE_OPERATIONS.test(operation)) return true;
+    const tool = /^tools\/call (.+)$/.exec(operation)?.[1];
+    return tool !== undefined && (this.hooks.isIdempotentTool?.(this.server, tool) ?? false);
+  }
+
+  /** JSON view for `snapshot()`: no session id, no instructions. */
+  snapshot() {
+    const c = this.actor.getSnapshot().context;
+    return {
+      state: this.state,
+      generation: c.generation,
+      reinitCount: c.reinitCount,
+      reason: c.reason,
+      protocolVersion: c.info?.protocolVersion ?? null,
+      server: c.info ? { name: c.info.serverName, version: c.info.serverVersion } : null,
+      capabilities: c.capabilities,
+      subscriptions: [...c.subscriptions],
+      lastError: c.lastError,
+      health: this.health.snapshot(),
+    };
+  }
+
+  /** Stops the actor. */
+  stop(): void {
+    this.actor.stop();
+  }
+}
