@@ -159,6 +159,42 @@ describe('authentication', () => {
     });
   }
 
+  it('oauth: the OAuthClientProvider token is sent by the SDK and masked in errors', async () => {
+    const ACCESS = 'oauth-access-5f5e5d5c5b5a';
+    const srv = await serveHttpWithAuth((a) => a === `Bearer ${ACCESS}`);
+    try {
+      const saved: unknown[] = [];
+      const provider = {
+        get redirectUrl() {
+          return 'http://127.0.0.1/callback';
+        },
+        get clientMetadata() {
+          return { redirect_uris: ['http://127.0.0.1/callback'], client_name: 'mcp-actors-test' };
+        },
+        clientInformation: () => ({ client_id: 'test-client' }),
+        tokens: async () => ({ access_token: ACCESS, token_type: 'Bearer' }),
+        saveTokens: (t: unknown) => {
+          saved.push(t);
+        },
+        redirectToAuthorization: () => {
+          throw new Error('no interactive authorization in tests');
+        },
+        saveCodeVerifier: () => {},
+        codeVerifier: () => 'verifier',
+      };
+      rt = createRuntime({ servers: { s: { url: srv.url, auth: { oauth: provider } } }, defaults: fast });
+      expect(textOf(await rt.callTool('s', 'echo', { text: 'oauth' }))).toBe('oauth');
+      expect(srv.seen.every((a) => a === `Bearer ${ACCESS}`)).toBe(true);
+      // A server echoing the access token in an error: the runtime masks it (it learnt the token from tokens()).
+      const error = await rt.callTool('s', 'fail', { message: `bad ${ACCESS}` }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'TOOL' });
+      expect(inspect(error, { depth: 10 })).not.toContain(ACCESS);
+      expect((error as Error).message).toContain('bad ***');
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('a provider that throws fails with AUTH keeping the cause', async () => {
     const srv = await serveWsWithAuth(() => true);
     try {
