@@ -29,7 +29,14 @@ export interface ServerHandleHooks {
   configureClient: (server: string, client: Client) => void;
   onBreaker?: (change: BreakerTransition & { tool?: string }) => void;
   inspect?: (event: InspectionEvent) => void;
+  /** Options of the server's SDK Client: declared capabilities, the shared schema validator. */
+  clientOptions?: (server: string) => ClientOptions;
+  /** Wraps each request's `run` (session re-initialisation on HTTP 404, health metrics). */
+  wrapRun?: <T>(server: string, operation: string, options: CallOptions, run: RunRequest<T>) => RunRequest<T>;
 }
+
+/** One request on a server's Client, as the call path runs it. */
+export type RunRequest<T> = (client: Client, opts: RequestOptions) => Promise<T>;
 
 /** A configured server: lazy connection, call path, counters. */
 export class ServerHandle {
@@ -38,9 +45,6 @@ export class ServerHandle {
   private closed = false;
   private callPath: CallPath | undefined;
   private readonly toolHints = new Map<string, ToolHints>();
-/** One request on a server's Client, as the call path runs it. */
-export type RunRequest<T> = (client: Client, opts: RequestOptions) => Promise<T>;
-
 
   constructor(
     readonly config: ResolvedServerConfig,
@@ -66,23 +70,23 @@ export type RunRequest<T> = (client: Client, opts: RequestOptions) => Promise<T>
       onTransportError: this.hooks.onError,
       configureClient: (client) => this.hooks.configureClient(c.name, client),
       ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
+      ...(this.hooks.clientOptions ? { clientOptions: this.hooks.clientOptions(c.name) } : {}),
     });
+    return this.connection;
+  }
+
+  /** The connection actor if it was created (never creates one). */
+  get existingConnection(): ServerConnection | undefined {
     return this.connection;
   }
 
   /** Current connection state; `idle` until first used. */
   get state(): ConnectionStateName {
     return this.connection?.stateName ?? 'idle';
-      ...(this.hooks.clientOptions ? { clientOptions: this.hooks.clientOptions(c.name) } : {}),
   }
 
   /** Connects and resolves when ready (bounded by connect + initialize timeouts). */
   async start(): Promise<void> {
-  /** The connection actor if it was created (never creates one). */
-  get existingConnection(): ServerConnection | undefined {
-    return this.connection;
-  }
-
     const c = this.config;
     await this.conn.whenReady(c.connectTimeoutMs + c.initializeTimeoutMs);
   }
