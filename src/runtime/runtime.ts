@@ -29,17 +29,18 @@ import { checkTransportSecurity, secretsFor, secretsForAll, surfaceError, warnSe
 import { Batch, type BatchOptions } from './batch.js';
 import { type ResolvedConfig, type RuntimeConfig, resolveConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
-import { InspectionHub } from './inspector/hub.js';
 import { CONTEXT_META_KEY, RuntimeFeatures } from './features.js';
 import type { HealthSnapshot } from './health.js';
+import { InspectionHub } from './inspector/hub.js';
 import { type InspectorHandle, type InspectorOptions, startInspector } from './inspector/server.js';
+import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resource-cache.js';
 import { type CallOptions, ServerHandle } from './server-handle.js';
-
-/** Options of {@link createRuntime} that are not configuration. */
-export interface RuntimeOptions {
 import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
 import { type CompletionRef, completionRef, expandTemplate, type TemplateVariables } from './templates.js';
 import type { RegisteredPrompt, RegisteredTool } from './tool-registry.js';
+
+/** Options of {@link createRuntime} that are not configuration. */
+export interface RuntimeOptions {
   /** XState inspection observer; receives the events of every actor the runtime creates. */
   inspect?: (event: InspectionEvent) => void;
 }
@@ -50,11 +51,6 @@ export interface CallToolOptions extends CallOptions {
   allowToolError?: boolean;
   /** Extra `_meta` for this call. */
   meta?: Record<string, unknown>;
-}
-
-/** The runtime. Create it with {@link createRuntime}. */
-export class McpRuntime extends EventEmitter<RuntimeEvents> {
-  private readonly servers = new Map<string, ServerHandle>();
   /** Context for this call, merged over the configured `context` (sent in `_meta`). */
   context?: Record<string, unknown>;
   /** Cache the result when the tool is annotated `readOnlyHint` (key: tool + canonical arguments). */
@@ -67,17 +63,23 @@ export interface ReadOptions extends CallOptions {
   cache?: boolean;
   /** Context for this call, merged over the configured `context` (sent in `_meta`). */
   context?: Record<string, unknown>;
+}
+
+/** The runtime. Create it with {@link createRuntime}. */
+export class McpRuntime extends EventEmitter<RuntimeEvents> {
+  private readonly servers = new Map<string, ServerHandle>();
   /** The one inspection observer of every actor (feeds `options.inspect` and `inspect()`). */
   private readonly inspection: InspectionHub;
   private closePromise: Promise<void> | undefined;
   readonly config: ResolvedConfig;
+  /** Sessions, cache, registry, subscriptions, logs, health (src/runtime/features.ts). */
+  private readonly features: RuntimeFeatures;
 
   constructor(config: ResolvedConfig, options: RuntimeOptions = {}) {
     super();
     this.config = config;
     this.inspection = new InspectionHub(options.inspect);
-  /** Sessions, cache, registry, subscriptions, logs, health (src/runtime/features.ts). */
-  private readonly features: RuntimeFeatures;
+    this.features = this.createFeatures();
     for (const server of config.servers.values()) {
       checkTransportSecurity(server);
       this.servers.set(
@@ -85,7 +87,6 @@ export interface ReadOptions extends CallOptions {
         new ServerHandle(server, {
           onStateChange: (change) => this.onConnectionState(change),
           onBreaker: ({ from, to, reason, atMs, tool }) =>
-    this.features = this.createFeatures();
             this.emit('breaker', {
               ...this.base(server.name),
               at: atMs,
@@ -184,11 +185,12 @@ export interface ReadOptions extends CallOptions {
       );
     }
     return h.call(`tools/call ${tool}`, options, async (client, opts) => {
-      const result = (await client.callTool(
-        { name: tool, arguments: args, _meta: meta },
-        undefined,
-        opts,
-      )) as CallToolResult;
+      const result = (await client
+        .callTool({ name: tool, arguments: args, _meta: meta }, undefined, opts)
+        .catch((error: unknown) => {
+          throw structuredContentError(server, tool, error) ?? error;
+        })) as CallToolResult;
+      if (!result.isError) registry.validateStructuredContent(server, tool, result.structuredContent);
       if (result.isError && !options.allowToolError) {
         const text = result.content?.find((c) => c.type === 'text')?.text;
         throw new ToolError(`${tool} on ${server} failed${text ? `: ${text}` : ''}`, tool, result, {
@@ -205,6 +207,7 @@ export interface ReadOptions extends CallOptions {
       client.listTools(cursor ? { cursor } : undefined, opts).then((r) => [r.tools, r.nextCursor]),
     ).then((tools) => {
       this.handle(server).rememberTools(tools);
+      this.features.registry.ingest(server, 'tools', tools);
       return tools;
     });
   }
@@ -219,22 +222,7 @@ export interface ReadOptions extends CallOptions {
   /** Lists a server's prompts (follows pagination). */
   async listPrompts(server: string, options: CallOptions = {}): Promise<ListPromptsResult['prompts']> {
     return this.paginate(server, 'prompts/list', options, (client, cursor, opts) =>
-      this.features.registry.ingest(server, 'tools', tools);
       client.listPrompts(cursor ? { cursor } : undefined, opts).then((r) => [r.prompts, r.nextCursor]),
-    );
-  }
-
-  /** Reads a resource. */
-  async readResource(server: string, uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {
-    return this.handle(server).call(`resources/read ${uri}`, options, (client, opts) =>
-      client.readResource({ uri }, opts),
-    );
-  }
-
-  /** Gets a prompt with its arguments filled in. */
-  async getPrompt(
-    server: string,
-    name: string,
     ).then((prompts) => {
       this.features.registry.ingest(server, 'prompts', prompts);
       return prompts;
@@ -324,8 +312,78 @@ export interface ReadOptions extends CallOptions {
         { ref: completionRef(ref), argument, ...(context ? { context: { arguments: context } } : {}) },
         opts,
       ),
-    args: Record<string, string> = {},
+    );
     return result.completion;
+  }
+
+  /**
+   * Runs a tool (or reads a resource) as an async iterator of progress events, then the result.
+   * Breaking out of the loop cancels the request (the server gets `notifications/cancelled`).
+   */
+  stream<S extends StreamTarget>(
+    server: string,
+    target: S,
+    options: CallToolOptions = {},
+  ): AsyncGenerator<StreamEvent<StreamResult<S>>, void, undefined> {
+    this.handle(server);
+    return progressStream<StreamResult<S>>(
+      (signal, onProgress) =>
+        ('tool' in target
+          ? this.callTool(server, target.tool, target.args ?? {}, { ...options, signal, onProgress })
+          : this.readResource(server, target.resource, {
+              ...options,
+              signal,
+              onProgress,
+              cache: false,
+            })) as Promise<StreamResult<S>>,
+      options.signal,
+    );
+  }
+
+  /**
+   * Subscribes to a resource and yields it each time the server reports it updated (after the
+   * cache refresh); ending the loop unsubscribes. The subscription survives re-initialisation.
+   */
+  watch(server: string, uri: string, options: { signal?: AbortSignal } = {}) {
+    this.handle(server);
+    return this.features.watch(server, uri, options.signal);
+  }
+
+  /** Subscribes to `resources/updated` for a URI (kept across re-initialisations). */
+  subscribe(server: string, uri: string): Promise<void> {
+    return this.features.subscribe(server, uri);
+  }
+
+  /** Ends a subscription. */
+  unsubscribe(server: string, uri: string): Promise<void> {
+    return this.features.unsubscribe(server, uri);
+  }
+
+  /** Sets the minimum level of the server's `log` events (`logging/setLevel`; kept across re-initialisations). */
+  setLogLevel(server: string, level: LoggingLevel): Promise<void> {
+    return this.features.setLogLevel(server, level);
+  }
+
+  /** Latency p50/p99, error rate and last error of a server's requests. */
+  health(server: string): HealthSnapshot {
+    this.handle(server);
+    return this.features.health(server) as HealthSnapshot;
+  }
+
+  /** Tells every connected server that the roots changed (`notifications/roots/list_changed`). */
+  async notifyRootsChanged(): Promise<void> {
+    await Promise.all(
+      [...this.servers.values()].map((h) =>
+        h.existingConnection?.isReady ? h.existingConnection.client.sendRootsListChanged() : undefined,
+      ),
+    );
+  }
+
+  /** Gets a prompt with its arguments filled in. */
+  async getPrompt(
+    server: string,
+    name: string,
+    args: Record<string, string> = {},
     options: CallOptions = {},
   ): Promise<GetPromptResult> {
     return this.handle(server).call(`prompts/get ${name}`, options, (client, opts) =>
@@ -349,6 +407,8 @@ export interface ReadOptions extends CallOptions {
       at: new Date().toISOString(),
       closed: this.isClosed,
       servers: Object.fromEntries([...this.servers].map(([name, h]) => [name, h.snapshot()])),
+      sessions: Object.fromEntries(this.serverNames.map((name) => [name, this.features.snapshot(name)])),
+      cache: this.features.cache.stats(),
     });
   }
 
@@ -463,12 +523,12 @@ export interface ReadOptions extends CallOptions {
 
   private configureClient(server: string, client: Client): void {
     watchProtocolErrors(client, server, (error) => this.emitError(server, error));
+    this.features.configureClient(server, client);
     // Server-initiated requests and notification handlers are registered here (session features).
   }
 
-      sessions: Object.fromEntries(this.serverNames.map((name) => [name, this.features.snapshot(name)])),
-      cache: this.features.cache.stats(),
   private onConnectionState(change: ConnectionStateChange): void {
+    this.features.onConnectionState(change);
     const base = this.base(change.server);
     const config = this.servers.get(change.server)?.config;
     if (config) warnSecurityOnce(config, (w) => this.emit('warning', { ...base, ...w }));
@@ -492,6 +552,24 @@ export interface ReadOptions extends CallOptions {
   }
 }
 
+/** The SDK's own outputSchema check failed: the same failure as a ValidationError naming the field. */
+function structuredContentError(server: string, tool: string, error: unknown): ValidationError | undefined {
+  const message = String((error as Error | undefined)?.message ?? '');
+  if (
+    !/Structured content does not match|has an output schema but did not return structured content/.test(
+      message,
+    )
+  ) {
+    return undefined;
+  }
+  const field = /data((?:\/[^\s/]+)*)/.exec(message)?.[1] ?? '';
+  const path = ['structuredContent', ...field.split('/').filter(Boolean)].join('.');
+  return new ValidationError(`${tool} on ${server} returned invalid structuredContent: ${message}`, path, {
+    server,
+    cause: error,
+  });
+}
+
 /**
  * Creates a runtime. The configuration is validated first: a bad field throws {@link ConfigError}
  * naming its path, before any I/O. Nothing connects until `start()` or the first call.
@@ -503,5 +581,3 @@ export interface ReadOptions extends CallOptions {
 export function createRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): McpRuntime {
   return new McpRuntime(resolveConfig(config), options);
 }
-    this.features.configureClient(server, client);
-    this.features.onConnectionState(change);
