@@ -28,8 +28,10 @@ import {
 } from '../errors/index.js';
 import {
   type BreakerConfig,
+  type BreakerPersisted,
   type BreakerTransition,
   breakerMachine,
+  breakerPersistedState,
   canPass,
   needsEvent,
   outcomeEvent,
@@ -50,6 +52,7 @@ import {
   isTransientFailure,
   type RequestKind,
   RetryBudget,
+  type RetryBudgetState,
   type RetryPolicy,
   retryAfterOf,
   retryDelayMs,
@@ -98,6 +101,8 @@ export interface CallPathDeps {
   /** A breaker changed state. */
   onBreaker: (change: BreakerTransition & { tool?: string }) => void;
   inspect?: (event: InspectionEvent) => void;
+  /** Breakers (by key, `*` = the server's) and retry budget to resume from a persisted runtime. */
+  restore?: { breakers: Record<string, BreakerPersisted>; retryBudget: RetryBudgetState | null };
 }
 
 /** Counters of the path, for `snapshot()`. */
@@ -155,6 +160,9 @@ export class CallPath {
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
     }).start();
     this.budget = new RetryBudget(deps.retry.budgetRatio, deps.retry.budgetWindowMs);
+    if (deps.restore?.retryBudget) this.budget.restore(deps.restore.retryBudget);
+    // A restored open breaker must refuse calls (and probe after its deadline) from the start.
+    for (const key of Object.keys(deps.restore?.breakers ?? {})) this.breaker(key);
     this.rng = (Math.random() * 2 ** 32) >>> 0;
   }
 
@@ -195,8 +203,9 @@ export class CallPath {
   breaker(key = '*'): BreakerActor {
     let b = this.breakers.get(key);
     if (!b) {
+      const restore = this.deps.restore?.breakers[key];
       b = createActor(breakerMachine, {
-        input: { config: this.deps.breaker, nowMs: Date.now() },
+        input: { config: this.deps.breaker, nowMs: Date.now(), ...(restore ? { restore } : {}) },
         ...(this.deps.inspect ? { inspect: this.deps.inspect } : {}),
       });
       let last: BreakerTransition | null = null;
@@ -262,6 +271,16 @@ export class CallPath {
       ),
       retryBudget: this.budget.state(),
       stats: { ...this.stats, failuresByCode: { ...this.stats.failuresByCode } },
+    };
+  }
+
+  /** What survives a process restart: breaker states with deadlines, the retry budget. */
+  persist(): { breakers: Record<string, BreakerPersisted>; retryBudget: RetryBudgetState } {
+    return {
+      breakers: Object.fromEntries(
+        [...this.breakers].map(([key, b]) => [key, breakerPersistedState(b.getSnapshot().context)]),
+      ),
+      retryBudget: this.budget.state(),
     };
   }
 

@@ -34,6 +34,7 @@ import type { HealthSnapshot } from './health.js';
 import { InspectionHub } from './inspector/hub.js';
 import { type InspectorHandle, type InspectorOptions, startInspector } from './inspector/server.js';
 import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resource-cache.js';
+import { PERSIST_FORMAT, PERSIST_VERSION, type PersistedRuntime, parsePersisted } from './persist.js';
 import { type CallOptions, ServerHandle } from './server-handle.js';
 import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
 import { type CompletionRef, completionRef, expandTemplate, type TemplateVariables } from './templates.js';
@@ -43,6 +44,8 @@ import type { RegisteredPrompt, RegisteredTool } from './tool-registry.js';
 export interface RuntimeOptions {
   /** XState inspection observer; receives the events of every actor the runtime creates. */
   inspect?: (event: InspectionEvent) => void;
+  /** A runtime persisted by `persist()` (object or JSON text) to resume from: open breakers stay open. */
+  restoreFrom?: PersistedRuntime | string;
 }
 
 /** Options of `callTool`. */
@@ -78,6 +81,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   constructor(config: ResolvedConfig, options: RuntimeOptions = {}) {
     super();
     this.config = config;
+    // Validated as a whole before anything is built: a bad snapshot is refused, never half-applied.
+    const restored = options.restoreFrom === undefined ? undefined : parsePersisted(options.restoreFrom);
     this.inspection = new InspectionHub(options.inspect);
     this.features = this.createFeatures();
     for (const server of config.servers.values()) {
@@ -104,6 +109,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
           onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
           configureClient: (name, client) => this.configureClient(name, client),
           inspect: this.inspection.observer,
+          ...(restored?.servers[server.name] ? { restore: restored.servers[server.name] } : {}),
         }),
       );
     }
@@ -398,6 +404,19 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       await client.ping(opts);
       return performance.now() - started;
     });
+  }
+
+  /**
+   * What is worth keeping across a process restart (breakers with their deadlines, retry budgets,
+   * session ids), as versioned JSON. Pass it back as `createRuntime(config, { restoreFrom })`.
+   */
+  persist(): PersistedRuntime {
+    return {
+      format: PERSIST_FORMAT,
+      version: PERSIST_VERSION,
+      savedAt: Date.now(),
+      servers: Object.fromEntries([...this.servers].map(([name, h]) => [name, h.persist()])),
+    };
   }
 
   /** JSON view of every server: state, attempts, last error, counters. No secrets. */

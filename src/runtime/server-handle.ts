@@ -16,6 +16,7 @@ import type { ToolHints } from '../machines/retry-policy.js';
 import { buildTransportSpec, surfaceError } from './auth.js';
 import { type CallOptions, CallPath } from './call-path.js';
 import type { ResolvedServerConfig } from './config.js';
+import type { PersistedServer } from './persist.js';
 import { redactUrl } from './redact.js';
 import { requestKindOf } from './request-kind.js';
 
@@ -31,6 +32,8 @@ export interface ServerHandleHooks {
   inspect?: (event: InspectionEvent) => void;
   /** Options of the server's SDK Client: declared capabilities, the shared schema validator. */
   clientOptions?: (server: string) => ClientOptions;
+  /** Persisted state to resume from (breakers, retry budget). */
+  restore?: PersistedServer;
   /** Wraps each request's `run` (session re-initialisation on HTTP 404, health metrics). */
   wrapRun?: <T>(server: string, operation: string, options: CallOptions, run: RunRequest<T>) => RunRequest<T>;
 }
@@ -112,6 +115,9 @@ export class ServerHandle {
       toolHints: (tool) => this.toolHints.get(tool),
       onBreaker: (change) => this.hooks.onBreaker?.(change),
       ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
+      ...(this.hooks.restore
+        ? { restore: { breakers: this.hooks.restore.breakers, retryBudget: this.hooks.restore.retryBudget } }
+        : {}),
     });
     return this.callPath;
   }
@@ -146,6 +152,23 @@ export class ServerHandle {
       if (t.annotations) this.toolHints.set(t.name, t.annotations);
       else this.toolHints.delete(t.name);
     }
+  }
+
+  /** What survives a process restart (see persist.ts). Servers never used carry over what was restored. */
+  persist(): PersistedServer {
+    const session = this.connection?.session;
+    const restored = this.hooks.restore;
+    const path = this.callPath?.persist();
+    return {
+      breakers: path?.breakers ?? restored?.breakers ?? {},
+      retryBudget: path?.retryBudget ?? restored?.retryBudget ?? null,
+      session: session
+        ? {
+            ...(session.sessionId ? { sessionId: session.sessionId } : {}),
+            protocolVersion: session.protocolVersion,
+          }
+        : (restored?.session ?? null),
+    };
   }
 
   /** JSON summary for `snapshot()`: state, counters, session; no secrets. */
