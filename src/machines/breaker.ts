@@ -14,7 +14,7 @@
  * on the current context, and sends an outcome only when {@link needsEvent} says it changes state.
  * With the default consecutive strategy a success on a healthy server costs no event at all.
  * Outcomes of calls admitted while closed that finish later (stragglers) are ignored in open and
- * halfOpen: only probes (`probe: true`) decide a half-open phase.
+ * halfOpen: only probes of the current phase (`probePhase`) decide a half-open phase.
  *
  * Restore: pass {@link breakerPersistedState} back as `input.restore`. The machine starts in the
  * transient `init` state, which routes to `open` when a deadline was persisted; `open` checks the
@@ -96,32 +96,36 @@ export interface BreakerContext {
   readonly lastTransition: BreakerTransition | null;
 }
 
-/** Events the breaker accepts. `probe` marks the outcome of a call admitted as a probe. */
+/**
+ * Events the breaker accepts. `probePhase` marks the outcome of a call admitted as a probe: the
+ * `phase` {@link canPass} returned for it. A probe outcome from an earlier half-open phase (the
+ * circuit re-opened meanwhile) decides nothing.
+ */
 export type BreakerEvent =
-  | { type: 'SUCCESS'; nowMs: number; probe?: boolean }
-  | { type: 'FAILURE'; nowMs: number; probe?: boolean }
-  | { type: 'IGNORED'; nowMs: number; probe?: boolean }
+  | { type: 'SUCCESS'; nowMs: number; probePhase?: number }
+  | { type: 'FAILURE'; nowMs: number; probePhase?: number }
+  | { type: 'IGNORED'; nowMs: number; probePhase?: number }
   | { type: 'PROBE_STARTED'; nowMs: number }
   | { type: 'RESET'; nowMs: number };
 
-/** The hot-path verdict for one call. */
+/** The hot-path verdict for one call. A probe carries the `phase` its outcome must report. */
 export type BreakerDecision =
-  | { readonly allow: true; readonly probe: boolean }
+  | { readonly allow: true; readonly probe: false }
+  | { readonly allow: true; readonly probe: true; readonly phase: number }
   | { readonly allow: false; readonly retryAfterMs: number };
 
 const ALLOW: BreakerDecision = { allow: true, probe: false };
-const ALLOW_PROBE: BreakerDecision = { allow: true, probe: true };
 
 /**
  * May a call pass now? Synchronous, no event, no allocation when closed.
- * On `{ allow: true, probe: true }` the caller must send `PROBE_STARTED` before starting the call
- * (check and send happen in the same tick, so they are atomic) and report its outcome with
- * `probe: true`. `retryAfterMs` is 0 while the half-open verdict is pending.
+ * On `{ allow: true, probe: true, phase }` the caller must send `PROBE_STARTED` before starting the
+ * call (check and send happen in the same tick, so they are atomic) and report its outcome with
+ * `probePhase: phase`. `retryAfterMs` is 0 while the half-open verdict is pending.
  *
  * @example
  * const d = canPass(actor.getSnapshot().context, Date.now());
  * if (!d.allow) throw new BreakerOpenError('open', d.retryAfterMs, { server });
- * if (d.probe) actor.send({ type: 'PROBE_STARTED', nowMs });
+ * if (d.probe) actor.send({ type: 'PROBE_STARTED', nowMs }); // keep d.phase with the call
  */
 export function canPass(context: BreakerContext, nowMs: number): BreakerDecision {
   switch (context.circuit) {
@@ -129,11 +133,13 @@ export function canPass(context: BreakerContext, nowMs: number): BreakerDecision
       return ALLOW;
     case 'open': {
       const until = context.openUntil ?? nowMs;
-      return nowMs >= until ? ALLOW_PROBE : { allow: false, retryAfterMs: until - nowMs };
+      return nowMs >= until
+        ? { allow: true, probe: true, phase: context.openedCount }
+        : { allow: false, retryAfterMs: until - nowMs };
     }
     default:
       return context.probesAdmitted < context.config.halfOpenProbes
-        ? ALLOW_PROBE
+        ? { allow: true, probe: true, phase: context.openedCount }
         : { allow: false, retryAfterMs: 0 };
   }
 }
@@ -143,14 +149,14 @@ export function canPass(context: BreakerContext, nowMs: number): BreakerDecision
  *
  * @example
  * const outcome = classifyBreakerOutcome(error);
- * if (needsEvent(ctx, outcome, probe)) actor.send(outcomeEvent(outcome, Date.now(), probe));
+ * if (needsEvent(ctx, outcome, call.probePhase)) actor.send(outcomeEvent(outcome, Date.now(), call.probePhase));
  */
-export function needsEvent(context: BreakerContext, outcome: BreakerOutcome, probe = false): boolean {
+export function needsEvent(context: BreakerContext, outcome: BreakerOutcome, probePhase?: number): boolean {
   switch (context.circuit) {
     case 'closed':
       return outcome === 'failure' || (outcome === 'success' && successMattersFor(context.strategies));
     case 'halfOpen':
-      return probe && context.probesAdmitted > context.probeSuccesses;
+      return probePhase === context.openedCount && context.probesAdmitted > context.probeSuccesses;
     default:
       return false;
   }
@@ -160,11 +166,11 @@ export function needsEvent(context: BreakerContext, outcome: BreakerOutcome, pro
  * The event reporting `outcome`.
  *
  * @example
- * actor.send(outcomeEvent('failure', Date.now(), false)); // { type: 'FAILURE', nowMs, probe: false }
+ * actor.send(outcomeEvent('failure', Date.now())); // { type: 'FAILURE', nowMs }
  */
-export function outcomeEvent(outcome: BreakerOutcome, nowMs: number, probe = false): BreakerEvent {
+export function outcomeEvent(outcome: BreakerOutcome, nowMs: number, probePhase?: number): BreakerEvent {
   const type = outcome === 'success' ? 'SUCCESS' : outcome === 'failure' ? 'FAILURE' : 'IGNORED';
-  return { type, nowMs, probe };
+  return probePhase === undefined ? { type, nowMs } : { type, nowMs, probePhase };
 }
 
 /**
@@ -223,9 +229,13 @@ function transitionNote(from: BreakerCircuit, to: BreakerCircuit, reason: Breake
   return { from, to, reason, atMs };
 }
 
-/** A probe outcome counts only while a probe is outstanding (admitted, not yet succeeded). */
+/** A probe outcome counts only for the current phase and while a probe is outstanding. */
 function isOutstandingProbe(context: BreakerContext, event: BreakerEvent): boolean {
-  return 'probe' in event && event.probe === true && context.probesAdmitted > context.probeSuccesses;
+  return (
+    'probePhase' in event &&
+    event.probePhase === context.openedCount &&
+    context.probesAdmitted > context.probeSuccesses
+  );
 }
 
 /** The breaker statechart. Input: {@link BreakerInput}. */

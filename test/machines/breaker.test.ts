@@ -174,18 +174,21 @@ describe('hot-path helpers', () => {
     [s] = transition(breakerMachine, s, { type: 'FAILURE', nowMs: 10 });
     expect(canPass(s.context, 40)).toEqual({ allow: false, retryAfterMs: 70 });
     expect(needsEvent(s.context, 'failure')).toBe(false); // stragglers do not count
-    expect(canPass(s.context, 110)).toEqual({ allow: true, probe: true });
+    expect(canPass(s.context, 110)).toEqual({ allow: true, probe: true, phase: 1 });
     [s] = transition(breakerMachine, s, { type: 'PROBE_STARTED', nowMs: 110 });
     expect(s.value).toBe('halfOpen');
     expect(canPass(s.context, 111)).toEqual({ allow: false, retryAfterMs: 0 });
-    expect(needsEvent(s.context, 'success', false)).toBe(false);
-    expect(needsEvent(s.context, 'success', true)).toBe(true);
-    [s] = transition(breakerMachine, s, outcomeEvent('success', 112, true));
+    expect(needsEvent(s.context, 'success')).toBe(false); // a straggler from the closed era
+    expect(needsEvent(s.context, 'success', 0)).toBe(false); // a probe of an older phase
+    expect(needsEvent(s.context, 'success', 1)).toBe(true);
+    const [stale] = transition(breakerMachine, s, outcomeEvent('success', 112, 0));
+    expect(stale.context).toBe(s.context);
+    [s] = transition(breakerMachine, s, outcomeEvent('success', 112, 1));
     expect(s.value).toBe('closed');
   });
   it('outcomeEvent maps outcomes to events', () => {
-    expect(outcomeEvent('failure', 3, true)).toEqual({ type: 'FAILURE', nowMs: 3, probe: true });
-    expect(outcomeEvent('ignored', 4)).toEqual({ type: 'IGNORED', nowMs: 4, probe: false });
+    expect(outcomeEvent('failure', 3, 2)).toEqual({ type: 'FAILURE', nowMs: 3, probePhase: 2 });
+    expect(outcomeEvent('ignored', 4)).toEqual({ type: 'IGNORED', nowMs: 4 });
   });
 });
 
@@ -218,7 +221,7 @@ describe('persistence', () => {
     const actor = createActor(breakerMachine, { input: { config, nowMs: 5000, restore } }).start();
     expect(actor.getSnapshot().value).toBe('halfOpen');
     actor.send({ type: 'PROBE_STARTED', nowMs: 5001 });
-    actor.send({ type: 'FAILURE', nowMs: 5002, probe: true });
+    actor.send({ type: 'FAILURE', nowMs: 5002, probePhase: 3 });
     expect(actor.getSnapshot().context.openUntil).toBe(5002 + 8000);
     actor.stop();
   });

@@ -4,7 +4,8 @@
  * SimulatedClock. Checked against a reference model after every command:
  * - the circuit opens after exactly `failureThreshold` consecutive counted failures while closed;
  * - no more than `halfOpenProbes` probes are admitted per half-open phase (a probe that ends
- *   `ignored`, e.g. cancelled, gives no verdict and hands its slot back);
+ *   `ignored`, e.g. cancelled, gives no verdict and hands its slot back; a probe of an earlier
+ *   phase that ends late decides nothing);
  * - an outcome the hot path skips (needsEvent false) really is a no-op for the machine;
  * - an open breaker rejects with retryAfterMs = openUntil - now and never hangs past its deadline.
  */
@@ -40,7 +41,7 @@ interface Model {
 interface Real {
   actor: Actor<BreakerMachine>;
   clock: SimulatedClock;
-  inFlight: { probe: boolean; phase: number }[];
+  inFlight: { probe: boolean; phase: number; probePhase: number | undefined }[];
   lastState: string;
 }
 
@@ -88,7 +89,7 @@ class CallCommand implements fc.Command<Model, Real> {
     } else {
       expect(r.actor.getSnapshot().value).toBe('closed');
     }
-    r.inFlight.push({ probe: d.probe, phase: m.phaseId });
+    r.inFlight.push({ probe: d.probe, phase: m.phaseId, probePhase: d.probe ? d.phase : undefined });
     track(m, r);
   }
   toString = () => 'call';
@@ -105,8 +106,8 @@ class FinishCommand implements fc.Command<Model, Real> {
     const [call] = r.inFlight.splice(this.pick % r.inFlight.length, 1);
     if (call === undefined) return;
     const before = r.actor.getSnapshot();
-    const event = outcomeEvent(this.outcome, now(r), call.probe);
-    if (!needsEvent(before.context, this.outcome, call.probe)) {
+    const event = outcomeEvent(this.outcome, now(r), call.probePhase);
+    if (!needsEvent(before.context, this.outcome, call.probePhase)) {
       const [after] = transition(breakerMachine, before, event);
       expect(after.value).toEqual(before.value);
       expect(after.context).toEqual(before.context);
