@@ -60,7 +60,16 @@ export function toRuntimeError(error: unknown, ctx: ErrorContext): McpRuntimeErr
   if (error instanceof McpError) {
     switch (error.code) {
       case ErrorCode.ConnectionClosed:
-        return new ConnectionLostError(`${operation} on ${server}: connection lost`, options);
+        // The SDK uses -32000 for its own "Connection closed"; a server may send -32000 too.
+        if (/Connection closed$/.test(error.message)) {
+          return new ConnectionLostError(`${operation} on ${server}: connection lost`, options);
+        }
+        return new RemoteError(
+          `${operation} on ${server}: ${error.message}`,
+          error.code,
+          error.data,
+          options,
+        );
       case ErrorCode.RequestTimeout:
         return new TimeoutError(
           `${operation} on ${server} timed out${ctx.timeoutMs ? ` after ${ctx.timeoutMs} ms` : ''}`,

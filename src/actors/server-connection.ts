@@ -12,6 +12,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import {
+  AuthError,
   ClosedError,
   ConnectionLostError,
   type McpRuntimeError,
@@ -69,6 +70,15 @@ interface ReadyWaiter {
   reject: (error: McpRuntimeError) => void;
 }
 
+/** The connection that owns each running connection actor, by the actor's system. */
+const owners = new WeakMap<object, ServerConnection>();
+
+function ownerOf(system: object): ServerConnection {
+  const owner = owners.get(system);
+  if (!owner) throw new ClosedError('The connection actor has no owner');
+  return owner;
+}
+
 function flatten(value: unknown): ConnectionStateName {
   return (typeof value === 'string' ? value : Object.keys(value as object)[0]) as ConnectionStateName;
 }
@@ -81,6 +91,27 @@ export class ServerConnection {
   readonly server: string;
   private transport: StartedTransport | undefined;
   private state: ConnectionStateName = 'idle';
+
+  /**
+   * The connection machine with its I/O provided once for every connection: `provide()` builds a
+   * whole state-node tree (~27 KiB of heap), so one per connection would outweigh the SDK Client.
+   * Each invoked actor finds its connection through its actor system (one system per root actor).
+   */
+  private static readonly machine = connectionMachine.provide({
+    actors: {
+      openTransport: fromPromise(async ({ system }) => ownerOf(system).openTransport()),
+      initializeSession: fromPromise(async ({ system }) => ownerOf(system).initializeSession()),
+      ping: fromPromise<void, { server: string; timeoutMs: number }>(async ({ input, system }) => {
+        await ownerOf(system).client.ping({ timeout: input.timeoutMs });
+      }),
+      closeTransport: fromPromise(async ({ system }) => ownerOf(system).disposeTransport()),
+    },
+    actions: {
+      disposeTransport: ({ system }) => {
+        void ownerOf(system).disposeTransport();
+      },
+    },
+  });
   private readonly waiters = new Set<ReadyWaiter>();
   private closePromise: Promise<void> | undefined;
   /** While a handshake step runs, its own rejection reports a transport loss (with the better reason). */
@@ -90,22 +121,7 @@ export class ServerConnection {
     this.server = options.server;
     this.client = new Client(options.clientInfo, options.clientOptions);
     options.configureClient?.(this.client);
-    const machine = connectionMachine.provide({
-      actors: {
-        openTransport: fromPromise(async () => this.openTransport()),
-        initializeSession: fromPromise(async () => this.initializeSession()),
-        ping: fromPromise<void, { server: string; timeoutMs: number }>(async ({ input }) => {
-          await this.client.ping({ timeout: input.timeoutMs });
-        }),
-        closeTransport: fromPromise(async () => this.disposeTransport()),
-      },
-      actions: {
-        disposeTransport: () => {
-          void this.disposeTransport();
-        },
-      },
-    });
-    this.actor = createActor(machine, {
+    this.actor = createActor(ServerConnection.machine, {
       input: {
         server: options.server,
         backoff: options.backoff,
@@ -117,6 +133,7 @@ export class ServerConnection {
       ...(options.inspect ? { inspect: options.inspect } : {}),
       systemId: `connection:${options.server}`,
     });
+    owners.set(this.actor.system, this);
     this.actor.subscribe({ next: (snapshot) => this.onSnapshot(snapshot), error: () => {} });
     this.actor.start();
   }
@@ -217,8 +234,15 @@ export class ServerConnection {
     return { server: this.server, operation };
   }
 
-  private failedError(): ServerFailedError {
+  private failedError(): ServerFailedError | AuthError {
     const last = this.actor.getSnapshot().context.lastError;
+    if (last?.code === 'AUTH') {
+      // Reconnecting cannot fix credentials: say so with the error the caller can act on.
+      return new AuthError(`${this.server}: ${last.message}; fix the credentials and call restart`, {
+        server: this.server,
+        cause: last,
+      });
+    }
     return new ServerFailedError(
       `${this.server} is failed${last ? ` (${last.code}: ${last.message})` : ''}; call restart to try again`,
       { server: this.server, ...(last ? { cause: last } : {}) },
