@@ -7,6 +7,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   type LoggingLevel,
+  SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -36,6 +37,22 @@ export function registerDemoExtras(server: McpServer, hooks: DemoExtrasHooks = {
     logging: {},
   });
   const subscribed = new Set<string>();
+  const LEVELS: LoggingLevel[] = [
+    'debug',
+    'info',
+    'notice',
+    'warning',
+    'error',
+    'critical',
+    'alert',
+    'emergency',
+  ];
+  let minLevel: LoggingLevel = 'debug';
+  // The SDK installs its own logging/setLevel only for capabilities given at construction.
+  server.server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+    minLevel = request.params.level;
+    return {};
+  });
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     subscribed.add(request.params.uri);
     hooks.onSubscribe?.(request.params.uri);

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { TransportKind } from '../actors/transport-factory.js';
 import { ConfigError } from '../errors/index.js';
+import type { ElicitationHandler, RootsHandler, SamplingHandler } from './server-requests.js';
 
 const positiveMs = z.number().int().nonnegative();
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `expected ${what}` });
@@ -171,9 +172,9 @@ function safeProtocol(url: string): string {
 
 const handlersSchema = z
   .object({
-    sampling: fn<(...args: unknown[]) => unknown>('a sampling handler function').optional(),
-    elicitation: fn<(...args: unknown[]) => unknown>('an elicitation handler function').optional(),
-    roots: fn<(...args: unknown[]) => unknown>('a roots handler function').optional(),
+    sampling: fn<SamplingHandler>('a sampling handler function').optional(),
+    elicitation: fn<ElicitationHandler>('an elicitation handler function').optional(),
+    roots: fn<RootsHandler>('a roots handler function').optional(),
   })
   .strict();
 
