@@ -1,0 +1,43 @@
+/**
+ * `mcp-actors statecharts`: writes (or, with `--check`, verifies) the statecharts of every
+ * machine in src/machines: NAME.json, NAME.mmd, NAME.svg and README.md.
+ */
+import { resolve } from 'node:path';
+import {
+  checkStatecharts,
+  discoverMachines,
+  generateStatecharts,
+  graphvizRenderer,
+  STATECHARTS_DIR,
+  type SvgRenderer,
+  writeStatecharts,
+} from '../runtime/inspector/statecharts.js';
+import type { CommandContext } from './commands.js';
+import { EXIT, UsageError } from './output.js';
+
+/** Runs the command; exit 1 when `--check` finds stale files. */
+export async function statechartsCommand(ctx: CommandContext): Promise<number> {
+  if (ctx.positionals.length > 0) throw new UsageError('statecharts takes no arguments', ctx.usage);
+  const dir = typeof ctx.values.out === 'string' ? resolve(ctx.values.out) : STATECHARTS_DIR;
+  let renderer: SvgRenderer | undefined;
+  try {
+    renderer = await graphvizRenderer();
+  } catch (error) {
+    // @hpcc-js/wasm-graphviz is a development dependency: without it, no SVG.
+    ctx.out.note(`no SVG: @hpcc-js/wasm-graphviz is not available (${(error as Error).message})`);
+  }
+  const machines = await discoverMachines();
+  const files = await generateStatecharts(machines, renderer);
+  const names = machines.map((m) => m.name);
+  if (ctx.values.check) {
+    const stale = await checkStatecharts(files, dir);
+    if (ctx.out.json) ctx.out.data({ ok: stale.length === 0, dir, machines: names, stale });
+    else if (stale.length) ctx.out.note(`stale in ${dir}: ${stale.join(', ')} (run mcp-actors statecharts)`);
+    else ctx.out.line(`${dir} is up to date (${names.join(', ')})`);
+    return stale.length ? EXIT.failed : EXIT.ok;
+  }
+  const written = await writeStatecharts(files, dir);
+  if (ctx.out.json) ctx.out.data({ ok: true, dir, machines: names, files: written });
+  else ctx.out.line(`wrote ${written.length} files for ${names.join(', ')} to ${dir}`);
+  return EXIT.ok;
+}
