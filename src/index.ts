@@ -38,6 +38,16 @@ export {
 export type { EventBase, RuntimeEvents } from './runtime/events.js';
 export { CONTEXT_META_KEY, LOG_LEVELS } from './runtime/features.js';
 export type { HealthSnapshot } from './runtime/health.js';
+export { machineDefinition } from './runtime/inspector/chart-definition.js';
+export { toDot } from './runtime/inspector/chart-dot.js';
+export { toMermaid } from './runtime/inspector/chart-mermaid.js';
+export {
+  type ChartModel,
+  type ChartState,
+  type ChartTransition,
+  chartModel,
+} from './runtime/inspector/chart-model.js';
+export type { InspectorHandle, InspectorOptions } from './runtime/inspector/server.js';
 export { redactHeaders, redactUrl } from './runtime/redact.js';
 export { type CacheStats, canonicalJson, ResourceCache } from './runtime/resource-cache.js';
 export {
