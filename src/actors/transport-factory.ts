@@ -7,13 +7,23 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ConfigError } from '../errors/index.js';
 import { createHttpFetch } from './http-fetch.js';
 import { ReauthTransport } from './reauth-transport.js';
 import { type TlsOptions, tlsConnectOptions } from './tls.js';
 import { WebSocketClientTransport } from './websocket-client-transport.js';
 
 /** Which transport a server uses. */
-export type TransportKind = 'websocket' | 'streamable-http' | 'sse' | 'stdio';
+export type TransportKind = 'websocket' | 'streamable-http' | 'sse' | 'stdio' | 'memory';
+
+/**
+ * An MCP server living in this process that hands out one connected transport per connection
+ * (`mcp-actors/testing`'s mock server; config `servers.x.mock`).
+ */
+export interface InProcessServer {
+  /** A fresh client-side transport linked to a new server session (e.g. `InMemoryTransport`). */
+  connect(): Transport;
+}
 
 /** TLS options passed through to `wss://` and `https://` connections. */
 export type { TlsOptions } from './tls.js';
@@ -32,6 +42,8 @@ export interface TransportSpec {
   maxMessageBytes: number;
   handshakeTimeoutMs: number;
   oauth?: OAuthClientProvider | undefined;
+  /** The in-process server of kind `memory`. */
+  inProcess?: InProcessServer | undefined;
   /** Custom fetch for the HTTP transports (keep-alive pools, TLS agents). */
   fetch?: typeof fetch | undefined;
   /** Receives the stdio child's stderr, chunk by chunk. */
@@ -61,6 +73,12 @@ export function createTransport(spec: TransportSpec): Transport {
     case 'streamable-http':
     case 'sse':
       return createHttpTransport(spec);
+    case 'memory':
+      if (!spec.inProcess)
+        throw new ConfigError([
+          { path: `servers.${spec.server}.mock`, message: 'required for transport "memory"' },
+        ]);
+      return spec.inProcess.connect();
     case 'stdio': {
       const transport = new StdioClientTransport({
         command: spec.command!,

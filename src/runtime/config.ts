@@ -3,7 +3,7 @@
  * before any I/O; every problem is reported as a {@link ConfigError} naming the field's path.
  */
 import { z } from 'zod';
-import type { TransportKind } from '../actors/transport-factory.js';
+import type { InProcessServer, TransportKind } from '../actors/transport-factory.js';
 import { ConfigError } from '../errors/index.js';
 import type { ElicitationHandler, RootsHandler, SamplingHandler } from './server-requests.js';
 
@@ -112,7 +112,13 @@ const serverSchema = z
     args: z.array(z.string()).optional(),
     env: z.record(z.string(), z.string()).optional(),
     cwd: z.string().optional(),
-    transport: z.enum(['websocket', 'streamable-http', 'sse', 'stdio']).optional(),
+    transport: z.enum(['websocket', 'streamable-http', 'sse', 'stdio', 'memory']).optional(),
+    /** An in-process server (`mcp-actors/testing`'s `createMockServer()`): transport `memory`. */
+    mock: z
+      .custom<InProcessServer>((v) => typeof (v as InProcessServer | null)?.connect === 'function', {
+        message: 'expected an in-process server (createMockServer() from mcp-actors/testing)',
+      })
+      .optional(),
     headers: z.record(z.string(), z.string()).optional(),
     auth: authSchema.optional(),
     tls: tlsSchema.optional(),
@@ -123,7 +129,17 @@ const serverSchema = z
   .extend(z.object(policyShape).partial().shape)
   .strict()
   .superRefine((s, ctx) => {
-    if (!s.url && !s.command) {
+    if (s.mock && (s.url || s.command)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give `mock` alone, without `url` or `command`',
+        path: ['mock'],
+      });
+    }
+    if (s.transport === 'memory' && !s.mock) {
+      ctx.addIssue({ code: 'custom', message: 'transport "memory" needs `mock`', path: ['transport'] });
+    }
+    if (!s.url && !s.command && !s.mock) {
       ctx.addIssue({ code: 'custom', message: 'a server needs either `url` or `command`', path: [] });
     }
     if (s.url && s.command) {
@@ -228,6 +244,8 @@ export interface ResolvedServerConfig {
   transport: TransportKind;
   url: string | undefined;
   command: string | undefined;
+  /** The in-process server of transport `memory`. */
+  mock?: InProcessServer | undefined;
   args: string[];
   env: Record<string, string> | undefined;
   cwd: string | undefined;
@@ -270,6 +288,7 @@ function pathOf(path: readonly PropertyKey[]): string {
 
 function transportOf(s: ParsedServer): TransportKind {
   if (s.transport) return s.transport;
+  if (s.mock) return 'memory';
   if (s.command) return 'stdio';
   return safeProtocol(s.url ?? '').startsWith('ws') ? 'websocket' : 'streamable-http';
 }
@@ -299,6 +318,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       transport: transportOf(s),
       url: s.url,
       command: s.command,
+      ...(s.mock ? { mock: s.mock } : {}),
       args: s.args ?? [],
       env: s.env,
       cwd: s.cwd,

@@ -63,7 +63,10 @@ export class ServerHandle {
     const c = this.config;
     this.connection = new ServerConnection({
       server: c.name,
-      spec: () => buildTransportSpec(c, { onStderr: this.hooks.onStderr }),
+      spec: async () => ({
+        ...(await buildTransportSpec(c, { onStderr: this.hooks.onStderr })),
+        ...(c.mock ? { inProcess: c.mock } : {}),
+      }),
       backoff: c.reconnect,
       heartbeat: c.heartbeat,
       connectTimeoutMs: c.connectTimeoutMs,

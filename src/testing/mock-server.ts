@@ -1,0 +1,479 @@
+/**
+ * `createMockServer()`: a scriptable MCP server for testing code that uses a runtime. It is a real
+ * SDK server (one `McpServer` per connection, all sharing the mock's tools, canned responses,
+ * resources, failure script and call log), reachable three ways: in process (`servers.x.mock`,
+ * the SDK's `InMemoryTransport`), over a loopback WebSocket, or over Streamable HTTP.
+ */
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  type CallToolResult,
+  ErrorCode,
+  McpError,
+  type ReadResourceResult,
+  type Tool,
+  type ToolAnnotations,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { InProcessServer } from '../actors/transport-factory.js';
+import { serveWebSocket, type WebSocketServeHandle } from '../actors/websocket-server-transport.js';
+import { type StreamableHttpEndpoint, serveStreamableHttp } from '../demo/streamable-http-endpoint.js';
+import { ValidationError } from '../errors/index.js';
+
+/** What a tool handler gets besides its arguments. */
+export interface MockToolContext {
+  /** Aborted when the client cancels or the connection closes. */
+  signal: AbortSignal;
+  /** The mock's id of the connection the call came on (`s1`, `s2`, ...). */
+  session: string;
+  /** Sends a progress notification for this call (no-op when the caller asked for none). */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+}
+
+/**
+ * A tool's implementation. Return a `CallToolResult`, a string (one text item) or any other
+ * JSON value (sent as JSON text plus `structuredContent`); throw to answer a JSON-RPC error.
+ */
+export type MockToolHandler = (args: Record<string, unknown>, context: MockToolContext) => unknown;
+
+/** Options of {@link MockServer.addTool}. */
+export interface MockToolOptions {
+  description?: string;
+  /** JSON Schema of the arguments; default: any object. */
+  inputSchema?: Tool['inputSchema'];
+  /** Hints the runtime reads (e.g. `readOnlyHint`/`idempotentHint` make a tool retryable). */
+  annotations?: ToolAnnotations;
+}
+
+/**
+ * How a scripted failure answers: a JSON-RPC error (an `Error` becomes -32603 with its message),
+ * `'tool-error'` (a tool result with `isError`), `'disconnect'` (the connection is cut, the
+ * request unanswered) or `'hang'` (never answered; released when cancelled or disconnected).
+ */
+export type MockFailure =
+  | Error
+  | { code: number; message: string; data?: unknown }
+  | 'tool-error'
+  | 'disconnect'
+  | 'hang';
+
+/** Which requests a failure or delay applies to: a method (`tools/list`) or a tool name. */
+export interface MockMatch {
+  method?: string;
+  tool?: string;
+}
+
+/** One request the mock received, for assertions. */
+export interface MockCall {
+  /** 1, 2, 3... in arrival order. */
+  seq: number;
+  method: string;
+  /** For `tools/call`: the tool's name. */
+  tool: string | undefined;
+  params: Record<string, unknown>;
+  session: string;
+  /** `Date.now()` at arrival (virtual under a virtual clock). */
+  at: number;
+  outcome: 'pending' | 'ok' | 'error' | 'tool-error' | 'disconnect' | 'hang';
+}
+
+/** Options of {@link createMockServer}. */
+export interface MockServerOptions {
+  name?: string;
+  version?: string;
+  instructions?: string;
+}
+
+/** Endpoints opened by {@link MockServer.listen}. */
+export interface MockServerEndpoints {
+  /** `ws://127.0.0.1:port/` (subprotocol `mcp`), when asked for. */
+  wsUrl?: string;
+  /** `http://127.0.0.1:port/mcp` (Streamable HTTP), when asked for. */
+  httpUrl?: string;
+}
+
+interface FailureRule extends MockMatch {
+  remaining: number;
+  failure: MockFailure;
+}
+
+interface DelayRule extends MockMatch {
+  delayMs: number;
+}
+
+interface Session {
+  id: string;
+  mcp: McpServer;
+  subscriptions: Set<string>;
+}
+
+/** Methods that are never failed or delayed unless a rule names them. */
+const PROTOCOL_METHODS = new Set(['initialize', 'ping']);
+
+/** The scriptable mock server. Create it with {@link createMockServer}. */
+export class MockServer implements InProcessServer {
+  /** Every request received, in order. */
+  readonly calls: MockCall[] = [];
+  private readonly tools = new Map<string, { tool: Tool; handler: MockToolHandler }>();
+  private readonly responses = new Map<string, unknown>();
+  private readonly resources = new Map<string, ReadResourceResult['contents']>();
+  private readonly failures: FailureRule[] = [];
+  private readonly delays: DelayRule[] = [];
+  private readonly sessions = new Map<string, Session>();
+  private readonly endpoints: Array<WebSocketServeHandle | StreamableHttpEndpoint> = [];
+  private sessionSeq = 0;
+
+  constructor(private readonly options: MockServerOptions = {}) {}
+
+  /** Registers (or replaces) a tool. Connected clients get `notifications/tools/list_changed`. */
+  addTool(name: string, handler: MockToolHandler, options: MockToolOptions = {}): this {
+    if (!name) throw new ValidationError('a tool needs a name', 'name');
+    const tool: Tool = {
+      name,
+      inputSchema: options.inputSchema ?? { type: 'object' },
+      ...(options.description ? { description: options.description } : {}),
+      ...(options.annotations ? { annotations: options.annotations } : {}),
+    };
+    this.tools.set(name, { tool, handler });
+    this.broadcast('notifications/tools/list_changed');
+    return this;
+  }
+
+  /**
+   * A canned answer. `methodOrTool` with a `/` is a method (`prompts/list`, `resources/read`...):
+   * every such request gets `result`. Otherwise it is a tool, created if needed, whose calls
+   * return `result` (a `CallToolResult`, a string, or any JSON value).
+   */
+  addResponse(methodOrTool: string, result: unknown): this {
+    if (methodOrTool.includes('/')) {
+      this.responses.set(methodOrTool, result);
+      return this;
+    }
+    const existing = this.tools.get(methodOrTool);
+    if (existing) {
+      existing.handler = () => result;
+      return this;
+    }
+    return this.addTool(methodOrTool, () => result);
+  }
+
+  /** Serves a resource (text, or `{ blob }` base64). Subscribers get `notifications/resources/updated`. */
+  addResource(uri: string, contents: string | { text?: string; blob?: string; mimeType?: string }): this {
+    const item =
+      typeof contents === 'string'
+        ? { uri, mimeType: 'text/plain', text: contents }
+        : contents.blob !== undefined
+          ? { uri, blob: contents.blob, ...(contents.mimeType ? { mimeType: contents.mimeType } : {}) }
+          : { uri, text: contents.text ?? '', ...(contents.mimeType ? { mimeType: contents.mimeType } : {}) };
+    const known = this.resources.has(uri);
+    this.resources.set(uri, [item]);
+    if (!known) this.broadcast('notifications/resources/list_changed');
+    for (const session of this.sessions.values()) {
+      if (session.subscriptions.has(uri))
+        void this.notifySession(session, 'notifications/resources/updated', { uri });
+    }
+    return this;
+  }
+
+  /** The next `n` matching requests fail as `failure` (default: a JSON-RPC internal error). */
+  failNext(
+    n: number,
+    failure: MockFailure = { code: ErrorCode.InternalError, message: 'mock failure' },
+    match: MockMatch = {},
+  ): this {
+    if (!Number.isInteger(n) || n < 0) throw new ValidationError('failNext: n must be an integer >= 0', 'n');
+    this.failures.push({ ...match, remaining: n, failure });
+    return this;
+  }
+
+  /** Answers matching requests `delayMs` later (a timer: a virtual clock drives it). `delay(0)` clears. */
+  delay(delayMs: number, match: MockMatch = {}): this {
+    if (!Number.isFinite(delayMs) || delayMs < 0)
+      throw new ValidationError('delay: delayMs must be >= 0', 'delayMs');
+    const same = (r: DelayRule): boolean => r.method === match.method && r.tool === match.tool;
+    const i = this.delays.findIndex(same);
+    if (i >= 0) this.delays.splice(i, 1);
+    if (delayMs > 0) this.delays.push({ ...match, delayMs });
+    return this;
+  }
+
+  /** The calls of one tool (or, with a `/`, one method). */
+  callsTo(toolOrMethod: string): MockCall[] {
+    return this.calls.filter((c) =>
+      toolOrMethod.includes('/') ? c.method === toolOrMethod : c.tool === toolOrMethod,
+    );
+  }
+
+  /** Forgets the call log (tools, responses and rules stay). */
+  clearCalls(): void {
+    this.calls.length = 0;
+  }
+
+  /** Connections currently open. */
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  /** Sends a notification to every connected client (e.g. `notifications/tools/list_changed`). */
+  notify(method: string, params?: Record<string, unknown>): void {
+    this.broadcast(method, params);
+  }
+
+  /** Cuts every open connection (clients see the transport close). */
+  async disconnectAll(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.mcp.close()));
+  }
+
+  /** One in-process connection: the client end of a linked `InMemoryTransport` pair. */
+  connect(): Transport {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    void this.createSession().connect(serverSide);
+    return clientSide;
+  }
+
+  /** Opens loopback endpoints: WebSocket and/or Streamable HTTP (both by default), on free ports. */
+  async listen(
+    options: { websocket?: boolean; http?: boolean; host?: string } = {},
+  ): Promise<MockServerEndpoints> {
+    const host = options.host ?? '127.0.0.1';
+    const out: MockServerEndpoints = {};
+    if (options.websocket ?? true) {
+      const ws = await serveWebSocket({ port: 0, host, createServer: () => this.createSession() });
+      this.endpoints.push(ws);
+      out.wsUrl = ws.url;
+    }
+    if (options.http ?? true) {
+      const http = await serveStreamableHttp({ port: 0, host, createServer: () => this.createSession() });
+      this.endpoints.push(http);
+      out.httpUrl = http.url;
+    }
+    return out;
+  }
+
+  /** Closes every connection and endpoint; idempotent. */
+  async close(): Promise<void> {
+    const endpoints = this.endpoints.splice(0);
+    await this.disconnectAll();
+    await Promise.all(endpoints.map((e) => e.close()));
+  }
+
+  /** `await using mock = createMockServer()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private createSession(): McpServer {
+    const id = `s${++this.sessionSeq}`;
+    const mcp = new McpServer(
+      { name: this.options.name ?? 'mcp-actors-mock', version: this.options.version ?? '0.0.0' },
+      {
+        capabilities: {
+          tools: { listChanged: true },
+          resources: { subscribe: true, listChanged: true },
+          prompts: { listChanged: true },
+        },
+        ...(this.options.instructions ? { instructions: this.options.instructions } : {}),
+      },
+    );
+    const session: Session = { id, mcp, subscriptions: new Set() };
+    mcp.server.fallbackRequestHandler = (request, extra) =>
+      this.dispatch(session, request.method, (request.params ?? {}) as Record<string, unknown>, extra);
+    mcp.server.onclose = () => {
+      this.sessions.delete(id);
+    };
+    this.sessions.set(id, session);
+    return mcp;
+  }
+
+  private async dispatch(
+    session: Session,
+    method: string,
+    params: Record<string, unknown>,
+    extra: {
+      signal: AbortSignal;
+      _meta?: { progressToken?: string | number };
+      sendNotification: (n: { method: string; params?: Record<string, unknown> }) => Promise<void>;
+    },
+  ): Promise<never> {
+    const tool = method === 'tools/call' ? String(params.name) : undefined;
+    const call: MockCall = {
+      seq: this.calls.length + 1,
+      method,
+      tool,
+      params,
+      session: session.id,
+      at: Date.now(),
+      outcome: 'pending',
+    };
+    this.calls.push(call);
+    const matches = (r: MockMatch): boolean =>
+      (r.method === undefined ? !PROTOCOL_METHODS.has(method) : r.method === method) &&
+      (r.tool === undefined || r.tool === tool);
+    const delayMs = this.delays.filter(matches).reduce((sum, r) => sum + r.delayMs, 0);
+    if (delayMs > 0) await sleep(delayMs, extra.signal);
+    const rule = this.failures.find((r) => r.remaining > 0 && matches(r));
+    if (rule) {
+      rule.remaining--;
+      return this.fail(session, call, rule.failure, extra.signal);
+    }
+    try {
+      const result = await this.answer(session, method, params, tool, extra);
+      call.outcome = (result as CallToolResult).isError === true && tool ? 'tool-error' : 'ok';
+      return result as never;
+    } catch (error) {
+      call.outcome = 'error';
+      throw error;
+    }
+  }
+
+  private async fail(
+    session: Session,
+    call: MockCall,
+    failure: MockFailure,
+    signal: AbortSignal,
+  ): Promise<never> {
+    if (failure === 'tool-error') {
+      call.outcome = 'tool-error';
+      return { content: [{ type: 'text', text: 'mock tool error' }], isError: true } as never;
+    }
+    if (failure === 'disconnect') {
+      call.outcome = 'disconnect';
+      await session.mcp.close();
+      return new Promise<never>(() => {});
+    }
+    if (failure === 'hang') {
+      call.outcome = 'hang';
+      return new Promise<never>((_resolve, reject) => {
+        const release = (): void => reject(new McpError(ErrorCode.RequestTimeout, 'mock: released'));
+        if (signal.aborted) release();
+        else signal.addEventListener('abort', release, { once: true });
+      });
+    }
+    call.outcome = 'error';
+    if (failure instanceof Error) throw new McpError(ErrorCode.InternalError, failure.message);
+    throw new McpError(failure.code, failure.message, failure.data);
+  }
+
+  private async answer(
+    session: Session,
+    method: string,
+    params: Record<string, unknown>,
+    tool: string | undefined,
+    extra: Parameters<MockServer['dispatch']>[3],
+  ): Promise<unknown> {
+    const canned = this.responses.get(method);
+    if (canned !== undefined) return canned;
+    switch (method) {
+      case 'tools/list':
+        return { tools: [...this.tools.values()].map((t) => t.tool) };
+      case 'tools/call': {
+        const entry = this.tools.get(tool as string);
+        if (!entry) throw new McpError(ErrorCode.InvalidParams, `Tool ${tool} not found`);
+        const token = extra._meta?.progressToken;
+        const context: MockToolContext = {
+          signal: extra.signal,
+          session: session.id,
+          progress: async (progress, total, message) => {
+            if (token === undefined) return;
+            await extra.sendNotification({
+              method: 'notifications/progress',
+              params: {
+                progressToken: token,
+                progress,
+                ...(total !== undefined ? { total } : {}),
+                ...(message ? { message } : {}),
+              },
+            });
+          },
+        };
+        return toToolResult(
+          await entry.handler((params.arguments ?? {}) as Record<string, unknown>, context),
+        );
+      }
+      case 'resources/list':
+        return {
+          resources: [...this.resources.entries()].map(([uri, contents]) => ({
+            uri,
+            name: uri,
+            ...(contents[0]?.mimeType ? { mimeType: contents[0].mimeType } : {}),
+          })),
+        };
+      case 'resources/templates/list':
+        return { resourceTemplates: [] };
+      case 'resources/read': {
+        const contents = this.resources.get(String(params.uri));
+        if (!contents) throw new McpError(-32002, `Resource ${String(params.uri)} not found`);
+        return { contents };
+      }
+      case 'resources/subscribe':
+        session.subscriptions.add(String(params.uri));
+        return {};
+      case 'resources/unsubscribe':
+        session.subscriptions.delete(String(params.uri));
+        return {};
+      case 'prompts/list':
+        return { prompts: [] };
+      default:
+        throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method}`);
+    }
+  }
+
+  private broadcast(method: string, params?: Record<string, unknown>): void {
+    for (const session of this.sessions.values()) void this.notifySession(session, method, params);
+  }
+
+  private async notifySession(
+    session: Session,
+    method: string,
+    params?: Record<string, unknown>,
+  ): Promise<void> {
+    try {
+      await session.mcp.server.notification({ method, ...(params ? { params } : {}) });
+    } catch {
+      // A connection that is going away misses the notification, as a real one would.
+    }
+  }
+}
+
+function toToolResult(value: unknown): CallToolResult {
+  if (typeof value === 'string') return { content: [{ type: 'text', text: value }] };
+  if (value && typeof value === 'object' && Array.isArray((value as CallToolResult).content)) {
+    return value as CallToolResult;
+  }
+  const text = JSON.stringify(value ?? null);
+  return {
+    content: [{ type: 'text', text }],
+    ...(value && typeof value === 'object' && !Array.isArray(value)
+      ? { structuredContent: value as Record<string, unknown> }
+      : {}),
+  };
+}
+
+function sleep(durationMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new McpError(ErrorCode.RequestTimeout, 'mock: cancelled while delayed'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, durationMs);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Creates a mock MCP server. Connect a runtime to it in process with `servers: { x: { mock } }`,
+ * or over loopback sockets with `await mock.listen()`.
+ *
+ * @example
+ * const mock = createMockServer().addTool('echo', ({ text }) => String(text)).failNext(1, 'disconnect');
+ * const rt = createRuntime({ servers: { demo: { mock } } });
+ * await rt.callTool('demo', 'echo', { text: 'hi' }); // reconnects once, then answers
+ * expect(mock.callsTo('echo')).toHaveLength(2);
+ */
+export function createMockServer(options: MockServerOptions = {}): MockServer {
+  return new MockServer(options);
+}
