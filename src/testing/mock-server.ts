@@ -11,6 +11,7 @@ import {
   type CallToolResult,
   ErrorCode,
   McpError,
+  PingRequestSchema,
   type ReadResourceResult,
   type Tool,
   type ToolAnnotations,
@@ -197,11 +198,9 @@ export class MockServer implements InProcessServer {
     return this;
   }
 
-  /** The calls of one tool (or, with a `/`, one method). */
+  /** The calls of one tool or one method (`ping`, `tools/list`...). */
   callsTo(toolOrMethod: string): MockCall[] {
-    return this.calls.filter((c) =>
-      toolOrMethod.includes('/') ? c.method === toolOrMethod : c.tool === toolOrMethod,
-    );
+    return this.calls.filter((c) => c.method === toolOrMethod || c.tool === toolOrMethod);
   }
 
   /** Forgets the call log (tools, responses and rules stay). */
@@ -264,20 +263,24 @@ export class MockServer implements InProcessServer {
 
   private createSession(): McpServer {
     const id = `s${++this.sessionSeq}`;
+    // Capabilities go on the low-level server: declared on McpServer they would install its own
+    // tool/resource/prompt handlers, and every request must reach the mock's dispatcher instead.
     const mcp = new McpServer(
       { name: this.options.name ?? 'mcp-actors-mock', version: this.options.version ?? '0.0.0' },
-      {
-        capabilities: {
-          tools: { listChanged: true },
-          resources: { subscribe: true, listChanged: true },
-          prompts: { listChanged: true },
-        },
-        ...(this.options.instructions ? { instructions: this.options.instructions } : {}),
-      },
+      this.options.instructions ? { instructions: this.options.instructions } : {},
     );
+    mcp.server.registerCapabilities({
+      tools: { listChanged: true },
+      resources: { subscribe: true, listChanged: true },
+      prompts: { listChanged: true },
+    });
     const session: Session = { id, mcp, subscriptions: new Set() };
     mcp.server.fallbackRequestHandler = (request, extra) =>
       this.dispatch(session, request.method, (request.params ?? {}) as Record<string, unknown>, extra);
+    // Pings are answered by the SDK itself; routed here they are logged and can be scripted.
+    mcp.server.setRequestHandler(PingRequestSchema, (request, extra) =>
+      this.dispatch(session, request.method, {}, extra as never),
+    );
     mcp.server.onclose = () => {
       this.sessions.delete(id);
     };
@@ -413,6 +416,8 @@ export class MockServer implements InProcessServer {
         return {};
       case 'prompts/list':
         return { prompts: [] };
+      case 'ping':
+        return {};
       default:
         throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method}`);
     }
