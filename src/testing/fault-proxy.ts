@@ -53,6 +53,7 @@ export interface FaultProxyStats {
 type Direction = 'toServer' | 'toClient';
 
 interface StatusRule {
+  method: string | undefined;
   status: number;
   retryAfterS: number | undefined;
   remaining: number;
@@ -75,10 +76,14 @@ export class FaultProxy {
   private jitterMs = 0;
   private dropP = 0;
   private dropNextN = 0;
+  private dropMethod: string | undefined;
+  private dupMethod: string | undefined;
   private dupP = 0;
   private dupNextN = 0;
   private holeOn = false;
-  private notFound: { session: string | undefined; remaining: number } | undefined;
+  private notFound:
+    | { session: string | undefined; remaining: number; method: string | undefined }
+    | undefined;
   private readonly statusRules: StatusRule[] = [];
   /** One PRNG stream per direction: frames in one direction arrive in order, so a seed replays. */
   private readonly rng: Record<Direction, number>;
@@ -118,6 +123,10 @@ export class FaultProxy {
     return (this.server.address() as AddressInfo).port;
   }
 
+  private get filtered(): boolean {
+    return this.dropMethod !== undefined || this.dupMethod !== undefined;
+  }
+
   /** Delays every frame / request by `ms` plus up to `jitterMs` (seeded). `latency(0)` clears. */
   latency(ms: number, jitterMs = 0): this {
     this.latencyMs = nonNegative(ms, 'ms');
@@ -126,16 +135,18 @@ export class FaultProxy {
   }
 
   /** Drops frames (WebSocket) or requests (HTTP, the socket is destroyed): the next `n`, or each with probability `p`. */
-  drop(spec: { next?: number; probability?: number }): this {
+  drop(spec: FaultSpec): this {
     this.dropNextN = nonNegative(spec.next ?? 0, 'next');
     this.dropP = probability(spec.probability ?? 0);
+    this.dropMethod = spec.method;
     return this;
   }
 
   /** Delivers frames (WebSocket) or POSTs (HTTP) twice: the next `n`, or each with probability `p`. */
-  duplicate(spec: { next?: number; probability?: number }): this {
+  duplicate(spec: FaultSpec): this {
     this.dupNextN = nonNegative(spec.next ?? 0, 'next');
     this.dupP = probability(spec.probability ?? 0);
+    this.dupMethod = spec.method;
     return this;
   }
 
@@ -157,17 +168,18 @@ export class FaultProxy {
   }
 
   /** HTTP: answers 404 (session not found) to the next `count` requests of `session` (any session when omitted). */
-  expireSession(session?: string, count = 1): this {
-    this.notFound = { session, remaining: nonNegative(count, 'count') };
+  expireSession(session?: string, count = 1, method?: string): this {
+    this.notFound = { session, remaining: nonNegative(count, 'count'), method };
     return this;
   }
 
   /** HTTP: answers the next `count` requests with `status` (429, 503...) and `Retry-After: retryAfterS`. */
-  respondWith(status: number, options: { retryAfterS?: number; count?: number } = {}): this {
+  respondWith(status: number, options: { retryAfterS?: number; count?: number; method?: string } = {}): this {
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new ValidationError('respondWith: status must be 4xx or 5xx', 'status');
     }
     this.statusRules.push({
+      method: options.method,
       status,
       retryAfterS: options.retryAfterS,
       remaining: nonNegative(options.count ?? 1, 'count'),
@@ -235,11 +247,12 @@ export class FaultProxy {
         this.stats.blackholed++;
         return;
       }
-      if (this.decide('drop', dir)) {
+      const method = this.filtered ? methodOf(data) : undefined;
+      if (this.decide('drop', dir, method)) {
         this.stats.framesDropped++;
         return;
       }
-      const copies = this.decide('dup', dir) ? 2 : 1;
+      const copies = this.decide('dup', dir, method) ? 2 : 1;
       if (copies === 2) this.stats.framesDuplicated++;
       // Frames keep their order per direction, whatever the jitter.
       const dueAt = Math.max(chains.get(to) ?? 0, Date.now() + this.delayMs(dir));
@@ -271,18 +284,25 @@ export class FaultProxy {
   /** @internal One proxied HTTP request. */
   handleHttp(req: IncomingMessage, res: ServerResponse): void {
     this.stats.httpRequests++;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => this.decideHttp(req, res, Buffer.concat(chunks)));
+  }
+
+  private decideHttp(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    const method = methodOf(body);
     const session = req.headers['mcp-session-id'];
     const nf = this.notFound;
     if (
       nf &&
       nf.remaining > 0 &&
       typeof session === 'string' &&
-      (nf.session === undefined || nf.session === session)
+      (nf.session === undefined || nf.session === session) &&
+      matches(nf.method, method) &&
+      this.count()
     ) {
       nf.remaining--;
-      this.count();
       this.stats.statusesInjected++;
-      req.resume();
       res
         .writeHead(404, { 'Content-Type': 'application/json' })
         .end(
@@ -290,12 +310,10 @@ export class FaultProxy {
         );
       return;
     }
-    const rule = this.statusRules.find((r) => r.remaining > 0);
-    if (rule) {
+    const rule = this.statusRules.find((r) => r.remaining > 0 && matches(r.method, method));
+    if (rule && this.count()) {
       rule.remaining--;
-      this.count();
       this.stats.statusesInjected++;
-      req.resume();
       res
         .writeHead(rule.status, {
           'Content-Type': 'text/plain',
@@ -306,25 +324,19 @@ export class FaultProxy {
     }
     if (this.holeOn && this.count()) {
       this.stats.blackholed++;
-      req.resume();
       this.held.add(res);
       res.on('close', () => this.held.delete(res));
       return;
     }
-    if (this.decide('drop', 'toServer')) {
+    if (this.decide('drop', 'toServer', method)) {
       this.stats.framesDropped++;
       req.socket.destroy();
       return;
     }
-    const copies = req.method === 'POST' && this.decide('dup', 'toServer') ? 2 : 1;
+    const copies = req.method === 'POST' && this.decide('dup', 'toServer', method) ? 2 : 1;
     if (copies === 2) this.stats.framesDuplicated++;
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      this.later(this.delayMs('toServer'), () => {
-        for (let i = 0; i < copies; i++) this.forwardHttp(req, body, i === 0 ? res : undefined);
-      });
+    this.later(this.delayMs('toServer'), () => {
+      for (let i = 0; i < copies; i++) this.forwardHttp(req, body, i === 0 ? res : undefined);
     });
   }
 
@@ -368,7 +380,8 @@ export class FaultProxy {
   }
 
   /** One seeded decision; true (and counted) when the fault applies and the budget allows it. */
-  private decide(kind: 'drop' | 'dup', dir: Direction): boolean {
+  private decide(kind: 'drop' | 'dup', dir: Direction, method: string | undefined): boolean {
+    if (!matches(kind === 'drop' ? this.dropMethod : this.dupMethod, method)) return false;
     const next = kind === 'drop' ? this.dropNextN : this.dupNextN;
     const p = kind === 'drop' ? this.dropP : this.dupP;
     let hit = false;
@@ -396,6 +409,30 @@ export class FaultProxy {
       fn();
     }, ms);
     this.timers.add(timer);
+  }
+}
+
+/** Which frames a drop/duplicate rule applies to: the next `n`, or each with probability `p`; only JSON-RPC `method` when given. */
+export interface FaultSpec {
+  next?: number;
+  probability?: number;
+  /** Only frames (or POST bodies) carrying this JSON-RPC method, e.g. `tools/call`. */
+  method?: string;
+}
+
+function matches(wanted: string | undefined, method: string | undefined): boolean {
+  return wanted === undefined || wanted === method;
+}
+
+/** The JSON-RPC method of a frame or body (first of a batch), if any. */
+function methodOf(data: WebSocket.RawData | Buffer): string | undefined {
+  try {
+    const text = Array.isArray(data) ? Buffer.concat(data).toString() : data.toString();
+    const parsed = JSON.parse(text) as { method?: unknown } | Array<{ method?: unknown }>;
+    const first = Array.isArray(parsed) ? parsed[0] : parsed;
+    return typeof first?.method === 'string' ? first.method : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -12,6 +12,7 @@ export {
   FaultProxy,
   type FaultProxyOptions,
   type FaultProxyStats,
+  type FaultSpec,
   type ScheduledFault,
 } from './fault-proxy.js';
 export {
