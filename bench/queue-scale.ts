@@ -5,14 +5,19 @@
  * Each run: a window of 16 is filled, N more requests are ENQUEUEd (a third high priority, a
  * third with a deadline far ahead, so the deadline heap works too), 10% of them are ABORTed while
  * queued, then SETTLE is sent for each in-flight request until everything has run. Every output
- * box is taken, as the runtime would. Run: `npx tsx bench/queue-scale.ts`
- * (or `node --expose-gc --import tsx bench/queue-scale.ts` to collect garbage between rounds).
+ * box is taken, as the runtime would. Part of `npm run bench`; alone:
+ * `node --expose-gc --import tsx bench/queue-scale.ts` (gc between rounds when exposed).
  */
+import { fileURLToPath } from 'node:url';
 import { createActor } from 'xstate';
 import { queueMachine, takeQueueOutput } from '../src/machines/queue.js';
 
 const WINDOW = 16;
 
+/** Queue sizes measured. */
+export const QUEUE_SIZES = [1_000, 10_000, 100_000] as const;
+
+/** µs per request for one run with `n` queued. */
 function run(n: number): number {
   const actor = createActor(queueMachine, { input: { concurrency: WINDOW, maxQueued: n } }).start();
   const ctx = () => actor.getSnapshot().context;
@@ -46,32 +51,44 @@ function run(n: number): number {
   return elapsedNs / total / 1000;
 }
 
+/**
+ * Per-request cost (µs) at each size, for each round. Rounds interleave the sizes so load from
+ * other processes hits them alike; each round of a size queues `requestsPerRound` requests in total
+ * (1k runs requestsPerRound/1k times).
+ */
+export function queueScale(
+  rounds: number,
+  requestsPerRound = 100_000,
+  sizes: readonly number[] = QUEUE_SIZES,
+): Map<number, number[]> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  run(Math.min(20_000, requestsPerRound)); // warm-up (JIT)
+  const results = new Map<number, number[]>(sizes.map((n) => [n, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const n of sizes) {
+      gc?.();
+      const reps = Math.max(1, Math.round(requestsPerRound / n));
+      let sum = 0;
+      for (let r = 0; r < reps; r++) sum += run(n);
+      results.get(n)?.push(sum / reps);
+    }
+  }
+  return results;
+}
+
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
 }
 
-const sizes = [1_000, 10_000, 100_000];
-const gc = (globalThis as { gc?: () => void }).gc;
-run(20_000); // warm-up (JIT)
-// Rounds interleave the sizes so load from other processes hits them alike; each round of a size
-// queues >= 100k requests in total (1k runs 100 times), and the median round counts.
-const rounds = new Map<number, number[]>(sizes.map((n) => [n, []]));
-for (let round = 0; round < 5; round++) {
-  for (const n of sizes) {
-    gc?.();
-    let sum = 0;
-    const reps = 100_000 / n;
-    for (let r = 0; r < reps; r++) sum += run(n);
-    rounds.get(n)?.push(sum / reps);
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const results = queueScale(5);
+  const base = median(results.get(1_000) ?? []);
+  console.log('queued      us/request   ratio to 1k');
+  for (const n of QUEUE_SIZES) {
+    const us = median(results.get(n) ?? []);
+    console.log(
+      `${String(n).padStart(7)}   ${us.toFixed(3).padStart(10)}   ${(us / base).toFixed(2).padStart(10)}x`,
+    );
   }
-}
-const results = new Map<number, number>(sizes.map((n) => [n, median(rounds.get(n) ?? [])]));
-const base = results.get(1_000) as number;
-console.log('queued      us/request   ratio to 1k');
-for (const n of sizes) {
-  const us = results.get(n) as number;
-  console.log(
-    `${String(n).padStart(7)}   ${us.toFixed(3).padStart(10)}   ${(us / base).toFixed(2).padStart(10)}x`,
-  );
 }

@@ -1,6 +1,6 @@
 /**
- * The `fetch` the HTTP transports (Streamable HTTP, SSE) use: TLS options through an undici `Agent`
- * (Node's own fetch takes no TLS options), the bearer token injected on every request and refreshed
+ * The `fetch` the HTTP transports (Streamable HTTP, SSE) use: undici's fetch over a keep-alive `Agent`
+ * sized to the server's concurrency window, with the TLS options (Node's own fetch takes none), the bearer token injected on every request and refreshed
  * once after a 401, TLS failures reported as AUTH, and a cap on response bodies (`maxMessageBytes`).
  *
  * The cap applies per message: to a JSON body as a whole, and to each event of an SSE stream. An
@@ -26,14 +26,23 @@ export interface HttpFetchOptions {
   maxMessageBytes: number;
   /** Receives the PROTOCOL errors of oversized bodies (the runtime turns them into `error` events). */
   onError?: ((error: McpRuntimeError) => void) | undefined;
-  /** The fetch to wrap (default: undici's when `tls` is set, else the global one). */
+  /**
+   * The fetch to wrap. Default: undici's fetch over an `Agent` of this transport's own, keep-alive,
+   * at most {@link connections} sockets (Node's global fetch opens a socket per concurrent request
+   * and keeps far more than it needs).
+   */
   fetch?: typeof fetch | undefined;
+  /** Keep-alive sockets of the agent: the server's concurrency window + 1 for the SSE GET stream. Default 17. */
+  connections?: number | undefined;
 }
+
+/** How long an idle keep-alive socket is kept (the server may close it sooner). */
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
 /** A wrapped fetch and the resources behind it. */
 export interface HttpFetch {
   fetch: typeof fetch;
-  /** Closes the TLS agent's sockets; idempotent. */
+  /** Closes the agent's sockets; idempotent. */
   close(): Promise<void>;
 }
 
@@ -55,15 +64,19 @@ export function createHttpFetch(options: HttpFetchOptions): HttpFetch {
   let agent: Agent | undefined;
   let base: typeof fetch;
   if (options.fetch) base = options.fetch;
-  else if (options.tls) {
-    const a = new Agent({ connect: tlsConnectOptions(options.tls) });
+  else {
+    const a = new Agent({
+      connections: options.connections ?? 17,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      ...(options.tls ? { connect: tlsConnectOptions(options.tls) } : {}),
+    });
     agent = a;
     base = ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
       undiciFetch(input as Parameters<typeof undiciFetch>[0], {
         ...(init as Parameters<typeof undiciFetch>[1]),
         dispatcher: a,
       }) as unknown as Promise<Response>) as typeof fetch;
-  } else base = globalThis.fetch;
+  }
 
   let authorization = options.authorization;
   let refreshing: Promise<string> | undefined;

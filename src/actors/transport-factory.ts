@@ -46,6 +46,8 @@ export interface TransportSpec {
   inProcess?: InProcessServer | undefined;
   /** Custom fetch for the HTTP transports (keep-alive pools, TLS agents). */
   fetch?: typeof fetch | undefined;
+  /** Requests the server may have in flight at once (the queue's window): sizes the HTTP keep-alive pool. */
+  concurrency?: number | undefined;
   /** Receives the stdio child's stderr, chunk by chunk. */
   onStderr?: ((text: string) => void) | undefined;
   /** Headers with a fresh token, asked for once after a 401 (token providers only). */
@@ -95,8 +97,8 @@ export function createTransport(spec: TransportSpec): Transport {
 }
 
 /**
- * Streamable HTTP or SSE through the fetch of http-fetch.ts (TLS agent, token refresh after a 401,
- * body cap); closing the transport also closes the fetch's TLS agent.
+ * Streamable HTTP or SSE through the fetch of http-fetch.ts (keep-alive agent sized to the window,
+ * TLS, token refresh after a 401, body cap); closing the transport also closes the fetch's agent.
  */
 function createHttpTransport(spec: TransportSpec): Transport {
   const headers: Record<string, string> = {};
@@ -116,6 +118,8 @@ function createHttpTransport(spec: TransportSpec): Transport {
     // Oversized bodies are reported like any transport error (the runtime emits `error`).
     onError: (error) => transport?.onerror?.(error),
     fetch: spec.fetch,
+    // One socket per request of the window, and one for the standalone SSE GET stream.
+    connections: (spec.concurrency ?? 16) + 1,
   });
   const options = {
     requestInit: { headers },

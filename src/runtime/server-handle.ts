@@ -66,6 +66,7 @@ export class ServerHandle {
       spec: async () => ({
         ...(await buildTransportSpec(c, { onStderr: this.hooks.onStderr })),
         ...(c.mock ? { inProcess: c.mock } : {}),
+        concurrency: c.queue.concurrency,
       }),
       backoff: c.reconnect,
       heartbeat: c.heartbeat,

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench`: every scenario against its baseline in the same run (interleaved rounds,
+ * medians), a table of medians, ratios and PASS/MISS per target, and bench/results/latest.json.
+ *
+ *   npm run bench                  full run (under 3 minutes)
+ *   npm run bench -- --quick       smoke run of a few seconds (numbers meaningless)
+ *   npm run bench -- --only=websocket,heap   a subset (scenario names as in the table)
+ *   npm run bench -- --out=path.json         another JSON path
+ *
+ * Servers run in a child process (bench/server-main.ts); stdio clients each spawn the demo server.
+ */
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { formatTable, type Row, writeJson } from './report.js';
+import {
+  cacheScenario,
+  heapScenario,
+  queueScenario,
+  reconnectScenario,
+  startScenario,
+} from './scenarios/other.js';
+import { httpScenario, memoryScenario, stdioScenario, webSocketScenario } from './scenarios/throughput.js';
+import { startBenchServers } from './server-process.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string' },
+  },
+  strict: true,
+});
+const quick = values.quick ?? false;
+const only = values.only ? new Set(values.only.split(',')) : undefined;
+const out = values.out ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
+const wanted = (name: string) => only === undefined || only.has(name);
+
+/** Full runs: 5 interleaved rounds of 300 ms slices; quick: 1 round of 60 ms, fewer levels. */
+const shape = quick
+  ? { rounds: 1, durationMs: 60, levels: [1, 64] }
+  : { rounds: 5, durationMs: 300, levels: [1, 64, 256] };
+
+const startedAt = Date.now();
+const rows: Row[] = [];
+const log = (what: string) =>
+  process.stderr.write(`[bench] ${what} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)\n`);
+const servers = await startBenchServers();
+try {
+  if (wanted('websocket')) {
+    log('websocket');
+    rows.push(...(await webSocketScenario(servers, shape)));
+  }
+  if (wanted('stdio')) {
+    log('stdio');
+    rows.push(...(await stdioScenario(shape)));
+  }
+  if (wanted('streamable-http')) {
+    log('streamable-http');
+    rows.push(...(await httpScenario(servers, shape)));
+  }
+  if (wanted('in-memory')) {
+    log('in-memory');
+    rows.push(...(await memoryScenario(shape)));
+  }
+  if (wanted('queue')) {
+    log('queue');
+    rows.push(...queueScenario(quick ? 1 : 3, quick ? 2_000 : 100_000, quick ? [1_000, 2_000] : undefined));
+  }
+  if (wanted('reconnect')) {
+    log('reconnect');
+    rows.push(...(await reconnectScenario(servers, quick ? 1 : 9)));
+  }
+  if (wanted('heap')) {
+    log('heap');
+    rows.push(...(await heapScenario(servers, quick ? 4 : 50, quick ? 1 : 3)));
+  }
+  if (wanted('start')) {
+    log('start');
+    rows.push(...(await startScenario(servers.mcpWsUrl, quick ? 1 : 3, quick ? 50 : 1_000)));
+  }
+  if (wanted('cache')) {
+    log('cache');
+    rows.push(...(await cacheScenario(servers, shape.rounds, shape.durationMs)));
+  }
+} finally {
+  await servers.stop();
+}
+
+const durationS = (Date.now() - startedAt) / 1000;
+const table = formatTable(rows);
+console.log(table);
+const counts = { PASS: 0, MISS: 0 };
+for (const r of rows) if (r.verdict === 'PASS' || r.verdict === 'MISS') counts[r.verdict]++;
+console.log(
+  `\n${counts.PASS} PASS, ${counts.MISS} MISS; ${durationS.toFixed(1)} s; load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} on ${cpus().length} cores${quick ? ' (quick: smoke run, numbers meaningless)' : ''}`,
+);
+writeJson(out, rows, {
+  at: new Date(startedAt).toISOString(),
+  quick,
+  durationS,
+  node: process.version,
+  cores: cpus().length,
+  loadAverage: loadavg(),
+  shape,
+});
+process.exit(0);

@@ -1,0 +1,192 @@
+/**
+ * The scenarios that are not plain throughput: (d) queue cost per request at scale, (e) reconnect
+ * after a server-side close, (g) start time with 1,000 servers, (h) cached vs uncached reads.
+ */
+import WebSocket from 'ws';
+import { createRuntime, type McpRuntime } from '../../src/runtime/runtime.js';
+import { ECHO_TEXT } from '../clients.js';
+import { interleave, median, throughput } from '../harness.js';
+import { QUEUE_SIZES, queueScale } from '../queue-scale.js';
+import { type Row, row } from '../report.js';
+import type { BenchServers } from '../server-process.js';
+
+/** (d) Per-request queue cost at 1k / 10k / 100k queued, as a ratio to 1k. */
+export function queueScenario(
+  rounds: number,
+  requestsPerRound: number,
+  sizes: readonly number[] = QUEUE_SIZES,
+): Row[] {
+  const results = queueScale(rounds, requestsPerRound, sizes);
+  const base = results.get(sizes[0] as number) ?? [];
+  return sizes.map((n) => {
+    const r = results.get(n) ?? [];
+    return row('queue', `cost per request, ${n.toLocaleString('en-US')} queued`, 'µs', r, median(r), {
+      baseline: {
+        name: `${(sizes[0] as number).toLocaleString('en-US')} queued`,
+        value: median(base),
+        rounds: base,
+      },
+      ...(n === 100_000 ? { target: { on: 'ratio', op: '<=', limit: 1.5 } as const } : {}),
+    });
+  });
+}
+
+const once = <T>(subscribe: (resolve: (v: T) => void) => void): Promise<T> => new Promise(subscribe);
+
+/** One runtime reconnect: ms from the observed close to `connect` (initialize done). */
+async function runtimeReconnect(servers: BenchServers): Promise<number> {
+  const rt = createRuntime({
+    servers: { demo: { url: servers.mcpWsUrl, reconnect: { initialDelayMs: 0, jitter: false } } },
+  });
+  try {
+    await rt.start();
+    let closedAt = 0;
+    rt.once('disconnect', () => {
+      closedAt = performance.now();
+    });
+    const reconnected = once<number>((resolve) => rt.once('connect', () => resolve(performance.now())));
+    await servers.drop();
+    return (await reconnected) - closedAt;
+  } finally {
+    await rt.close();
+  }
+}
+
+/** The raw floor: ms from the close to a new socket open and one echo answered on it. */
+async function rawReconnect(servers: BenchServers): Promise<number> {
+  const open = (): Promise<WebSocket> =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(servers.rawWsUrl, { perMessageDeflate: false });
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    });
+  const first = await open();
+  const closed = once<number>((resolve) => first.once('close', () => resolve(performance.now())));
+  const reopened = closed.then(async (closedAt) => {
+    const ws = await open();
+    await new Promise<void>((resolve) => {
+      ws.once('message', () => resolve());
+      ws.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { arguments: { text: ECHO_TEXT } },
+        }),
+      );
+    });
+    const ms = performance.now() - closedAt;
+    ws.close();
+    return ms;
+  });
+  await servers.drop();
+  return reopened;
+}
+
+/** (e) Reconnect after a server-side close (backoff first delay 0) vs the raw `ws` floor. */
+export async function reconnectScenario(servers: BenchServers, rounds: number): Promise<Row[]> {
+  const r = await interleave(rounds, {
+    runtime: () => runtimeReconnect(servers),
+    raw: () => rawReconnect(servers),
+  });
+  return [
+    row('reconnect', 'raw ws reopen + 1 echo (floor)', 'ms', r.raw, median(r.raw)),
+    row('reconnect', 'runtime: close → ready (initialize done)', 'ms', r.runtime, median(r.runtime), {
+      baseline: { name: 'raw ws floor', value: median(r.raw), rounds: r.raw },
+      target: { on: 'ratio', op: '<=', limit: 2 },
+    }),
+  ];
+}
+
+/** (g) createRuntime with 1,000 configured servers (lazy: nothing connects). */
+export async function startScenario(url: string, rounds: number, count = 1_000): Promise<Row[]> {
+  const servers = Object.fromEntries(Array.from({ length: count }, (_, i) => [`s${i}`, { url }]));
+  const times: number[] = [];
+  for (let i = 0; i < rounds + 1; i++) {
+    const t = performance.now();
+    const rt: McpRuntime = createRuntime({ servers });
+    const ms = performance.now() - t;
+    await rt.close();
+    if (i > 0) times.push(ms); // the first round loads and compiles code
+  }
+  return [
+    row(
+      'start',
+      `createRuntime with ${count.toLocaleString('en-US')} servers (lazy)`,
+      'ms',
+      times,
+      median(times),
+      {
+        target: { on: 'value', op: '<', limit: 1000 },
+      },
+    ),
+  ];
+}
+
+/** (h) readResource through the cache vs `cache: false`, over WebSocket, 1 in flight. */
+export async function cacheScenario(
+  servers: BenchServers,
+  rounds: number,
+  durationMs: number,
+): Promise<Row[]> {
+  const rt = createRuntime({ servers: { demo: { url: servers.mcpWsUrl } } });
+  try {
+    await rt.start();
+    const uri = 'demo://greeting';
+    const r = await interleave(rounds, {
+      cached: () => throughput(() => rt.readResource('demo', uri), 1, durationMs),
+      uncached: () => throughput(() => rt.readResource('demo', uri, { cache: false }), 1, durationMs),
+    });
+    const c = r.cached.map((m) => m.callsPerSec);
+    const u = r.uncached.map((m) => m.callsPerSec);
+    return [
+      row('cache', 'readResource, cache: false (WebSocket)', 'calls/s', u, median(u)),
+      row('cache', 'readResource, cached', 'calls/s', c, median(c), {
+        baseline: { name: 'uncached', value: median(u), rounds: u },
+        target: { on: 'ratio', op: '>=', limit: 20 },
+      }),
+    ];
+  } finally {
+    await rt.close();
+  }
+}
+
+/** Runs bench/heap-child.ts in a child with --expose-gc; bytes per connection of each round. */
+async function heapChild(url: string, variant: string, count: number, rounds: number): Promise<number[]> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const { TSX_LOADER_URL } = await import('../server-process.js');
+  const main = fileURLToPath(new URL('../heap-child.ts', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--import', TSX_LOADER_URL, main, url, variant, String(count), String(rounds)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    out += c;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`heap child (${variant}) exited with ${code}`);
+  return (JSON.parse(out.trim().split('\n').pop() ?? '{}') as { perConnectionBytes: number[] })
+    .perConnectionBytes;
+}
+
+/** (f) Heap per pooled connection vs the bare SDK Client (KiB), and per whole server for reference. */
+export async function heapScenario(servers: BenchServers, count: number, rounds: number): Promise<Row[]> {
+  const kib = (xs: number[]) => xs.map((x) => x / 1024);
+  const sdk = kib(await heapChild(servers.mcpWsUrl, 'sdk', count, rounds));
+  const pooled = kib(await heapChild(servers.mcpWsUrl, 'pooled', count, rounds));
+  const server = kib(await heapChild(servers.mcpWsUrl, 'server', count, rounds));
+  const base = { name: 'bare SDK Client (own Ajv)', value: median(sdk), rounds: sdk };
+  return [
+    row('heap', 'bare SDK Client + WebSocket transport', 'KiB', sdk, median(sdk)),
+    row('heap', 'runtime pooled connection (shared validator)', 'KiB', pooled, median(pooled), {
+      baseline: base,
+      target: { on: 'ratio', op: '<=', limit: 1 },
+    }),
+    row('heap', 'runtime server (connection + queue + breaker + session)', 'KiB', server, median(server), {
+      baseline: base,
+    }),
+  ];
+}
