@@ -175,9 +175,10 @@ async function heapChild(url: string, variant: string, count: number, rounds: nu
 /** (f) Heap per pooled connection vs the bare SDK Client (KiB), and per whole server for reference. */
 export async function heapScenario(servers: BenchServers, count: number, rounds: number): Promise<Row[]> {
   const kib = (xs: number[]) => xs.map((x) => x / 1024);
-  const sdk = kib(await heapChild(servers.mcpWsUrl, 'sdk', count, rounds));
-  const pooled = kib(await heapChild(servers.mcpWsUrl, 'pooled', count, rounds));
-  const server = kib(await heapChild(servers.mcpWsUrl, 'server', count, rounds));
+  // Heap is not timing: the three children run at once.
+  const [sdk, pooled, server] = (
+    await Promise.all(['sdk', 'pooled', 'server'].map((v) => heapChild(servers.mcpWsUrl, v, count, rounds)))
+  ).map(kib) as [number[], number[], number[]];
   const base = { name: 'bare SDK Client (own Ajv)', value: median(sdk), rounds: sdk };
   return [
     row('heap', 'bare SDK Client + WebSocket transport', 'KiB', sdk, median(sdk)),
