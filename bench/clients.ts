@@ -70,6 +70,29 @@ export async function runtimeTarget(
 }
 
 /**
+ * A runtime whose `demo` server keeps a pool of `size` WebSocket connections, or undefined when the
+ * runtime does not pool yet (its snapshot shows no pool with `size` ready members within 5 s).
+ */
+export async function pooledRuntime(
+  url: string,
+  size: number,
+  concurrency: number,
+): Promise<(Target & { rt: McpRuntime }) | undefined> {
+  const t = await runtimeTarget({ url, queue: { concurrency }, pool: { min: size, max: size } });
+  const readyMembers = () => {
+    const pool = (
+      t.rt.snapshot().servers.demo as { pool?: { members?: Array<{ connection?: string }> } } | undefined
+    )?.pool;
+    return pool?.members?.filter((m) => m.connection === 'ready').length ?? 0;
+  };
+  for (let waitedMs = 0; readyMembers() < size && waitedMs < 5_000; waitedMs += 50)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  if (readyMembers() >= size) return t;
+  await t.close();
+  return undefined;
+}
+
+/**
  * The runtime's call path alone (queue fast admit, breaker canPass, retry rule) in front of an SDK
  * Client: what a call costs on top of the SDK with no facade around it.
  */

@@ -63,6 +63,10 @@ export interface ConnectionStateChange {
   attempt: number;
   retryDelayMs: number;
   lastError: ConnectionErrorSummary | null;
+  /** Times this connection became ready (1 = first connect). */
+  readyCount: number;
+  /** What initialize negotiated (null before the first ready). */
+  session: SessionInfo | null;
 }
 
 interface ReadyWaiter {
@@ -263,6 +267,8 @@ export class ServerConnection {
       attempt: c.attempt,
       retryDelayMs: c.retryDelayMs,
       lastError: c.lastError,
+      readyCount: c.readyCount,
+      session: c.session,
     });
     if (next === 'ready') for (const w of [...this.waiters]) w.resolve();
     else if (next === 'failed') for (const w of [...this.waiters]) w.reject(this.failedError());

@@ -94,8 +94,12 @@ export interface CallPathDeps {
   breaker: BreakerConfig;
   perToolBreakers: boolean;
   queue: { concurrency: number; maxQueued: number };
-  /** The connection to send on (the pool's least-loaded ready member). */
-  connection: () => ServerConnection;
+  /**
+   * The connection to send on: the pool's least-loaded ready member, synchronously when one is
+   * ready, else a promise that waits for one within `timeoutMs`. Every acquire is released.
+   */
+  acquire: (timeoutMs: number, signal?: AbortSignal) => ServerConnection | Promise<ServerConnection>;
+  release: (conn: ServerConnection) => void;
   /** Annotations of a tool, when the runtime has seen them. */
   toolHints: (tool: string) => ToolHints | undefined;
   /** A breaker changed state. */
@@ -123,7 +127,8 @@ interface Pending {
   attempt: number;
   deadlineAt: number;
   timeoutMs: number;
-  probe: boolean;
+  /** The half-open phase this call probes, when it is a probe. */
+  probePhase: number | undefined;
   breakerKey: string;
   settled: boolean;
   resolve: (value: unknown) => void;
@@ -183,7 +188,7 @@ export class CallPath {
         attempt: 1,
         deadlineAt: nowMs + timeoutMs,
         timeoutMs,
-        probe: false,
+        probePhase: undefined,
         breakerKey: this.deps.perToolBreakers && spec.tool ? spec.tool : '*',
         settled: false,
         resolve: resolve as (value: unknown) => void,
@@ -362,6 +367,7 @@ export class CallPath {
   }
 
   private release(p: Pending): void {
+    if (this.closed) return; // the queue is gone with the path; stragglers only settle
     const ctx = this.queue.getSnapshot().context;
     if (!trySettleFast(ctx, p.id)) {
       this.queue.send({ type: 'SETTLE', id: p.id, nowMs: Date.now() });
@@ -386,14 +392,15 @@ export class CallPath {
       );
       return;
     }
-    p.probe = decision.probe;
+    p.probePhase = decision.probe ? decision.phase : undefined;
     if (decision.probe) breaker.send({ type: 'PROBE_STARTED', nowMs });
     let error: McpRuntimeError | undefined;
     let value: unknown;
+    let conn: ServerConnection | undefined;
     try {
-      const conn = this.deps.connection();
       const options = p.spec.options;
-      if (!conn.isReady) await conn.whenReady(Math.max(1, p.deadlineAt - Date.now()), options.signal);
+      const leased = this.deps.acquire(Math.max(1, p.deadlineAt - Date.now()), options.signal);
+      conn = leased instanceof Promise ? await leased : leased;
       const opts: RequestOptions = { timeout: Math.max(1, p.deadlineAt - Date.now()) };
       if (options.signal) opts.signal = options.signal;
       if (options.onProgress) opts.onprogress = options.onProgress;
@@ -407,10 +414,11 @@ export class CallPath {
     } catch (e) {
       error = this.mapError(p, e);
     }
+    if (conn) this.deps.release(conn);
     nowMs = Date.now();
     const outcome = classifyBreakerOutcome(error);
-    if (needsEvent(breaker.getSnapshot().context, outcome, p.probe))
-      breaker.send(outcomeEvent(outcome, nowMs, p.probe));
+    if (needsEvent(breaker.getSnapshot().context, outcome, p.probePhase))
+      breaker.send(outcomeEvent(outcome, nowMs, p.probePhase));
     this.release(p);
     if (error === undefined) {
       this.settle(p, undefined, value);

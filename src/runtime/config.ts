@@ -86,7 +86,18 @@ const queueSchema = z
   .strict();
 
 const poolSchema = z
-  .object({ min: z.number().int().nonnegative(), max: z.number().int().positive(), maxIdleMs: positiveMs })
+  .object({
+    min: z.number().int().nonnegative(),
+    max: z.number().int().positive(),
+    maxIdleMs: positiveMs,
+    growAfterBusyMs: positiveMs,
+    replaceDelayMs: positiveMs,
+    busyAtInFlight: z.number().int().positive(),
+  })
+  .strict();
+
+const supervisorSchema = z
+  .object({ maxRestarts: z.number().int().nonnegative(), withinMs: z.number().int().positive() })
   .strict();
 
 const cacheSchema = z.object({ maxSize: z.number().int().nonnegative(), ttlMs: positiveMs }).strict();
@@ -102,6 +113,7 @@ const policyShape = {
   breaker: breakerSchema.partial(),
   queue: queueSchema.partial(),
   pool: poolSchema.partial(),
+  supervisor: supervisorSchema.partial(),
   maxMessageBytes: z.number().int().positive(),
 };
 
@@ -234,7 +246,15 @@ export const DEFAULTS = {
   },
   breaker: { failureThreshold: 5, resetTimeoutMs: 60_000, halfOpenProbes: 1 },
   queue: { concurrency: 16, maxQueued: 1_000 },
-  pool: { min: 1, max: 1, maxIdleMs: 300_000 },
+  pool: {
+    min: 1,
+    max: 1,
+    maxIdleMs: 300_000,
+    growAfterBusyMs: 100,
+    replaceDelayMs: 1_000,
+    busyAtInFlight: 1,
+  },
+  supervisor: { maxRestarts: 3, withinMs: 60_000 },
   cache: { maxSize: 1_000, ttlMs: 3_600_000 },
 } as const;
 
@@ -268,7 +288,15 @@ export interface ResolvedServerConfig {
   retry: { -readonly [K in keyof typeof DEFAULTS.retry]: number };
   breaker: z.output<typeof breakerSchema>;
   queue: { concurrency: number; maxQueued: number };
-  pool: { min: number; max: number; maxIdleMs: number };
+  pool: {
+    min: number;
+    max: number;
+    maxIdleMs: number;
+    growAfterBusyMs: number;
+    replaceDelayMs: number;
+    busyAtInFlight: number;
+  };
+  supervisor: { maxRestarts: number; withinMs: number };
   cache: { maxSize: number; ttlMs: number };
   context: Record<string, unknown>;
 }
@@ -336,6 +364,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       breaker: { ...DEFAULTS.breaker, ...d.breaker, ...s.breaker },
       queue: { ...DEFAULTS.queue, ...d.queue, ...s.queue },
       pool,
+      supervisor: { ...DEFAULTS.supervisor, ...d.supervisor, ...s.supervisor },
       cache: { ...cache, ...s.cache },
       context: { ...c.context, ...s.context },
     });

@@ -33,8 +33,8 @@ import { CONTEXT_META_KEY, RuntimeFeatures } from './features.js';
 import type { HealthSnapshot } from './health.js';
 import { InspectionHub } from './inspector/hub.js';
 import { type InspectorHandle, type InspectorOptions, startInspector } from './inspector/server.js';
-import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resource-cache.js';
 import { PERSIST_FORMAT, PERSIST_VERSION, type PersistedRuntime, parsePersisted } from './persist.js';
+import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resource-cache.js';
 import { type CallOptions, ServerHandle } from './server-handle.js';
 import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
 import { type CompletionRef, completionRef, expandTemplate, type TemplateVariables } from './templates.js';
@@ -91,6 +91,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
         server.name,
         new ServerHandle(server, {
           onStateChange: (change) => this.onConnectionState(change),
+          onSupervisorState: ({ server: name, from, to, at, lastError }) =>
+            this.emit('state', { ...this.base(name), at, actor: 'supervisor', from, to, lastError }),
           onBreaker: ({ from, to, reason, atMs, tool }) =>
             this.emit('breaker', {
               ...this.base(server.name),
@@ -546,15 +548,21 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     // Server-initiated requests and notification handlers are registered here (session features).
   }
 
-  private onConnectionState(change: ConnectionStateChange): void {
-    this.features.onConnectionState(change);
+  private onConnectionState(change: ConnectionStateChange & { memberId?: string }): void {
+    const handle = this.servers.get(change.server);
+    // The session follows the primary connection (where subscriptions live), not every pool member.
+    if (!change.memberId || !handle || handle.isPrimary(change.memberId))
+      this.features.onConnectionState(change);
     const base = this.base(change.server);
     const config = this.servers.get(change.server)?.config;
     if (config) warnSecurityOnce(config, (w) => this.emit('warning', { ...base, ...w }));
     this.emit('state', {
       ...base,
       at: change.at,
-      actor: 'connection',
+      actor:
+        change.memberId && this.servers.get(change.server)?.config.pool.max !== 1
+          ? `connection ${change.memberId}`
+          : 'connection',
       from: change.from,
       to: change.to,
       attempt: change.attempt,
@@ -562,9 +570,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       lastError: change.lastError,
     });
     if (change.to === 'ready') {
-      const h = this.servers.get(change.server);
-      const ctx = h?.conn.actor.getSnapshot().context;
-      this.emit('connect', { ...base, session: ctx?.session ?? null, reconnect: (ctx?.readyCount ?? 1) > 1 });
+      this.emit('connect', { ...base, session: change.session, reconnect: change.readyCount > 1 });
     } else if (change.from === 'ready') {
       this.emit('disconnect', { ...base, reason: change.lastError, to: change.to });
     }

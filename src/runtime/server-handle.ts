@@ -7,24 +7,34 @@
  */
 import type { Client, ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { InspectionEvent } from 'xstate';
+import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import { type ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
-import { ClosedError, type McpRuntimeError } from '../errors/index.js';
+import { AuthError, ClosedError, type McpRuntimeError, ServerFailedError } from '../errors/index.js';
 import type { BreakerTransition } from '../machines/breaker.js';
 import type { ConnectionStateName } from '../machines/connection.js';
 import type { ToolHints } from '../machines/retry-policy.js';
+import { type SupervisorEvent, supervisorMachine, takeSupervisorOutput } from '../machines/supervisor.js';
 import { buildTransportSpec, surfaceError } from './auth.js';
 import { type CallOptions, CallPath } from './call-path.js';
 import type { ResolvedServerConfig } from './config.js';
 import type { PersistedServer } from './persist.js';
 import { redactUrl } from './redact.js';
 import { requestKindOf } from './request-kind.js';
+import { ServerPool } from './server-pool.js';
 
 export type { CallOptions } from './call-path.js';
 
 /** Hooks through which a server handle reports to the runtime. */
 export interface ServerHandleHooks {
-  onStateChange: (change: ConnectionStateChange) => void;
+  onStateChange: (change: ConnectionStateChange & { memberId?: string }) => void;
+  /** The supervisor changed state (`failed` = the server was given up on). */
+  onSupervisorState?: (change: {
+    server: string;
+    from: string;
+    to: string;
+    at: number;
+    lastError: { code: string; message: string } | null;
+  }) => void;
   onError: (error: McpRuntimeError) => void;
   onStderr: (text: string) => void;
   configureClient: (server: string, client: Client) => void;
@@ -41,10 +51,12 @@ export interface ServerHandleHooks {
 /** One request on a server's Client, as the call path runs it. */
 export type RunRequest<T> = (client: Client, opts: RequestOptions) => Promise<T>;
 
-/** A configured server: lazy connection, call path, counters. */
+/** A configured server: lazy pool of connections, supervisor, call path, counters. */
 export class ServerHandle {
   readonly name: string;
-  private connection: ServerConnection | undefined;
+  private serverPool: ServerPool | undefined;
+  private supervisor: Actor<typeof supervisorMachine> | undefined;
+  private failure: ServerFailedError | AuthError | undefined;
   private closed = false;
   private callPath: CallPath | undefined;
   private readonly toolHints = new Map<string, ToolHints>();
@@ -56,12 +68,89 @@ export class ServerHandle {
     this.name = config.name;
   }
 
-  /** The connection actor, created on first use. */
-  get conn(): ServerConnection {
-    if (this.connection) return this.connection;
+  /** The server's connection pool and supervisor, created on first use. */
+  get pool(): ServerPool {
+    if (this.serverPool) return this.serverPool;
     if (this.closed) throw new ClosedError(`${this.name} is closed`, { server: this.name });
     const c = this.config;
-    this.connection = new ServerConnection({
+    this.supervisor = createActor(supervisorMachine, {
+      input: { server: c.name, ...c.supervisor, nowMs: Date.now() },
+      ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
+    });
+    let supervisorState = 'stopped';
+    this.supervisor.subscribe((snap) => {
+      const to = String(snap.value);
+      if (to === supervisorState) return;
+      const from = supervisorState;
+      supervisorState = to;
+      const f = snap.context.failure;
+      this.hooks.onSupervisorState?.({
+        server: c.name,
+        from,
+        to,
+        at: Date.now(),
+        lastError: f ? { code: f.error.code, message: f.error.message } : null,
+      });
+    });
+    this.supervisor.start();
+    this.serverPool = new ServerPool({
+      server: c.name,
+      config: { ...c.pool, ...(c.transport === 'memory' ? { max: Math.max(1, c.pool.min) } : {}) },
+      createConnection: (memberId, onState) => this.createConnection(memberId, onState),
+      failure: () => this.failure,
+      onMemberFailed: (_memberId, error) =>
+        this.superviseSend({ type: 'CHILD_FAILED', child: 'pool', error, nowMs: Date.now() }),
+      ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
+    });
+    this.superviseSend({ type: 'START', nowMs: Date.now() });
+    return this.serverPool;
+  }
+
+  /** The primary connection (subscriptions live there); connects lazily. */
+  get conn(): ServerConnection {
+    const pool = this.pool;
+    pool.start();
+    const primary = pool.primary();
+    if (!primary) throw new ClosedError(`${this.name} has no connection`, { server: this.name });
+    return primary;
+  }
+
+  /** Whether `memberId` is the pool's primary member (or the only one). */
+  isPrimary(memberId: string): boolean {
+    return this.serverPool?.isPrimary(memberId) ?? true;
+  }
+
+  /** The primary connection if one was created (never creates one). */
+  get existingConnection(): ServerConnection | undefined {
+    return this.serverPool?.primary();
+  }
+
+  /** Current state of the primary connection (`failed` once the supervisor gave up); `idle` until first used. */
+  get state(): ConnectionStateName {
+    if (this.closed) return 'closed';
+    if (this.failure) return 'failed';
+    return this.existingConnection?.stateName ?? 'idle';
+  }
+
+  /** Connects and resolves when a connection is ready (bounded by connect + initialize timeouts). */
+  async start(): Promise<void> {
+    const c = this.config;
+    await this.pool.waitReady(c.connectTimeoutMs + c.initializeTimeoutMs);
+  }
+
+  /** Leaves `failed` (supervisor and connections) and reconnects from attempt 1. */
+  restart(): void {
+    this.failure = undefined;
+    this.pool.retryFailed();
+    this.superviseSend({ type: 'RESTART', nowMs: Date.now() });
+  }
+
+  private createConnection(
+    memberId: string,
+    onState: (change: ConnectionStateChange) => void,
+  ): ServerConnection {
+    const c = this.config;
+    return new ServerConnection({
       server: c.name,
       spec: async () => ({
         ...(await buildTransportSpec(c, { onStderr: this.hooks.onStderr })),
@@ -73,34 +162,41 @@ export class ServerHandle {
       connectTimeoutMs: c.connectTimeoutMs,
       initializeTimeoutMs: c.initializeTimeoutMs,
       clientInfo: { name: 'mcp-actors', version: '0.1.0' },
-      onStateChange: this.hooks.onStateChange,
+      onStateChange: (change) => {
+        onState(change);
+        this.hooks.onStateChange({ ...change, memberId });
+      },
       onTransportError: this.hooks.onError,
       configureClient: (client) => this.hooks.configureClient(c.name, client),
       ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
       ...(this.hooks.clientOptions ? { clientOptions: this.hooks.clientOptions(c.name) } : {}),
     });
-    return this.connection;
   }
 
-  /** The connection actor if it was created (never creates one). */
-  get existingConnection(): ServerConnection | undefined {
-    return this.connection;
-  }
-
-  /** Current connection state; `idle` until first used. */
-  get state(): ConnectionStateName {
-    return this.connection?.stateName ?? 'idle';
-  }
-
-  /** Connects and resolves when ready (bounded by connect + initialize timeouts). */
-  async start(): Promise<void> {
-    const c = this.config;
-    await this.conn.whenReady(c.connectTimeoutMs + c.initializeTimeoutMs);
-  }
-
-  /** Leaves `failed` and reconnects from attempt 1. */
-  restart(): void {
-    this.conn.retry();
+  /** Sends to the supervisor and carries out what it decides (restart a child, escalate). */
+  private superviseSend(event: SupervisorEvent): void {
+    const sup = this.supervisor;
+    if (sup?.getSnapshot().status !== 'active') return;
+    sup.send(event);
+    for (const o of takeSupervisorOutput(sup.getSnapshot().context)) {
+      if (o.kind === 'restart') {
+        // The pool replaces a failed member by itself (after replaceDelayMs); the queue and breaker
+        // keep no state a restart would mend. The supervisor's part is to count and give up.
+        sup.send({ type: 'CHILD_RESTARTED', child: o.child, nowMs: Date.now() });
+      } else if (o.kind === 'escalate') {
+        const f = o.failure;
+        this.failure =
+          f.error.code === 'AUTH'
+            ? new AuthError(`${this.name}: ${f.error.message}; fix the credentials and call restart`, {
+                server: this.name,
+              })
+            : new ServerFailedError(
+                `${this.name} is failed: ${f.restartsInWindow} restarts within ${f.withinMs} ms (last: ${f.error.code}: ${f.error.message}); call restart to try again`,
+                { server: this.name, cause: f },
+              );
+        this.serverPool?.rejectWaiters(this.failure);
+      }
+    }
   }
 
   /** The server's call path (queue, breaker, retries), created with the connection. */
@@ -115,7 +211,11 @@ export class ServerHandle {
       breaker,
       perToolBreakers: perTool ?? false,
       queue: c.queue,
-      connection: () => this.conn,
+      acquire: (timeoutMs, signal) => {
+        if (this.failure) throw this.failure;
+        return this.pool.acquire(timeoutMs, signal);
+      },
+      release: (conn) => this.serverPool?.release(conn),
       toolHints: (tool) => this.toolHints.get(tool),
       onBreaker: (change) => this.hooks.onBreaker?.(change),
       ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
@@ -160,7 +260,7 @@ export class ServerHandle {
 
   /** What survives a process restart (see persist.ts). Servers never used carry over what was restored. */
   persist(): PersistedServer {
-    const session = this.connection?.session;
+    const session = this.existingConnection?.session;
     const restored = this.hooks.restore;
     const path = this.callPath?.persist();
     return {
@@ -177,7 +277,8 @@ export class ServerHandle {
 
   /** JSON summary for `snapshot()`: state, counters, session; no secrets. */
   snapshot() {
-    const ctx = this.connection?.actor.getSnapshot().context;
+    const ctx = this.existingConnection?.actor.getSnapshot().context;
+    const sup = this.supervisor?.getSnapshot();
     return {
       transport: this.config.transport,
       target: this.config.url ? redactUrl(this.config.url) : this.config.command,
@@ -190,6 +291,10 @@ export class ServerHandle {
         ? { ...ctx.session, sessionId: ctx.session.sessionId ? '***' : undefined, instructions: undefined }
         : null,
       ...(this.callPath ? this.callPath.snapshot() : CallPath.idleSnapshot()),
+      pool: this.serverPool?.snapshot() ?? null,
+      supervisor: sup
+        ? { state: String(sup.value), restarts: { ...sup.context.restarts }, failure: sup.context.failure }
+        : null,
     };
   }
 
@@ -197,6 +302,7 @@ export class ServerHandle {
   async close(): Promise<void> {
     this.closed = true;
     this.callPath?.close();
-    await this.connection?.close();
+    await this.serverPool?.close();
+    this.supervisor?.stop();
   }
 }

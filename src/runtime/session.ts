@@ -142,9 +142,9 @@ export class ServerSession {
         info,
         capabilities: (conn.client.getServerCapabilities() as Record<string, unknown> | undefined) ?? null,
       });
-    } else if (change.to === 'closing' || change.to === 'closed') {
-      this.actor.send({ type: 'CLOSE' });
-    } else if (change.from === 'ready') {
+    } else if (change.from === 'ready' || change.to === 'closing' || change.to === 'closed') {
+      // A pool member closing (idle trim, replacement) is not the end of the server's session:
+      // the session ends only when the runtime stops it.
       this.actor.send({ type: 'DISCONNECTED' });
     }
   }

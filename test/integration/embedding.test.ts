@@ -126,6 +126,8 @@ describe('the runtime as an actor inside an application', () => {
           defaults: {
             heartbeat: { intervalMs: 0 },
             reconnect: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 2, jitter: false },
+            pool: { replaceDelayMs: 20 },
+            supervisor: { maxRestarts: 1, withinMs: 60_000 },
           },
         },
       },

@@ -47,7 +47,9 @@ describe('runtime over real transports', () => {
     it(`tools, resources and prompts round-trip over ${kind}`, async () => {
       rt = createRuntime({ servers: { s: serverFor(kind) }, defaults: fast });
       const states: string[] = [];
-      rt.on('state', (e) => states.push(e.to));
+      rt.on('state', (e) => {
+        if (e.actor === 'connection') states.push(e.to);
+      });
       await rt.start();
       expect(states).toEqual(['connecting', 'initializing', 'ready']);
       const tools = await rt.listTools('s');
