@@ -6,6 +6,7 @@
 import {
   callPathOver,
   inMemoryDemo,
+  pooledRuntime,
   rawHttp,
   rawWebSocket,
   runtimeTarget,
@@ -113,6 +114,33 @@ function latencyRows(
   ];
 }
 
+/** CPU time of this process per call (client and in-process server): robust to load from elsewhere. */
+function cpuRows(
+  scenario: string,
+  results: Record<string, Measurement[]>,
+  subjects: string[],
+  baseline: string,
+  n: number,
+  label: (name: string) => string,
+): Row[] {
+  const cpu = (ms: Measurement[]) => ms.map((m) => m.cpuUsPerCall);
+  const b = results[`${baseline}@${n}`];
+  if (!b) return [];
+  return [
+    row(scenario, `${label(baseline)} CPU per call @${n}`, 'µs', cpu(b), median(cpu(b))),
+    ...subjects.flatMap((sub) => {
+      const s = results[`${sub}@${n}`];
+      return s
+        ? [
+            row(scenario, `${label(sub)} CPU per call @${n}`, 'µs', cpu(s), median(cpu(s)), {
+              baseline: { name: `${label(baseline)} CPU @${n}`, value: median(cpu(b)), rounds: cpu(b) },
+            }),
+          ]
+        : [];
+    }),
+  ];
+}
+
 const pairs = (names: string[], levels: number[]): Array<[string, number]> =>
   levels.flatMap((n) => names.map((name): [string, number] => [name, n]));
 
@@ -120,6 +148,9 @@ const pairs = (names: string[], levels: number[]): Array<[string, number]> =>
 export async function webSocketScenario(servers: BenchServers, shape: RunShape): Promise<Row[]> {
   const maxLevel = Math.max(...shape.levels);
   const sdkForPath = await sdkWebSocket(servers.mcpWsUrl);
+  // Issue 5's pool of 4: measured once the runtime pools connections, else reported NOT WIRED.
+  const pool4 = await pooledRuntime(servers.mcpWsUrl, 4, maxLevel);
+  const poolLevels = [64, 256].filter((x) => shape.levels.includes(x));
   const results = await runGroup(
     {
       scenario: 'websocket',
@@ -129,9 +160,11 @@ export async function webSocketScenario(servers: BenchServers, shape: RunShape):
         runtime: () => runtimeTarget({ url: servers.mcpWsUrl, queue: { concurrency: maxLevel } }),
         runtime16: () => runtimeTarget({ url: servers.mcpWsUrl }),
         path: async () => callPathOver(sdkForPath.client, maxLevel),
+        ...(pool4 ? { pool4: async () => pool4 } : {}),
       },
       measure: [
         ...pairs(['raw', 'sdk', 'runtime'], shape.levels),
+        ...(pool4 ? pairs(['pool4'], poolLevels) : []),
         ...(shape.levels.includes(64)
           ? ([
               ['path', 64],
@@ -149,6 +182,7 @@ export async function webSocketScenario(servers: BenchServers, shape: RunShape):
     runtime: 'runtime (pool 1)',
     runtime16: 'runtime, default window 16',
     path: 'call path: queue+breaker+retry (issue 4)',
+    pool4: 'runtime (pool 4)',
   };
   const l = (n: string) => labels[n] ?? n;
   const rows = [
@@ -158,12 +192,14 @@ export async function webSocketScenario(servers: BenchServers, shape: RunShape):
     ...throughputRows('websocket', results, 'path', 'sdk', [64], l, { 64: 0.95 }),
     ...throughputRows('websocket', results, 'runtime16', 'sdk', [64], l, {}),
     ...latencyRows('websocket', results, 'runtime', 'sdk', labels),
+    ...cpuRows('websocket', results, ['runtime', 'path'], 'sdk', shape.levels.includes(64) ? 64 : 1, l),
   ];
-  for (const n of [64, 256].filter((x) => shape.levels.includes(x))) {
-    rows.push(
-      row('websocket', `runtime (pool 4) @${n}`, 'calls/s', [], Number.NaN, { verdict: 'NOT WIRED' }),
-    );
-  }
+  if (pool4) rows.push(...throughputRows('websocket', results, 'pool4', 'sdk', poolLevels, l, {}));
+  else
+    for (const n of poolLevels)
+      rows.push(
+        row('websocket', `runtime (pool 4) @${n}`, 'calls/s', [], Number.NaN, { verdict: 'NOT WIRED' }),
+      );
   return rows;
 }
 
@@ -243,5 +279,6 @@ export async function memoryScenario(shape: RunShape): Promise<Row[]> {
     ...floorRows('in-memory', results, 'sdk', l('sdk'), shape.levels),
     ...throughputRows('in-memory', results, 'runtime', 'sdk', shape.levels, l, {}),
     ...throughputRows('in-memory', results, 'path', 'sdk', shape.levels, l, {}),
+    ...cpuRows('in-memory', results, ['runtime', 'path'], 'sdk', shape.levels.includes(64) ? 64 : 1, l),
   ];
 }
