@@ -118,6 +118,8 @@ export class ServerConnection {
   });
   private readonly waiters = new Set<ReadyWaiter>();
   private closePromise: Promise<void> | undefined;
+  /** Times a ready connection was lost: calls failing with CONNECTION_LOST share one loss. */
+  lossCount = 0;
   /** While a handshake step runs, its own rejection reports a transport loss (with the better reason). */
   private handshaking = false;
 
@@ -258,6 +260,7 @@ export class ServerConnection {
     if (next === this.state) return;
     const from = this.state;
     this.state = next;
+    if (from === 'ready') this.lossCount++;
     const c = snapshot.context;
     this.options.onStateChange?.({
       server: this.server,

@@ -150,6 +150,9 @@ export class WebSocketClientTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     const ws = this.#ws;
     if (ws === undefined || ws.readyState !== WebSocket.OPEN) {
+      // The peer started a close and the socket lingers in its closing handshake: end it now, so
+      // `onclose` fires and the runtime moves calls to a live connection instead of this one.
+      if (ws?.readyState === WebSocket.CLOSING) ws.terminate();
       throw new ConnectionLostError('The WebSocket is not open', {
         server: this.#server,
         cause: this.lastCloseError,

@@ -105,6 +105,8 @@ export interface CallPathDeps {
   /** A breaker changed state. */
   onBreaker: (change: BreakerTransition & { tool?: string }) => void;
   inspect?: (event: InspectionEvent) => void;
+  /** Seed of the retry jitter (random by default; fixed in tests for reproducible delays). */
+  seed?: number;
   /** Breakers (by key, `*` = the server's) and retry budget to resume from a persisted runtime. */
   restore?: { breakers: Record<string, BreakerPersisted>; retryBudget: RetryBudgetState | null };
 }
@@ -155,6 +157,7 @@ export class CallPath {
   private readonly pending = new Map<string, Pending>();
   private readonly retryTimers = new Map<ReturnType<typeof setTimeout>, Pending>();
   private readonly budget: RetryBudget;
+  private readonly countedLoss = new WeakMap<ServerConnection, number>();
   private nextId = 0;
   private rng: number;
   private closed = false;
@@ -168,7 +171,7 @@ export class CallPath {
     if (deps.restore?.retryBudget) this.budget.restore(deps.restore.retryBudget);
     // A restored open breaker must refuse calls (and probe after its deadline) from the start.
     for (const key of Object.keys(deps.restore?.breakers ?? {})) this.breaker(key);
-    this.rng = (Math.random() * 2 ** 32) >>> 0;
+    this.rng = (deps.seed ?? Math.random() * 2 ** 32) >>> 0;
   }
 
   /** Runs a call through queue, breaker, connection and retries; settles exactly once. */
@@ -416,7 +419,7 @@ export class CallPath {
     }
     if (conn) this.deps.release(conn);
     nowMs = Date.now();
-    const outcome = classifyBreakerOutcome(error);
+    const outcome = this.breakerOutcome(error, conn);
     if (needsEvent(breaker.getSnapshot().context, outcome, p.probePhase))
       breaker.send(outcomeEvent(outcome, nowMs, p.probePhase));
     this.release(p);
@@ -427,6 +430,19 @@ export class CallPath {
     } else {
       this.settle(p, error);
     }
+  }
+
+  /**
+   * One lost connection fails every call in flight on it at once; for the breaker that is one
+   * failure, not one per call (else a pool member dying would open the server's breaker).
+   */
+  private breakerOutcome(error: McpRuntimeError | undefined, conn: ServerConnection | undefined) {
+    const outcome = classifyBreakerOutcome(error);
+    if (outcome !== 'failure' || error?.code !== 'CONNECTION_LOST' || !conn) return outcome;
+    const counted = this.countedLoss.get(conn);
+    if (counted !== undefined && counted === conn.lossCount) return 'ignored';
+    this.countedLoss.set(conn, conn.lossCount);
+    return outcome;
   }
 
   private mapError(p: Pending, e: unknown): McpRuntimeError {

@@ -228,6 +228,8 @@ export type ServerConfig = z.input<typeof serverSchema>;
 type ParsedConfig = z.output<typeof runtimeConfigSchema>;
 type ParsedServer = z.output<typeof serverSchema>;
 
+const DEFAULT_CLIENT_INFO = { name: 'mcp-actors', version: '0.1.0' };
+
 /** The built-in defaults (DESIGN.md "public contract"). */
 export const DEFAULTS = {
   timeoutMs: 30_000,
@@ -261,6 +263,8 @@ export const DEFAULTS = {
 /** A server's configuration with every default applied. */
 export interface ResolvedServerConfig {
   name: string;
+  /** How the runtime introduces itself in `initialize` (the runtime-wide `clientInfo`). */
+  clientInfo: { name: string; version: string };
   transport: TransportKind;
   url: string | undefined;
   command: string | undefined;
@@ -343,6 +347,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     }
     servers.set(name, {
       name,
+      clientInfo: c.clientInfo ?? DEFAULT_CLIENT_INFO,
       transport: transportOf(s),
       url: s.url,
       command: s.command,
@@ -373,7 +378,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     servers,
     cache,
     context: c.context ?? {},
-    clientInfo: c.clientInfo ?? { name: 'mcp-actors', version: '0.1.0' },
+    clientInfo: c.clientInfo ?? DEFAULT_CLIENT_INFO,
     handlers: c.handlers,
   };
 }

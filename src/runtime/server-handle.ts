@@ -161,7 +161,7 @@ export class ServerHandle {
       heartbeat: c.heartbeat,
       connectTimeoutMs: c.connectTimeoutMs,
       initializeTimeoutMs: c.initializeTimeoutMs,
-      clientInfo: { name: 'mcp-actors', version: '0.1.0' },
+      clientInfo: c.clientInfo,
       onStateChange: (change) => {
         onState(change);
         this.hooks.onStateChange({ ...change, memberId });

@@ -53,7 +53,8 @@ export interface ServerRequestHandlers {
 export function capabilitiesFor(handlers: ServerRequestHandlers | undefined): ClientCapabilities {
   const caps: ClientCapabilities = {};
   if (handlers?.sampling) caps.sampling = {};
-  if (handlers?.elicitation) caps.elicitation = {};
+  // applyDefaults: the SDK fills in a form's schema defaults the user left out (SEP-1034).
+  if (handlers?.elicitation) caps.elicitation = { form: { applyDefaults: true } };
   if (handlers?.roots) caps.roots = { listChanged: true };
   return caps;
 }

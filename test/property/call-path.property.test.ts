@@ -47,6 +47,7 @@ function deps(overrides: Partial<CallPathDeps> = {}): CallPathDeps {
     release: () => {},
     toolHints: (tool) => (tool.startsWith('safe') ? { idempotentHint: true } : undefined),
     onBreaker: () => {},
+    seed: 42,
     ...overrides,
   };
 }
@@ -273,7 +274,16 @@ describe('call path properties', () => {
   });
 
   it('close() rejects queued calls and calls waiting to retry with CLOSED', async () => {
-    const path = new CallPath(deps({ queue: { concurrency: 1, maxQueued: 10 } }));
+    // A long first backoff keeps the retry pending when close() comes.
+    const retry = {
+      maxAttempts: 3,
+      backoffFactor: 2,
+      initialDelayMs: 5_000,
+      maxBackoffMs: 5_000,
+      budgetRatio: 1,
+      budgetWindowMs: 10_000,
+    };
+    const path = new CallPath(deps({ queue: { concurrency: 1, maxQueued: 10 }, retry, seed: 7 }));
     const retrying = path
       .submit({
         operation: 'resources/read x',
