@@ -137,7 +137,9 @@ describe('retries against a killed server', () => {
       },
     });
     await rt.listTools('s'); // learns annotations: slow is readOnlyHint, counter has none
-    const counterBefore = Number(((await rt.readResource('s', 'demo://counter')).contents[0] as { text: string }).text);
+    const counterBefore = Number(
+      ((await rt.readResource('s', 'demo://counter')).contents[0] as { text: string }).text,
+    );
     expect(counterBefore).toBe(0);
     const unsafe = rt.callTool('s', 'counter').catch((e: unknown) => e);
     const safe = rt.callTool('s', 'slow', { durationMs: 400, steps: 1 }).catch((e: unknown) => e);
