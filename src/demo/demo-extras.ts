@@ -37,22 +37,9 @@ export function registerDemoExtras(server: McpServer, hooks: DemoExtrasHooks = {
     logging: {},
   });
   const subscribed = new Set<string>();
-  const LEVELS: LoggingLevel[] = [
-    'debug',
-    'info',
-    'notice',
-    'warning',
-    'error',
-    'critical',
-    'alert',
-    'emergency',
-  ];
-  let minLevel: LoggingLevel = 'debug';
   // The SDK installs its own logging/setLevel only for capabilities given at construction.
-  server.server.setRequestHandler(SetLevelRequestSchema, async (request) => {
-    minLevel = request.params.level;
-    return {};
-  });
+  // The runtime filters by level on its side; the demo only has to accept the request.
+  server.server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     subscribed.add(request.params.uri);
     hooks.onSubscribe?.(request.params.uri);

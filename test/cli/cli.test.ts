@@ -208,11 +208,13 @@ describe.concurrent('mcp-actors against the demo server', () => {
   );
 
   it(
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${ENV} syntax
     'lists the tools of every server of the config file, with ${ENV} filled in',
     async () => {
       const dir = mkdtempSync(join(tmp, 'cfg-'));
       writeFileSync(
         join(dir, 'mcp-actors.config.json'),
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${ENV} syntax
         JSON.stringify({ servers: { one: { url: '${DEMO_WS}' }, two: { url: '${DEMO_HTTP}' } } }),
       );
       const env = { DEMO_WS: demo.wsUrl, DEMO_HTTP: demo.httpUrl };
