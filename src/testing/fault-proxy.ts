@@ -7,6 +7,7 @@
  * every fault counts against `maxFaults`, so a run stays bounded.
  */
 import {
+  Agent,
   createServer,
   request as httpRequest,
   type IncomingMessage,
@@ -92,6 +93,8 @@ export class FaultProxy {
   private readonly held = new Set<ServerResponse>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closing: Promise<void> | undefined;
+  /** Keep-alive connections to the target are the proxy's own, so `close()` can end them. */
+  private readonly upstreamAgent = new Agent({ keepAlive: true });
 
   constructor(
     private readonly server: Server,
@@ -226,6 +229,7 @@ export class FaultProxy {
         this.server.close(() => resolve());
         this.server.closeAllConnections();
       });
+      this.upstreamAgent.destroy();
     })();
     return this.closing;
   }
@@ -349,7 +353,14 @@ export class FaultProxy {
   private forwardHttp(req: IncomingMessage, body: Buffer, res: ServerResponse | undefined): void {
     const headers = { ...req.headers, host: this.target.host };
     const upstream = httpRequest(
-      { host: this.target.hostname, port: this.target.port, path: req.url, method: req.method, headers },
+      {
+        host: this.target.hostname,
+        port: this.target.port,
+        path: req.url,
+        method: req.method,
+        headers,
+        agent: this.upstreamAgent,
+      },
       (up) => {
         if (!res) return void up.resume();
         res.writeHead(up.statusCode ?? 502, up.headers);
