@@ -105,6 +105,8 @@ export interface CallPathDeps {
   /** A breaker changed state. */
   onBreaker: (change: BreakerTransition & { tool?: string }) => void;
   inspect?: (event: InspectionEvent) => void;
+  /** Last touch on every error before it leaves (redaction of the server's secrets). */
+  surfaceError?: (error: McpRuntimeError) => McpRuntimeError;
   /** Seed of the retry jitter (random by default; fixed in tests for reproducible delays). */
   seed?: number;
   /** Breakers (by key, `*` = the server's) and retry budget to resume from a persisted runtime. */
@@ -547,7 +549,7 @@ export class CallPath {
     } else {
       this.stats.failed++;
       this.stats.failuresByCode[error.code] = (this.stats.failuresByCode[error.code] ?? 0) + 1;
-      p.reject(error);
+      p.reject(this.deps.surfaceError ? this.deps.surfaceError(error) : error);
     }
   }
 }

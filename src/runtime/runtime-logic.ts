@@ -136,7 +136,11 @@ function runRuntimeActor({
   );
   rt.on('resourceUpdated', ({ server, uri }) => out({ type: 'mcp.resourceUpdated', server, uri }));
   rt.on('state', (e) => {
-    if (e.actor === 'connection' && e.to === 'failed') {
+    // Escalate when the supervisor gives up (restart intensity spent) or credentials are refused.
+    const givenUp =
+      (e.actor === 'supervisor' && e.to === 'failed') ||
+      (e.actor.startsWith('connection') && e.to === 'failed' && e.lastError?.code === 'AUTH');
+    if (givenUp) {
       out({
         type: 'mcp.serverFailed',
         server: e.server,

@@ -193,11 +193,16 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       );
     }
     return h.call(`tools/call ${tool}`, options, async (client, opts) => {
-      const result = (await client
-        .callTool({ name: tool, arguments: args, _meta: meta }, undefined, opts)
-        .catch((error: unknown) => {
-          throw structuredContentError(server, tool, error) ?? error;
-        })) as CallToolResult;
+      let result: CallToolResult;
+      try {
+        result = (await client.callTool(
+          { name: tool, arguments: args, _meta: meta },
+          undefined,
+          opts,
+        )) as CallToolResult;
+      } catch (error) {
+        throw structuredContentError(server, tool, error) ?? error;
+      }
       if (!result.isError) registry.validateStructuredContent(server, tool, result.structuredContent);
       if (result.isError && !options.allowToolError) {
         const text = result.content?.find((c) => c.type === 'text')?.text;

@@ -98,8 +98,7 @@ export class ServerHandle {
       config: { ...c.pool, ...(c.transport === 'memory' ? { max: Math.max(1, c.pool.min) } : {}) },
       createConnection: (memberId, onState) => this.createConnection(memberId, onState),
       failure: () => this.failure,
-      onMemberFailed: (_memberId, error) =>
-        this.superviseSend({ type: 'CHILD_FAILED', child: 'pool', error, nowMs: Date.now() }),
+      onMemberFailed: (_memberId, error) => this.onMemberFailed(error),
       ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
     });
     this.superviseSend({ type: 'START', nowMs: Date.now() });
@@ -173,6 +172,21 @@ export class ServerHandle {
     });
   }
 
+  /**
+   * A member's connection gave up. Credentials a restart cannot mend (AUTH) fail the server at
+   * once; anything else is the supervisor's to count (the pool replaces the member meanwhile).
+   */
+  private onMemberFailed(error: { code: string; message: string }): void {
+    if (error.code === 'AUTH' || error.code === 'CONFIG') {
+      this.failure = new AuthError(`${this.name}: ${error.message}; fix the credentials and call restart`, {
+        server: this.name,
+      });
+      this.serverPool?.rejectWaiters(this.failure);
+      return;
+    }
+    this.superviseSend({ type: 'CHILD_FAILED', child: 'pool', error, nowMs: Date.now() });
+  }
+
   /** Sends to the supervisor and carries out what it decides (restart a child, escalate). */
   private superviseSend(event: SupervisorEvent): void {
     const sup = this.supervisor;
@@ -218,6 +232,8 @@ export class ServerHandle {
       release: (conn) => this.serverPool?.release(conn),
       toolHints: (tool) => this.toolHints.get(tool),
       onBreaker: (change) => this.hooks.onBreaker?.(change),
+      // Failures leave redacted, and a server given up on for AUTH rejects with AUTH (auth.ts).
+      surfaceError: (error) => surfaceError(this.config, error) as McpRuntimeError,
       ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
       ...(this.hooks.restore
         ? { restore: { breakers: this.hooks.restore.breakers, retryBudget: this.hooks.restore.retryBudget } }
@@ -238,16 +254,13 @@ export class ServerHandle {
   ): Promise<T> {
     if (this.closed) return Promise.reject(new ClosedError(`${this.name} is closed`, { server: this.name }));
     const { kind, tool } = requestKindOf(operation);
-    // Failures leave redacted, and a server given up on for AUTH rejects with AUTH (auth.ts).
-    return this.path
-      .submit({
-        operation,
-        kind,
-        ...(tool ? { tool } : {}),
-        options,
-        run: this.hooks.wrapRun ? this.hooks.wrapRun(this.name, operation, options, run) : run,
-      })
-      .catch((error: unknown) => Promise.reject(surfaceError(this.config, error)));
+    return this.path.submit({
+      operation,
+      kind,
+      ...(tool ? { tool } : {}),
+      options,
+      run: this.hooks.wrapRun ? this.hooks.wrapRun(this.name, operation, options, run) : run,
+    });
   }
 
   /** Remembers tool annotations (from tools/list) for the retry-safety rule. */

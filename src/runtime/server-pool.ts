@@ -158,7 +158,10 @@ export class ServerPool {
 
   /** Brings failed members back (after `rt.restart`). */
   retryFailed(): void {
-    for (const c of this.members.values()) if (c.stateName === 'failed') c.retry();
+    for (const c of this.members.values()) {
+      if (c.stateName === 'failed') c.retry();
+      else c.connect();
+    }
     this.send({ type: 'DEMAND', nowMs: Date.now() });
   }
 
@@ -238,7 +241,8 @@ export class ServerPool {
         );
         this.members.set(o.memberId, conn);
         this.memberOf.set(conn, o.memberId);
-        conn.connect();
+        // A failed server (given up on, or refused credentials) opens no new connections until restart.
+        if (!this.deps.failure()) conn.connect();
         return;
       }
       case 'close': {
