@@ -129,6 +129,8 @@ export async function runDemo(): Promise<number> {
   try {
     await rt.start();
     for (const s of servers) {
+      // Listing tools teaches the runtime their annotations: read-only tools become safe to retry.
+      await tracked(tally, `${s}: list tools`, async () => (await rt.listTools(s)).length);
       await tracked(tally, `${s}: echo`, () => rt.callTool(s, 'echo', { text: `hello over ${s}` }));
       await tracked(tally, `${s}: add 2+40`, async () => text(await rt.callTool(s, 'add', { a: 2, b: 40 })));
       await tracked(tally, `${s}: read demo://greeting`, () => rt.readResource(s, 'demo://greeting'));
@@ -150,15 +152,19 @@ export async function runDemo(): Promise<number> {
     );
 
     console.log(paint(1, `${stamp()} killing the demo server (SIGKILL) with calls in flight`));
-    const inflight = servers.map((s) =>
-      tracked(tally, `${s}: slow call in flight during the kill`, () =>
-        rt.callTool(s, 'slow', { durationMs: 5_000, steps: 5 }),
+    const inflight = servers.flatMap((s) => [
+      // slow is annotated read-only: the runtime may send it again, so it waits out the outage.
+      tracked(tally, `${s}: slow (read-only) in flight during the kill, retried after the restart`, () =>
+        rt.callTool(s, 'slow', { durationMs: 1_000, steps: 1 }, { timeoutMs: 15_000 }),
       ),
-    );
+      // retry: false marks a call that must never run twice: it fails at once and is not repeated.
+      tracked(tally, `${s}: slow with retry:false in flight during the kill, not repeated`, () =>
+        rt.callTool(s, 'slow', { durationMs: 1_000, steps: 1 }, { timeoutMs: 15_000, retry: false }),
+      ),
+    ]);
     await new Promise((r) => setTimeout(r, 200));
     const killedAt = performance.now();
     await killServer(server);
-    await Promise.all(inflight);
     const duringOutage = servers.map((s) =>
       tracked(tally, `${s}: echo made during the outage (waits for ready)`, () =>
         rt.callTool(s, 'echo', { text: 'patient' }, { timeoutMs: 10_000 }),
@@ -176,7 +182,7 @@ export async function runDemo(): Promise<number> {
     rt.on('connect', onConnect);
     await waitForReady(rt, servers, 10_000);
     rt.off('connect', onConnect);
-    await Promise.all(duringOutage);
+    await Promise.all([...duringOutage, ...inflight]);
     reconnectMs = Object.fromEntries(
       servers.map((s) => [s, Math.max(0, (readyAt[s] ?? listeningAt) - listeningAt)]),
     );
