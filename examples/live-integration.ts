@@ -51,7 +51,7 @@ const check = (what: string, ok: boolean): void => {
 const given = process.argv[2];
 let server = given ? undefined : await spawnDemo();
 try {
-  const servers = given
+  const servers: Record<string, { url: string }> = given
     ? { ws: { url: given } }
     : { ws: { url: server!.wsUrl }, http: { url: server!.httpUrl } };
   await using rt = createRuntime({

@@ -17,7 +17,7 @@ await using rt = createRuntime({
   servers: { everything: { command: process.execPath, args: [everything, 'stdio'] } },
   handlers: {
     sampling: async (params, { server }) => {
-      const prompt = (params.messages[0]?.content as { text?: string }).text;
+      const prompt = (params.messages[0]?.content as { text?: string } | undefined)?.text;
       console.log(`sampling asked by ${server}: ${prompt}`);
       return {
         role: 'assistant',

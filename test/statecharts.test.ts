@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createMachine, setup } from 'xstate';
+import { chartFiles, chartMachines } from '../scripts/statecharts.js';
 import { machineDefinition } from '../src/runtime/inspector/chart-definition.js';
 import { toDot } from '../src/runtime/inspector/chart-dot.js';
 import { toMermaid } from '../src/runtime/inspector/chart-mermaid.js';
@@ -16,8 +17,6 @@ import {
   checkStatecharts,
   discoverMachines,
   type FoundMachine,
-  generateStatecharts,
-  graphvizRenderer,
   STATECHARTS_DIR,
 } from '../src/runtime/inspector/statecharts.js';
 
@@ -25,8 +24,9 @@ let machines: FoundMachine[];
 let files: Map<string, string>;
 
 beforeAll(async () => {
-  machines = await discoverMachines();
-  files = await generateStatecharts(machines, await graphvizRenderer());
+  // What `npm run statecharts` draws: src/machines plus the example machines (scripts/statecharts.ts).
+  machines = await chartMachines();
+  files = await chartFiles(machines);
 });
 
 /** A small XML well-formedness check: every tag closes in order, attributes are quoted. */
@@ -56,10 +56,20 @@ function xmlProblems(text: string): string[] {
 }
 
 describe('docs/statecharts', () => {
-  it('finds every machine exported by src/machines, including connection, breaker and queue', () => {
+  it('finds every machine exported by src/machines, including connection, breaker and queue', async () => {
     const names = machines.map((m) => m.name);
     expect(names).toEqual([...names].sort());
     for (const expected of ['connection', 'breaker', 'queue']) expect(names).toContain(expected);
+    expect((await discoverMachines()).map((m) => m.name)).toEqual(names.filter((n) => n !== 'embeddedAgent'));
+  });
+
+  it('draws the embedded agent of examples/ with the runtime as its invoked child `mcp`', () => {
+    expect(machines.map((m) => m.name)).toContain('embeddedAgent');
+    expect(files.get('embeddedAgent.svg')).toContain('invoke mcp');
+    expect(files.get('embeddedAgent.json')).toContain('"src": "mcp"');
+    expect(files.get('README.md')).toContain(
+      '`embeddedAgentMachine` in `examples/embedded-agent-machine.ts`',
+    );
   });
 
   it('is fresh: the files on disk are exactly what the machines generate', async () => {
@@ -79,7 +89,7 @@ describe('docs/statecharts', () => {
   });
 
   it('is deterministic: a second generation is byte-identical', async () => {
-    const again = await generateStatecharts(await discoverMachines(), await graphvizRenderer());
+    const again = await chartFiles(await chartMachines());
     expect([...again.entries()]).toEqual([...files.entries()]);
   });
 
