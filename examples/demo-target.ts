@@ -25,7 +25,7 @@ export interface DemoTarget {
  * try { ... createRuntime({ servers: { demo: { url: demo.url } } }) ... } finally { await demo.close(); }
  */
 export async function demoTarget(): Promise<DemoTarget> {
-  const given = process.argv[2] ?? process.env.DEMO_URL;
+  const given = process.argv[2] || process.env.DEMO_URL;
   if (given) return { url: given, wsUrl: undefined, httpUrl: undefined, close: async () => {} };
   const demo = await startDemoServer();
   return { url: demo.wsUrl, wsUrl: demo.wsUrl, httpUrl: demo.httpUrl, close: () => demo.close() };
