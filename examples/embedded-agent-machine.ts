@@ -6,8 +6,7 @@
  * is drawn in docs/statecharts (`npm run statecharts`) with the runtime as the invoked child `mcp`.
  */
 import { assign, sendTo, setup } from 'xstate';
-import type { RuntimeConfig } from '../src/index.js';
-import { type McpRuntimeOutput, mcpRuntimeLogic } from '../src/runtime/runtime-logic.js';
+import { type McpRuntimeOutput, mcpRuntimeLogic, type RuntimeConfig } from '../src/index.js';
 
 /** What the agent is given. */
 export interface AgentInput {

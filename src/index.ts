@@ -57,6 +57,13 @@ export {
   type ReadOptions,
   type RuntimeOptions,
 } from './runtime/runtime.js';
+export {
+  createRuntimeLogic,
+  type McpRuntimeLogicInput,
+  type McpRuntimeOutput,
+  type McpRuntimeRequest,
+  mcpRuntimeLogic,
+} from './runtime/runtime-logic.js';
 export type {
   ElicitationHandler,
   RootsHandler,
