@@ -125,6 +125,21 @@ function bundle(client: ClientUnderTest): string {
   return out;
 }
 
+/** Runs the suite's runner (Node 22) with `args`; resolves with its stdout and stderr. */
+function runRunner(args: string[]): Promise<string> {
+  return new Promise<string>((resolvePromise, reject) => {
+    const child = spawn(NODE22, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    const collect = (chunk: Buffer): void => {
+      text += chunk.toString();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', reject);
+    child.on('close', () => resolvePromise(text));
+  });
+}
+
 /** Runs `--suite all` for one client; resolves with the per-scenario verdicts. */
 export async function runSuite(
   client: ClientUnderTest,
@@ -147,18 +162,7 @@ export async function runSuite(
     outDir,
     ...(options.verbose ? ['--verbose'] : []),
   ];
-  const output = await new Promise<string>((resolvePromise, reject) => {
-    const child = spawn(NODE22, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', () => resolvePromise(text));
-  });
+  const output = await runRunner(args);
   writeFileSync(join(CACHE, `conformance-${client.id}.log`), output);
   const results = parseSummary(output);
   if (results.length === 0)
@@ -187,18 +191,7 @@ export async function runScenarioAlone(client: ClientUnderTest, scenario: string
     '-o',
     join(RESULTS_DIR, client.id),
   ];
-  const output = await new Promise<string>((resolvePromise, reject) => {
-    const child = spawn(NODE22, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', () => resolvePromise(text));
-  });
+  const output = await runRunner(args);
   const m = /Passed: (\d+)\/(\d+), (\d+) failed, (\d+) warnings/.exec(output);
   const passed = Number(m?.[1] ?? 0);
   const total = Number(m?.[2] ?? 0);
