@@ -28,6 +28,7 @@ import {
   type SessionInfo,
 } from '../machines/connection.js';
 import { isNetworkFailure, toRuntimeError } from './map-error.js';
+import { ReadyWaiters } from './ready-waiters.js';
 import { StartedTransport } from './started-transport.js';
 import { createTransport, type TransportSpec } from './transport-factory.js';
 
@@ -67,11 +68,6 @@ export interface ConnectionStateChange {
   readyCount: number;
   /** What initialize negotiated (null before the first ready). */
   session: SessionInfo | null;
-}
-
-interface ReadyWaiter {
-  resolve: () => void;
-  reject: (error: McpRuntimeError) => void;
 }
 
 /** The connection that owns each running connection actor, by the actor's system. */
@@ -116,7 +112,7 @@ export class ServerConnection {
       },
     },
   });
-  private readonly waiters = new Set<ReadyWaiter>();
+  private readonly waiters = new ReadyWaiters();
   private closePromise: Promise<void> | undefined;
   /** Times a ready connection was lost: calls failing with CONNECTION_LOST share one loss. */
   lossCount = 0;
@@ -175,40 +171,19 @@ export class ServerConnection {
     }
     if (this.state === 'failed') return Promise.reject(this.failedError());
     this.connect();
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        this.waiters.delete(waiter);
-      };
-      const waiter: ReadyWaiter = {
-        resolve: () => {
-          cleanup();
-          resolve();
-        },
-        reject: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const onAbort = (): void =>
-        waiter.reject(
-          toRuntimeError(Object.assign(new Error('aborted'), { name: 'AbortError' }), this.ctx('connect')),
-        );
-      const timer = setTimeout(() => {
+    return this.waiters.wait(
+      timeoutMs,
+      signal,
+      () => {
         const last = this.actor.getSnapshot().context.lastError;
-        waiter.reject(
-          new TimeoutError(
-            `${this.server} was not ready within ${timeoutMs} ms (state ${this.state}${last ? `, last error: ${last.message}` : ''})`,
-            timeoutMs,
-            { server: this.server },
-          ),
+        return new TimeoutError(
+          `${this.server} was not ready within ${timeoutMs} ms (state ${this.state}${last ? `, last error: ${last.message}` : ''})`,
+          timeoutMs,
+          { server: this.server },
         );
-      }, timeoutMs);
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(waiter);
-    });
+      },
+      () => toRuntimeError(Object.assign(new Error('aborted'), { name: 'AbortError' }), this.ctx('connect')),
+    );
   }
 
   /** Leaves `failed` and tries again from attempt 1. */
@@ -273,11 +248,10 @@ export class ServerConnection {
       readyCount: c.readyCount,
       session: c.session,
     });
-    if (next === 'ready') for (const w of [...this.waiters]) w.resolve();
-    else if (next === 'failed') for (const w of [...this.waiters]) w.reject(this.failedError());
+    if (next === 'ready') this.waiters.resolveAll();
+    else if (next === 'failed') this.waiters.rejectAll(this.failedError());
     else if (next === 'closing' || next === 'closed') {
-      for (const w of [...this.waiters])
-        w.reject(new ClosedError(`${this.server} was closed`, { server: this.server }));
+      this.waiters.rejectAll(new ClosedError(`${this.server} was closed`, { server: this.server }));
     }
   }
 

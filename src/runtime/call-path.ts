@@ -142,9 +142,8 @@ interface Pending {
 
 type BreakerActor = Actor<typeof breakerMachine>;
 
-/** The call path of one server. */
-export class CallPath {
-  readonly stats: CallPathStats = {
+function emptyStats(): CallPathStats {
+  return {
     calls: 0,
     ok: 0,
     failed: 0,
@@ -154,6 +153,11 @@ export class CallPath {
     queueRejections: 0,
     failuresByCode: {},
   };
+}
+
+/** The call path of one server. */
+export class CallPath {
+  readonly stats: CallPathStats = emptyStats();
   private readonly queue;
   private readonly breakers = new Map<string, BreakerActor>();
   private readonly pending = new Map<string, Pending>();
@@ -300,16 +304,7 @@ export class CallPath {
       queue: { mode: 'accepting', queued: 0, inFlight: 0, high: 0, normal: 0, low: 0 },
       breakers: {},
       retryBudget: { calls: [], retries: [], bucketStartMs: 0 },
-      stats: {
-        calls: 0,
-        ok: 0,
-        failed: 0,
-        retries: 0,
-        retriesDeniedByBudget: 0,
-        breakerRejections: 0,
-        queueRejections: 0,
-        failuresByCode: {},
-      },
+      stats: emptyStats(),
     };
   }
 

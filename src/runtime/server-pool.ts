@@ -7,6 +7,7 @@
  * when a call flips the pool's saturation (and never when the pool cannot grow).
  */
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
+import { ReadyWaiters } from '../actors/ready-waiters.js';
 import type { ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
 import { CancelledError, ClosedError, type McpRuntimeError, TimeoutError } from '../errors/index.js';
 import {
@@ -35,17 +36,12 @@ export interface ServerPoolDeps {
   inspect?: (event: InspectionEvent) => void;
 }
 
-interface Waiter {
-  resolve: () => void;
-  reject: (error: McpRuntimeError) => void;
-}
-
 /** The connection pool of one server. */
 export class ServerPool {
   private readonly actor: Actor<typeof poolMachine>;
   private readonly members = new Map<string, ServerConnection>();
   private readonly memberOf = new Map<ServerConnection, string>();
-  private readonly waiters = new Set<Waiter>();
+  private readonly waiters = new ReadyWaiters();
   /** Saturation only matters when the pool may grow. */
   private readonly tracksLoad: boolean;
   private started = false;
@@ -121,39 +117,21 @@ export class ServerPool {
       this.send({ type: 'DEMAND', nowMs: Date.now() });
     }
     for (const c of this.members.values()) c.connect();
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        this.waiters.delete(waiter);
-      };
-      const waiter: Waiter = {
-        resolve: () => {
-          cleanup();
-          resolve();
-        },
-        reject: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const onAbort = (): void =>
-        waiter.reject(
-          new CancelledError(`${this.deps.server}: cancelled while waiting for a connection`, {
-            server: this.deps.server,
-            cause: signal?.reason,
-          }),
-        );
-      const timer = setTimeout(() => waiter.reject(this.notReadyError(timeoutMs)), timeoutMs);
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(waiter);
-    });
+    return this.waiters.wait(
+      timeoutMs,
+      signal,
+      () => this.notReadyError(timeoutMs),
+      () =>
+        new CancelledError(`${this.deps.server}: cancelled while waiting for a connection`, {
+          server: this.deps.server,
+          cause: signal?.reason,
+        }),
+    );
   }
 
   /** Rejects every waiting call (the server failed or closed). */
   rejectWaiters(error: McpRuntimeError): void {
-    for (const w of [...this.waiters]) w.reject(error);
+    this.waiters.rejectAll(error);
   }
 
   /** Brings failed members back (after `rt.restart`). */
@@ -265,7 +243,7 @@ export class ServerPool {
   private onMemberState(memberId: string, change: ConnectionStateChange): void {
     if (change.to === 'ready') {
       this.send({ type: 'MEMBER_READY', memberId, nowMs: change.at });
-      for (const w of [...this.waiters]) w.resolve();
+      this.waiters.resolveAll();
     } else if (change.to === 'failed') {
       const error = change.lastError ?? { code: 'SERVER_FAILED', message: `${memberId} failed` };
       this.send({ type: 'MEMBER_FAILED', memberId, nowMs: change.at, error });

@@ -1,0 +1,59 @@
+/**
+ * Callers waiting for something to become ready (a connection, a pool member), each bounded by its
+ * own timeout and AbortSignal. Every wait settles exactly once and leaves no timer or listener.
+ */
+import type { McpRuntimeError } from '../errors/index.js';
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: McpRuntimeError) => void;
+}
+
+/** A set of bounded waits, released together. */
+export class ReadyWaiters {
+  private readonly waiters = new Set<Waiter>();
+
+  /**
+   * Waits until {@link resolveAll} or {@link rejectAll}; rejects with `timeoutError()` after
+   * `timeoutMs` and with `abortError()` when `signal` aborts.
+   */
+  wait(
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    timeoutError: () => McpRuntimeError,
+    abortError: () => McpRuntimeError,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.waiters.delete(waiter);
+      };
+      const waiter: Waiter = {
+        resolve: () => {
+          cleanup();
+          resolve();
+        },
+        reject: (error) => {
+          cleanup();
+          reject(error);
+        },
+      };
+      const onAbort = (): void => waiter.reject(abortError());
+      const timer = setTimeout(() => waiter.reject(timeoutError()), timeoutMs);
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Resolves every wait. */
+  resolveAll(): void {
+    for (const w of [...this.waiters]) w.resolve();
+  }
+
+  /** Rejects every wait with `error`. */
+  rejectAll(error: McpRuntimeError): void {
+    for (const w of [...this.waiters]) w.reject(error);
+  }
+}
