@@ -79,8 +79,10 @@ describe('chaos: demo server pools over WebSocket and Streamable HTTP', () => {
     const rt: McpRuntime = createRuntime({
       servers: { ws: { url: wsProxy.wsUrl, ...policy }, http: { url: httpProxy.httpUrl, ...policy } },
     });
-    const breakerEvents: Array<{ server: string; from: string; to: string }> = [];
-    rt.on('breaker', ({ server: s, from, to }) => breakerEvents.push({ server: s, from, to }));
+    const breakerEvents: Array<{ server: string; from: string; to: string; reason: string }> = [];
+    rt.on('breaker', ({ server: s, from, to, reason }) =>
+      breakerEvents.push({ server: s, from, to, reason }),
+    );
     rt.on('error', () => {});
     await rt.start();
     for (const s of SERVERS) await rt.listTools(s); // annotations: echo is safe to retry, counter is not
@@ -199,14 +201,35 @@ describe('chaos: demo server pools over WebSocket and Streamable HTTP', () => {
     );
 
     // Breaker: blackhole the WebSocket server until its breaker opens, then let it recover.
+    // Start from a closed breaker with a successful call (bounded), then blackhole.
+    const stateAtMark: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const state = rt.snapshot().servers.ws?.breakers['*']?.state;
+      const ok = await rt.callTool('ws', 'echo', { text: 'pre' }, { timeoutMs: 1_000 }).then(
+        () => true,
+        () => false,
+      );
+      stateAtMark.push(`${state}:${ok}`);
+      if (ok && rt.snapshot().servers.ws?.breakers['*']?.state === 'closed') break;
+      await pause(50);
+    }
     const mark = breakerEvents.length;
     wsProxy.blackhole();
     let opened = false;
-    for (let i = 0; i < 20 && !opened; i++) {
-      await rt.callTool('ws', 'echo', { text: 'hole' }, { timeoutMs: 250 }).catch(() => {});
+    const holeCodes: string[] = [];
+    const breakerOf = () => rt.snapshot().servers.ws?.breakers['*']?.state;
+    for (let i = 0; i < 40 && !opened; i++) {
+      await rt.callTool('ws', 'echo', { text: 'hole' }, { timeoutMs: 250 }).then(
+        () => holeCodes.push('ok'),
+        (e: { code?: string }) => holeCodes.push(String(e.code)),
+      );
       opened = breakerEvents.slice(mark).some((e) => e.server === 'ws' && e.to === 'open');
     }
-    expect(opened, 'breaker opened under the blackhole').toBe(true);
+    expect(
+      opened,
+      `breaker opened under the blackhole (${holeCodes.join(',')}; ${breakerOf()}; before: ${stateAtMark.join(',')}; ` +
+        `events: ${JSON.stringify(breakerEvents.filter((e) => e.server === 'ws').slice(-4))})`,
+    ).toBe(true);
     const fastStarted = performance.now();
     await expect(rt.callTool('ws', 'echo', { text: 'fast' })).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
     expect(performance.now() - fastStarted).toBeLessThan(100);
