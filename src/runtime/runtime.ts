@@ -185,7 +185,9 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     const h = this.handle(server);
     const registry = this.features.registry;
     registry.validateArguments(server, tool, args);
-    const meta = { ...this.metaFor(h, options.context), ...options.meta };
+    const context = this.metaFor(h, options.context);
+    // No `_meta: {}` on the wire when there is nothing to say (the server parses every byte).
+    const meta = options.meta ? { ...context, ...options.meta } : context;
     if (options.cache && registry.isReadOnly(server, tool)) {
       const { cache: _cache, ...rest } = options;
       return this.features.cache.get(server, toolResultKey(tool, args), () =>
@@ -196,7 +198,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       let result: CallToolResult;
       try {
         result = (await client.callTool(
-          { name: tool, arguments: args, _meta: meta },
+          meta ? { name: tool, arguments: args, _meta: meta } : { name: tool, arguments: args },
           undefined,
           opts,
         )) as CallToolResult;
