@@ -97,7 +97,7 @@ const COMMANDS: Record<string, Command> = {
   },
   statecharts: {
     summary: 'write the statecharts of the machines (JSON, Mermaid, SVG)',
-    usage: `usage: mcp-actors statecharts [--out DIR] [--check] [--json]\n\n  --out DIR   where to write (default: docs/statecharts of this package)\n  --check     write nothing; exit 1 when the files on disk are stale\n  --json      list the files as JSON\n  -h, --help  this help`,
+    usage: `usage: mcp-actors statecharts [--out DIR] [--check] [--json]\n\n  --out DIR   where to write (default: ./mcp-actors-statecharts)\n  --check     write nothing; exit 1 when the files on disk are stale\n  --json      list the files as JSON\n  -h, --help  this help`,
     options: { ...COMMON, out: { type: 'string' }, check: { type: 'boolean' } },
     config: false,
     run: async (ctx) => (await import('./statecharts.js')).statechartsCommand(ctx),

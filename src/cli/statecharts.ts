@@ -8,7 +8,6 @@ import {
   discoverMachines,
   generateStatecharts,
   graphvizRenderer,
-  STATECHARTS_DIR,
   type SvgRenderer,
   writeStatecharts,
 } from '../runtime/inspector/statecharts.js';
@@ -18,7 +17,9 @@ import { EXIT, UsageError } from './output.js';
 /** Runs the command; exit 1 when `--check` finds stale files. */
 export async function statechartsCommand(ctx: CommandContext): Promise<number> {
   if (ctx.positionals.length > 0) throw new UsageError('statecharts takes no arguments', ctx.usage);
-  const dir = typeof ctx.values.out === 'string' ? resolve(ctx.values.out) : STATECHARTS_DIR;
+  // The runtime's own machines only; the repository's docs/statecharts also draws example
+  // machines (scripts/statecharts.ts), so the default here is a folder of the caller's.
+  const dir = resolve(typeof ctx.values.out === 'string' ? ctx.values.out : 'mcp-actors-statecharts');
   let renderer: SvgRenderer | undefined;
   try {
     renderer = await graphvizRenderer();
