@@ -187,6 +187,18 @@ describe('chaos: demo server pools over WebSocket and Streamable HTTP', () => {
     const readyOf = (s: string) => rt.snapshot().servers[s]?.pool?.ready ?? 0;
     for (let i = 0; i < 200 && SERVERS.some((s) => readyOf(s) < 2); i++) await pause(25);
     for (const s of SERVERS) expect(readyOf(s), `${s} pool ready`).toBeGreaterThanOrEqual(2);
+    // A breaker the last faults opened stays open until its reset timeout and a successful probe:
+    // recovery includes that (bounded), then every safe call must succeed.
+    for (const s of SERVERS) {
+      for (let i = 0; i < 100 && rt.snapshot().servers[s]?.breakers['*']?.state !== 'closed'; i++) {
+        const wait = await rt.callTool(s, 'echo', { text: 'probe' }, { timeoutMs: 1_000 }).then(
+          () => 0,
+          (e: { retryAfterMs?: number }) => Math.min(500, Math.max(25, e.retryAfterMs ?? 25)),
+        );
+        if (wait) await pause(wait);
+      }
+      expect(rt.snapshot().servers[s]?.breakers['*']?.state ?? 'closed', `${s} breaker`).toBe('closed');
+    }
     const recovery = new CallLedger();
     await Promise.all(
       SERVERS.flatMap((s) =>
