@@ -25,7 +25,7 @@ export interface CachePolicy {
 }
 
 interface ServerCache {
-  lru: LRUCache<string, { value: unknown }> | undefined;
+  lru: LRUCache<string, { value: unknown; storedAt: number }> | undefined;
   inflight: Map<string, Promise<unknown>>;
   /** Bumped by every invalidation of the key (and of the whole server under the key `*`). */
   versions: Map<string, number>;
@@ -83,7 +83,7 @@ export class ResourceCache {
     const promise = load().then(
       (value) => {
         if (s.inflight.get(key) === promise) s.inflight.delete(key);
-        if (s.lru && this.versionOf(s, key) === version) s.lru.set(key, { value });
+        if (s.lru && this.versionOf(s, key) === version) s.lru.set(key, { value, storedAt: Date.now() });
         return value;
       },
       (error: unknown) => {
@@ -130,6 +130,31 @@ export class ResourceCache {
     }
   }
 
+  /** The cached list results (`list:*` keys) of `server` with their age, for `persist()`. */
+  exportLists(server: string): Record<string, { value: unknown; ageMs: number }> {
+    const lru = this.servers.get(server)?.lru;
+    const out: Record<string, { value: unknown; ageMs: number }> = {};
+    if (!lru) return out;
+    const now = Date.now();
+    for (const [key, entry] of lru.entries()) {
+      if (key.startsWith('list:'))
+        out[key] = { value: entry.value, ageMs: Math.max(0, now - entry.storedAt) };
+    }
+    return out;
+  }
+
+  /** Restores persisted list results; each keeps its age, so it expires when it would have. */
+  importLists(server: string, lists: Record<string, { value: unknown; ageMs: number }>): void {
+    const s = this.serverCache(server);
+    if (!s.lru) return;
+    const ttlMs = this.policyOf(server).ttlMs;
+    const now = Date.now();
+    for (const [key, { value, ageMs }] of Object.entries(lists)) {
+      if (!key.startsWith('list:') || (ttlMs > 0 && ageMs >= ttlMs)) continue;
+      s.lru.set(key, { value, storedAt: now - ageMs }, ttlMs > 0 ? { ttl: ttlMs - ageMs } : {});
+    }
+  }
+
   /** Counters across every server, or of one server. */
   stats(server?: string): CacheStats {
     const targets = server === undefined ? [...this.servers.values()] : [this.servers.get(server)];
@@ -156,7 +181,7 @@ export class ResourceCache {
     s = {
       lru:
         policy.maxSize > 0
-          ? new LRUCache<string, { value: unknown }>({
+          ? new LRUCache<string, { value: unknown; storedAt: number }>({
               max: policy.maxSize,
               ...(policy.ttlMs > 0 ? { ttl: policy.ttlMs, ttlAutopurge: false } : {}),
               dispose: (_value, _key, reason) => {

@@ -85,6 +85,9 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     const restored = options.restoreFrom === undefined ? undefined : parsePersisted(options.restoreFrom);
     this.inspection = new InspectionHub(options.inspect);
     this.features = this.createFeatures();
+    for (const [name, saved] of Object.entries(restored?.servers ?? {})) {
+      if (saved.lists && config.servers.has(name)) this.features.cache.importLists(name, saved.lists);
+    }
     for (const server of config.servers.values()) {
       checkTransportSecurity(server);
       this.servers.set(
@@ -417,14 +420,20 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
 
   /**
    * What is worth keeping across a process restart (breakers with their deadlines, retry budgets,
-   * session ids), as versioned JSON. Pass it back as `createRuntime(config, { restoreFrom })`.
+   * session ids, cached list results with their age), as versioned JSON. Pass it back as
+   * `createRuntime(config, { restoreFrom })`.
    */
   persist(): PersistedRuntime {
     return {
       format: PERSIST_FORMAT,
       version: PERSIST_VERSION,
       savedAt: Date.now(),
-      servers: Object.fromEntries([...this.servers].map(([name, h]) => [name, h.persist()])),
+      servers: Object.fromEntries(
+        [...this.servers].map(([name, h]) => [
+          name,
+          { ...h.persist(), lists: this.features.cache.exportLists(name) },
+        ]),
+      ),
     };
   }
 

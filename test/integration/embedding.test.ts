@@ -200,6 +200,21 @@ describe('persist and restore', () => {
     expect(second.persist().servers.s!.breakers['*']).toMatchObject({ circuit: 'closed', openUntil: null });
   });
 
+  it('cached list results survive a restore with their age', async () => {
+    const first = createRuntime(config(demo.wsUrl));
+    const templates = await first.listResourceTemplates('s');
+    expect(templates.map((t) => t.uriTemplate)).toContain('demo://items/{id}');
+    const saved = first.persist();
+    await first.close();
+    expect(saved.servers.s!.lists?.['list:templates']).toMatchObject({ value: templates });
+    expect(saved.servers.s!.lists?.['list:templates']?.ageMs).toBeGreaterThanOrEqual(0);
+    await using second = createRuntime(config(demo.wsUrl), { restoreFrom: JSON.stringify(saved) });
+    expect(await second.listResourceTemplates('s')).toEqual(templates);
+    // Served from the restored cache: no request, so the server was never even connected.
+    expect(second.cache.stats('s')).toMatchObject({ hits: 1, misses: 0 });
+    expect(second.snapshot().servers.s!.state).toBe('idle');
+  });
+
   it('an incompatible or malformed snapshot is refused before anything starts', () => {
     const good = createRuntime(config(demo.wsUrl)).persist();
     expect(() => createRuntime(config(demo.wsUrl), { restoreFrom: { ...good, version: 99 } })).toThrow(
