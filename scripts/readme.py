@@ -17,7 +17,7 @@ for name in sections:
                 line = '#' + line
             out.append(line)
         text = '\n'.join(out)
-    text = text.replace('](./', '](docs/')
+    text = text.replace('](./', '](docs/').replace('](../', '](')
     if name == 'cli':  # the connection chart as Mermaid too (GitHub renders it)
         mmd = (root / 'docs/statecharts/connection.mmd').read_text().strip()
         text += f'\n\nThe same chart as Mermaid:\n\n```mermaid\n{mmd}\n```\n'
