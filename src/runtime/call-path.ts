@@ -343,7 +343,7 @@ export class CallPath {
 
   private admit(p: Pending, nowMs: number): void {
     if (tryAdmitFast(this.queue.getSnapshot().context, p.id)) {
-      void this.dispatch(p);
+      this.dispatch(p);
       return;
     }
     this.queue.send({
@@ -361,7 +361,7 @@ export class CallPath {
     for (const o of takeQueueOutput(this.queue.getSnapshot().context)) {
       const p = this.pending.get(o.id);
       if (!p) continue;
-      if (o.kind === 'dispatch') void this.dispatch(p);
+      if (o.kind === 'dispatch') this.dispatch(p);
       else this.settle(p, this.queueError(p, o.reason));
     }
   }
@@ -375,9 +375,13 @@ export class CallPath {
     }
   }
 
-  private async dispatch(p: Pending): Promise<void> {
+  /**
+   * Breaker check, connection, request. Synchronous up to the request on a ready connection (no
+   * async frame per call); the outcome is handled once the request's promise settles.
+   */
+  private dispatch(p: Pending): void {
     const breaker = this.breaker(p.breakerKey);
-    let nowMs = Date.now();
+    const nowMs = Date.now();
     const decision = canPass(breaker.getSnapshot().context, nowMs);
     if (!decision.allow) {
       this.stats.breakerRejections++;
@@ -394,13 +398,28 @@ export class CallPath {
     }
     p.probePhase = decision.probe ? decision.phase : undefined;
     if (decision.probe) breaker.send({ type: 'PROBE_STARTED', nowMs });
-    let error: McpRuntimeError | undefined;
-    let value: unknown;
-    let conn: ServerConnection | undefined;
+    let leased: ServerConnection | Promise<ServerConnection>;
+    try {
+      leased = this.deps.acquire(Math.max(1, p.deadlineAt - Date.now()), p.spec.options.signal);
+    } catch (e) {
+      this.finish(p, breaker, undefined, this.mapError(p, e), undefined);
+      return;
+    }
+    if (leased instanceof Promise) {
+      leased.then(
+        (conn) => this.request(p, breaker, conn),
+        (e: unknown) => this.finish(p, breaker, undefined, this.mapError(p, e), undefined),
+      );
+    } else {
+      this.request(p, breaker, leased);
+    }
+  }
+
+  /** Sends the request on `conn` and hands its outcome to {@link finish}. */
+  private request(p: Pending, breaker: BreakerActor, conn: ServerConnection): void {
+    let sent: Promise<unknown>;
     try {
       const options = p.spec.options;
-      const leased = this.deps.acquire(Math.max(1, p.deadlineAt - Date.now()), options.signal);
-      conn = leased instanceof Promise ? await leased : leased;
       const opts: RequestOptions = { timeout: Math.max(1, p.deadlineAt - Date.now()) };
       if (options.signal) opts.signal = options.signal;
       if (options.onProgress) opts.onprogress = options.onProgress;
@@ -410,12 +429,27 @@ export class CallPath {
         opts.timeout = p.timeoutMs;
       }
       if (options.maxTotalTimeoutMs !== undefined) opts.maxTotalTimeout = options.maxTotalTimeoutMs;
-      value = await p.spec.run(conn.client, opts);
+      sent = p.spec.run(conn.client, opts);
     } catch (e) {
-      error = this.mapError(p, e);
+      this.finish(p, breaker, conn, this.mapError(p, e), undefined);
+      return;
     }
+    sent.then(
+      (value) => this.finish(p, breaker, conn, undefined, value),
+      (e: unknown) => this.finish(p, breaker, conn, this.mapError(p, e), undefined),
+    );
+  }
+
+  /** The request's outcome: release, breaker, queue slot, then retry or settle. */
+  private finish(
+    p: Pending,
+    breaker: BreakerActor,
+    conn: ServerConnection | undefined,
+    error: McpRuntimeError | undefined,
+    value: unknown,
+  ): void {
     if (conn) this.deps.release(conn);
-    nowMs = Date.now();
+    const nowMs = Date.now();
     const outcome = this.breakerOutcome(error, conn);
     if (needsEvent(breaker.getSnapshot().context, outcome, p.probePhase))
       breaker.send(outcomeEvent(outcome, nowMs, p.probePhase));
