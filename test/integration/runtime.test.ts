@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { createRuntime, type McpRuntime, type RuntimeConfig } from '../../src/index.js';
 import { type DemoServerProcess, demoStdioCommand, spawnDemoServer } from '../helpers/demo-server-process.js';
 
@@ -198,6 +199,37 @@ describe('runtime: server killed and restarted', () => {
       expect(rt.snapshot().servers.s!.readyCount).toBe(2);
     } finally {
       await rt.close();
+    }
+  });
+});
+
+describe('runtime: a server that never answers initialize', () => {
+  it('fails the wait with TIMEOUT naming the initialize deadline, and reconnects by itself', async () => {
+    // Accepts the MCP subprotocol, reads every frame, answers nothing.
+    const silent = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'mcp' });
+    let initializes = 0;
+    silent.on('connection', (socket) => {
+      socket.on('message', (data) => {
+        if (String(data).includes('"initialize"')) initializes++;
+      });
+    });
+    await new Promise((r) => silent.once('listening', r));
+    const port = (silent.address() as { port: number }).port;
+    const rt = createRuntime({
+      servers: { s: { url: `ws://127.0.0.1:${port}` } },
+      defaults: { ...fast, connectTimeoutMs: 300, initializeTimeoutMs: 200 },
+    });
+    try {
+      const error = await rt.start().catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'TIMEOUT', server: 's' });
+      expect((error as Error).message).toMatch(/initialize on s took longer than 200 ms/);
+      // Each attempt sent initialize once and then backed off: no hang, no storm.
+      expect(initializes).toBeGreaterThanOrEqual(2);
+      expect(rt.snapshot().servers.s!.lastError).toMatchObject({ code: 'TIMEOUT' });
+    } finally {
+      await rt.close();
+      for (const client of silent.clients) client.terminate();
+      await new Promise((r) => silent.close(r));
     }
   });
 });
