@@ -74,6 +74,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   /** The one inspection observer of every actor (feeds `options.inspect` and `inspect()`). */
   private readonly inspection: InspectionHub;
   private closePromise: Promise<void> | undefined;
+  private readonly inspectors = new Set<InspectorHandle>();
   readonly config: ResolvedConfig;
   /** Sessions, cache, registry, subscriptions, logs, health (src/runtime/features.ts). */
   private readonly features: RuntimeFeatures;
@@ -130,7 +131,10 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
    * log, per-server figures). Resolves with its `url` and `close()`; it closes with the runtime.
    */
   inspect(options: InspectorOptions = {}): Promise<InspectorHandle> {
-    return startInspector({ runtime: this, hub: this.inspection }, options);
+    return startInspector({ runtime: this, hub: this.inspection }, options).then((handle) => {
+      this.inspectors.add(handle);
+      return handle;
+    });
   }
 
   /** True once `close()` was called. */
@@ -451,9 +455,11 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
 
   /** Closes every server: pending calls reject with CLOSED; no timer, socket or child is left. Idempotent. */
   close(): Promise<void> {
-    this.closePromise ??= Promise.all([...this.servers.values()].map((h) => h.close())).then(() =>
-      this.features.close(),
-    );
+    this.closePromise ??= Promise.all([
+      ...[...this.servers.values()].map((h) => h.close()),
+      // Open inspector pages go with the runtime, at once (no socket left behind).
+      ...[...this.inspectors].map((i) => i.close()),
+    ]).then(() => this.features.close());
     return this.closePromise;
   }
 
