@@ -1,9 +1,8 @@
 /**
- * One configured server as the facade sees it: its connection actor (created lazily, so a runtime
- * with a thousand servers starts at once), the call path, and its counters.
- *
- * The call path on a ready server is: a field read (`isReady`), the SDK request, error mapping.
- * Only when the connection is not ready does the call wait, bounded by its own timeout.
+ * One configured server as the facade sees it: its supervisor, its pool of connections and its
+ * call path (queue, breaker, retries), all created lazily, so a runtime with a thousand servers
+ * starts at once. The supervisor counts connections that give up and fails the server past its
+ * restart intensity (calls then reject with SERVER_FAILED until `restart`).
  */
 import type { Client, ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
@@ -12,7 +11,7 @@ import { type ConnectionStateChange, ServerConnection } from '../actors/server-c
 import { AuthError, ClosedError, type McpRuntimeError, ServerFailedError } from '../errors/index.js';
 import type { BreakerTransition } from '../machines/breaker.js';
 import type { ConnectionStateName } from '../machines/connection.js';
-import type { ToolHints } from '../machines/retry-policy.js';
+import type { RequestKind, ToolHints } from '../machines/retry-policy.js';
 import { type SupervisorEvent, supervisorMachine, takeSupervisorOutput } from '../machines/supervisor.js';
 import { buildTransportSpec, surfaceError } from './auth.js';
 import { type CallOptions, CallPath } from './call-path.js';
@@ -252,12 +251,35 @@ export class ServerHandle {
     options: CallOptions,
     run: (client: Client, opts: RequestOptions) => Promise<T>,
   ): Promise<T> {
-    if (this.closed) return Promise.reject(new ClosedError(`${this.name} is closed`, { server: this.name }));
     const { kind, tool } = requestKindOf(operation);
+    return this.submit(operation, kind, tool, options, run);
+  }
+
+  /**
+   * {@link call} for `tools/call` of `tool` (operation `tools/call TOOL`), without building the
+   * label's parts again from the string on every call.
+   */
+  callTool<T>(
+    tool: string,
+    options: CallOptions,
+    run: (client: Client, opts: RequestOptions) => Promise<T>,
+  ): Promise<T> {
+    return this.submit(`tools/call ${tool}`, 'tool', tool, options, run);
+  }
+
+  private submit<T>(
+    operation: string,
+    kind: RequestKind,
+    tool: string | undefined,
+    options: CallOptions,
+    run: RunRequest<T>,
+  ): Promise<T> {
+    if (this.closed) return Promise.reject(new ClosedError(`${this.name} is closed`, { server: this.name }));
+    // One object shape for every call (a missing tool is undefined, which the path treats as none).
     return this.path.submit({
       operation,
       kind,
-      ...(tool ? { tool } : {}),
+      tool,
       options,
       run: this.hooks.wrapRun ? this.hooks.wrapRun(this.name, operation, options, run) : run,
     });
