@@ -172,7 +172,7 @@ export class ServerSession {
    * re-initialisation closed under it) waits for the new session and is replayed once when it is safe
    * to replay: list/read/get/ping/complete, a tool annotated read-only or idempotent, or `retry: true`.
    */
-  async run<C, T>(
+  run<C, T>(
     operation: string,
     options: RunOptions,
     conn: ServerConnection,
@@ -182,33 +182,75 @@ export class ServerSession {
   ): Promise<T> {
     const generation = this.generation;
     const started = performance.now();
+    let sent: Promise<T>;
     try {
-      const value = await run(client, opts);
-      this.health.record(performance.now() - started);
-      return value;
+      sent = run(client, opts);
     } catch (error) {
-      const expired = isSessionNotFound(error) && conn.session?.sessionId !== undefined;
-      if (expired) this.actor.send({ type: 'SESSION_EXPIRED', generation });
-      const causedByExpiry =
-        expired ||
-        (isConnectionClosed(error) && this.actor.getSnapshot().context.expiredGeneration === generation);
-      if (!causedByExpiry || !this.isSafe(operation, options) || options.signal?.aborted) {
-        this.health.record(performance.now() - started, error as McpRuntimeError);
-        throw error;
-      }
-      const timeoutMs = opts.timeout ?? 60_000;
-      const remainingMs = Math.max(1, timeoutMs - (performance.now() - started));
-      const waitStarted = performance.now();
-      await conn.whenReady(remainingMs, options.signal);
-      const replayOpts = { ...opts, timeout: Math.max(1, remainingMs - (performance.now() - waitStarted)) };
       try {
-        const value = await run(client, replayOpts);
+        return this.afterFailure(operation, options, conn, client, opts, run, generation, started, error);
+      } catch (rethrown) {
+        return Promise.reject(rethrown);
+      }
+    }
+    // No async frame on the healthy path: one `then` records the latency and hands the value on.
+    return sent.then(
+      (value) => {
         this.health.record(performance.now() - started);
         return value;
-      } catch (replayError) {
-        this.health.record(performance.now() - started, replayError as McpRuntimeError);
-        throw replayError;
-      }
+      },
+      (error: unknown) =>
+        this.afterFailure(operation, options, conn, client, opts, run, generation, started, error),
+    );
+  }
+
+  /**
+   * A request failed: rethrows (synchronously, so the failure surfaces as soon as before) unless
+   * the session's expiry caused it and it is safe to replay; then replays it on the new session.
+   */
+  private afterFailure<C, T>(
+    operation: string,
+    options: RunOptions,
+    conn: ServerConnection,
+    client: C,
+    opts: RequestOptions,
+    run: (client: C, opts: RequestOptions) => Promise<T>,
+    generation: number,
+    started: number,
+    error: unknown,
+  ): Promise<T> {
+    const expired = isSessionNotFound(error) && conn.session?.sessionId !== undefined;
+    if (expired) this.actor.send({ type: 'SESSION_EXPIRED', generation });
+    const causedByExpiry =
+      expired ||
+      (isConnectionClosed(error) && this.actor.getSnapshot().context.expiredGeneration === generation);
+    if (!causedByExpiry || !this.isSafe(operation, options) || options.signal?.aborted) {
+      this.health.record(performance.now() - started, error as McpRuntimeError);
+      throw error;
+    }
+    return this.replay(options, conn, client, opts, run, started);
+  }
+
+  /** Waits for the new session, then sends the request once more within what is left of its timeout. */
+  private async replay<C, T>(
+    options: RunOptions,
+    conn: ServerConnection,
+    client: C,
+    opts: RequestOptions,
+    run: (client: C, opts: RequestOptions) => Promise<T>,
+    started: number,
+  ): Promise<T> {
+    const timeoutMs = opts.timeout ?? 60_000;
+    const remainingMs = Math.max(1, timeoutMs - (performance.now() - started));
+    const waitStarted = performance.now();
+    await conn.whenReady(remainingMs, options.signal);
+    const replayOpts = { ...opts, timeout: Math.max(1, remainingMs - (performance.now() - waitStarted)) };
+    try {
+      const value = await run(client, replayOpts);
+      this.health.record(performance.now() - started);
+      return value;
+    } catch (replayError) {
+      this.health.record(performance.now() - started, replayError as McpRuntimeError);
+      throw replayError;
     }
   }
 
