@@ -183,44 +183,53 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   }
 
   /** Calls a tool. Rejects with TOOL when the result has `isError` (unless `allowToolError`). */
-  async callTool(
+  callTool(
     server: string,
     tool: string,
     args: Record<string, unknown> = {},
     options: CallToolOptions = {},
   ): Promise<CallToolResult> {
-    const h = this.handle(server);
-    const registry = this.features.registry;
-    registry.validateArguments(server, tool, args);
-    const context = this.metaFor(h, options.context);
-    // No `_meta: {}` on the wire when there is nothing to say (the server parses every byte).
-    const meta = options.meta ? { ...context, ...options.meta } : context;
-    if (options.cache && registry.isReadOnly(server, tool)) {
-      const { cache: _cache, ...rest } = options;
-      return this.features.cache.get(server, toolResultKey(tool, args), () =>
-        this.callTool(server, tool, args, rest),
+    // Not an async method: one promise layer less per call; what throws here still rejects.
+    try {
+      const h = this.handle(server);
+      const registry = this.features.registry;
+      registry.validateArguments(server, tool, args);
+      const context = this.metaFor(h, options.context);
+      // No `_meta: {}` on the wire when there is nothing to say (the server parses every byte).
+      const meta = options.meta ? { ...context, ...options.meta } : context;
+      if (options.cache && registry.isReadOnly(server, tool)) {
+        const { cache: _cache, ...rest } = options;
+        return this.features.cache.get(server, toolResultKey(tool, args), () =>
+          this.callTool(server, tool, args, rest),
+        );
+      }
+      // Inline arrows (no named per-call closures): the request, then the result's checks.
+      return h.callTool(tool, options, (client, opts) =>
+        (
+          client.callTool(
+            meta ? { name: tool, arguments: args, _meta: meta } : { name: tool, arguments: args },
+            undefined,
+            opts,
+          ) as Promise<CallToolResult>
+        ).then(
+          (result) => {
+            if (!result.isError) registry.validateStructuredContent(server, tool, result.structuredContent);
+            if (result.isError && !options.allowToolError) {
+              const text = result.content?.find((c) => c.type === 'text')?.text;
+              throw new ToolError(`${tool} on ${server} failed${text ? `: ${text}` : ''}`, tool, result, {
+                server,
+              });
+            }
+            return result;
+          },
+          (error: unknown) => {
+            throw structuredContentError(server, tool, error) ?? error;
+          },
+        ),
       );
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return h.call(`tools/call ${tool}`, options, async (client, opts) => {
-      let result: CallToolResult;
-      try {
-        result = (await client.callTool(
-          meta ? { name: tool, arguments: args, _meta: meta } : { name: tool, arguments: args },
-          undefined,
-          opts,
-        )) as CallToolResult;
-      } catch (error) {
-        throw structuredContentError(server, tool, error) ?? error;
-      }
-      if (!result.isError) registry.validateStructuredContent(server, tool, result.structuredContent);
-      if (result.isError && !options.allowToolError) {
-        const text = result.content?.find((c) => c.type === 'text')?.text;
-        throw new ToolError(`${tool} on ${server} failed${text ? `: ${text}` : ''}`, tool, result, {
-          server,
-        });
-      }
-      return result;
-    });
   }
 
   /** Lists a server's tools (follows pagination). */
@@ -504,7 +513,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
 
   private metaFor(h: ServerHandle, override?: Record<string, unknown>): Record<string, unknown> | undefined {
     const context = override ? { ...h.config.context, ...override } : h.config.context;
-    return Object.keys(context).length > 0 ? { [CONTEXT_META_KEY]: context } : undefined;
+    return hasOwnKeys(context) ? { [CONTEXT_META_KEY]: context } : undefined;
   }
 
   private createFeatures(): RuntimeFeatures {
@@ -597,6 +606,12 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       this.emit('disconnect', { ...base, reason: change.lastError, to: change.to });
     }
   }
+}
+
+/** `Object.keys(value).length > 0` without building the array (this runs on every call). */
+function hasOwnKeys(value: object): boolean {
+  for (const key in value) if (Object.hasOwn(value, key)) return true;
+  return false;
 }
 
 /** The SDK's own outputSchema check failed: the same failure as a ValidationError naming the field. */
