@@ -225,3 +225,64 @@ export async function waitForBaseline(
 export function pause(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** One kind of fault the schedule injects. */
+export interface Fault {
+  name: string;
+  /** Applies the fault; resolves when it is in place (a restart resolves once the server is back). */
+  apply: () => Promise<void> | void;
+  /** How long it stays before everything is reset. */
+  holdMs: number;
+}
+
+/** A running fault schedule: the load goes on while `loadOn()`. */
+export interface FaultSchedule {
+  /** Names of the faults injected so far, in order. */
+  readonly injected: string[];
+  loadOn(): boolean;
+  /** Resolves when the schedule has ended (and the load should stop). */
+  readonly done: Promise<void>;
+}
+
+/**
+ * Injects a seeded deck (every kind once per round, 3 rounds, in a seeded order), one fault at a
+ * time, resetting after each. Runs at least `minLoadMs` and one full round, never past `hardStopMs`.
+ */
+export function runFaultSchedule(options: {
+  faults: readonly Fault[];
+  rand: () => number;
+  minLoadMs: number;
+  hardStopMs: number;
+  reset: () => void;
+}): FaultSchedule {
+  const { faults, rand } = options;
+  const deck: Fault[] = [];
+  for (let round = 0; round < 3; round++) {
+    const shuffled = [...faults];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    deck.push(...shuffled);
+  }
+  const startedAt = Date.now();
+  const injected: string[] = [];
+  let on = true;
+  const done = (async () => {
+    for (const fault of deck) {
+      await pause(150 + Math.floor(rand() * 250));
+      const elapsedMs = Date.now() - startedAt;
+      if (
+        (elapsedMs >= options.minLoadMs && injected.length >= faults.length) ||
+        elapsedMs >= options.hardStopMs
+      )
+        break;
+      injected.push(fault.name);
+      await fault.apply();
+      await pause(fault.holdMs);
+      options.reset();
+    }
+    on = false;
+  })();
+  return { injected, loadOn: () => on, done };
+}

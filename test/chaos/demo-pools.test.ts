@@ -16,8 +16,10 @@ import {
   activeResources,
   CallLedger,
   type CountingServer,
+  type Fault,
   type Outcome,
   pause,
+  runFaultSchedule,
   seededRandom,
   spawnCountingServer,
   waitForBaseline,
@@ -45,14 +47,6 @@ const policy = {
 
 /** Codes a call may fail with while faults are injected (anything else is a bug). */
 const CHAOS_CODES = new Set(['TIMEOUT', 'CONNECTION_LOST', 'BREAKER_OPEN', 'REMOTE', 'QUEUE_FULL']);
-
-interface Fault {
-  name: string;
-  /** Applies the fault; resolves when it is in place (a restart resolves once the server is back). */
-  apply: () => Promise<void> | void;
-  /** How long it stays before everything is reset. */
-  holdMs: number;
-}
 
 describe('chaos: demo server pools over WebSocket and Streamable HTTP', () => {
   let dir: string;
@@ -116,41 +110,25 @@ describe('chaos: demo server pools over WebSocket and Streamable HTTP', () => {
       },
       { name: 'sigkill-restart', apply: () => server.restart(), holdMs: 200 },
     ];
-    // A seeded deck: every kind once per round, in a seeded order.
-    const deck: Fault[] = [];
-    for (let round = 0; round < 3; round++) {
-      const shuffled = [...faults];
-      for (let i = shuffled.length - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
-      }
-      deck.push(...shuffled);
-    }
-
-    // The load runs while faults are injected: at least LOAD_MS and one full round of the deck,
-    // never past HARD_STOP_MS.
-    const startedAt = Date.now();
-    const injected: string[] = [];
-    let loadOn = true;
-    const injector = (async () => {
-      for (const fault of deck) {
-        await pause(150 + Math.floor(rand() * 250));
-        const elapsedMs = Date.now() - startedAt;
-        if ((elapsedMs >= LOAD_MS && injected.length >= faults.length) || elapsedMs >= HARD_STOP_MS) break;
-        injected.push(fault.name);
-        await fault.apply();
-        await pause(fault.holdMs);
+    // A seeded deck of faults while the load runs: at least LOAD_MS and one full round of the
+    // deck, never past HARD_STOP_MS.
+    const schedule = runFaultSchedule({
+      faults,
+      rand,
+      minLoadMs: LOAD_MS,
+      hardStopMs: HARD_STOP_MS,
+      reset: () => {
         wsProxy.reset();
         httpProxy.reset();
-      }
-      loadOn = false;
-    })();
+      },
+    });
+    const { injected } = schedule;
 
     // Steady load: each worker keeps one call in flight and paces itself (backing off while the
     // breaker fails calls fast, as a client would).
     const worker = async (s: string, wrand: () => number): Promise<void> => {
       let last: Outcome | undefined;
-      while (loadOn && ledger.size < MAX_CALLS) {
+      while (schedule.loadOn() && ledger.size < MAX_CALLS) {
         await pause(last?.code === 'BREAKER_OPEN' ? 50 : 2);
         const r = wrand();
         if (r < 0.6) {
@@ -171,7 +149,7 @@ describe('chaos: demo server pools over WebSocket and Streamable HTTP', () => {
       }
     };
     await Promise.all([
-      injector,
+      schedule.done,
       ...SERVERS.flatMap((s, si) =>
         Array.from({ length: WORKERS_PER_SERVER }, (_, w) =>
           worker(s, seededRandom(SEED * 100 + si * 10 + w)),

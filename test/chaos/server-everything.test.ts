@@ -13,8 +13,10 @@ import { createFaultProxy, type FaultProxy } from '../../src/testing/index.js';
 import {
   activeResources,
   CallLedger,
+  type Fault,
   type Outcome,
   pause,
+  runFaultSchedule,
   seededRandom,
   waitForBaseline,
 } from './chaos-harness.js';
@@ -138,7 +140,7 @@ describe('chaos: server-everything over Streamable HTTP and stdio', () => {
     const rand = seededRandom(SEED);
     const ledger = new CallLedger();
     let stdioKills = 0;
-    const faults = [
+    const faults: Fault[] = [
       { name: 'latency', apply: () => void proxy.latency(30, 40), holdMs: 500 },
       { name: 'drop', apply: () => void proxy.drop({ probability: 0.05 }), holdMs: 400 },
       { name: 'cut', apply: () => void proxy.cut(), holdMs: 100 },
@@ -167,35 +169,18 @@ describe('chaos: server-everything over Streamable HTTP and stdio', () => {
         holdMs: 300,
       },
     ];
-    const deck: typeof faults = [];
-    for (let round = 0; round < 3; round++) {
-      const shuffled = [...faults];
-      for (let i = shuffled.length - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
-      }
-      deck.push(...shuffled);
-    }
-
-    const startedAt = Date.now();
-    const injected: string[] = [];
-    let loadOn = true;
-    const injector = (async () => {
-      for (const fault of deck) {
-        await pause(150 + Math.floor(rand() * 250));
-        const elapsedMs = Date.now() - startedAt;
-        if ((elapsedMs >= LOAD_MS && injected.length >= faults.length) || elapsedMs >= HARD_STOP_MS) break;
-        injected.push(fault.name);
-        await fault.apply();
-        await pause(fault.holdMs);
-        proxy.reset();
-      }
-      loadOn = false;
-    })();
+    const schedule = runFaultSchedule({
+      faults,
+      rand,
+      minLoadMs: LOAD_MS,
+      hardStopMs: HARD_STOP_MS,
+      reset: () => proxy.reset(),
+    });
+    const { injected } = schedule;
 
     const worker = async (s: string, wrand: () => number): Promise<void> => {
       let last: Outcome | undefined;
-      while (loadOn && ledger.size < MAX_CALLS) {
+      while (schedule.loadOn() && ledger.size < MAX_CALLS) {
         await pause(last?.code === 'BREAKER_OPEN' ? 50 : 2);
         if (wrand() < 0.5) {
           last = await ledger.track(s, 'echo', true, async (id) => {
@@ -215,7 +200,7 @@ describe('chaos: server-everything over Streamable HTTP and stdio', () => {
       }
     };
     await Promise.all([
-      injector,
+      schedule.done,
       ...SERVERS.flatMap((s, si) =>
         Array.from({ length: WORKERS_PER_SERVER }, (_, w) =>
           worker(s, seededRandom(SEED * 100 + si * 10 + w)),
