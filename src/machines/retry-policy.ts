@@ -21,7 +21,17 @@ export interface RetryPolicy {
 }
 
 /** What kind of request a call is, for the safety rule. */
-export type RequestKind = 'ping' | 'list' | 'read' | 'get' | 'complete' | 'subscribe' | 'tool' | 'other';
+export type RequestKind =
+  | 'ping'
+  | 'list'
+  | 'read'
+  | 'get'
+  | 'complete'
+  | 'subscribe'
+  /** Other requests that set or establish state idempotently: `initialize`, `logging/setLevel`. */
+  | 'idempotent'
+  | 'tool'
+  | 'other';
 
 /** Hints a tool's annotations give about repeating it. */
 export interface ToolHints {
@@ -50,6 +60,7 @@ export function isRetrySafe(
     case 'get':
     case 'complete':
     case 'subscribe':
+    case 'idempotent':
       return true;
     case 'tool':
       return hints?.readOnlyHint === true || hints?.idempotentHint === true;

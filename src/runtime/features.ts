@@ -96,7 +96,7 @@ export class RuntimeFeatures {
         new ServerSession(server, () => host.connectionOf(server), {
           invalidateCache: (s) => this.onSessionRenewed(s),
           onStateChange: (s, from, to) => this.onSessionState(s, from, to),
-          isIdempotentTool: (s, tool) => this.registry.isIdempotent(s, tool),
+          toolHints: (s, tool) => this.registry.findTool(s, tool)?.annotations,
           ...(inspect ? { inspect } : {}),
         }),
       );

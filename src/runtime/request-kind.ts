@@ -15,6 +15,8 @@ const KIND_BY_METHOD: Record<string, RequestKind> = {
   'completion/complete': 'complete',
   'resources/subscribe': 'subscribe',
   'resources/unsubscribe': 'subscribe',
+  initialize: 'idempotent',
+  'logging/setLevel': 'idempotent',
   'tools/call': 'tool',
 };
 

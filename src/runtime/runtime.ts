@@ -115,6 +115,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
           onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
           configureClient: (name, client) => this.configureClient(name, client),
           inspect: this.inspection.observer,
+          toolHints: (name, tool) => this.features.registry.findTool(name, tool)?.annotations,
           ...(restored?.servers[server.name] ? { restore: restored.servers[server.name] } : {}),
         }),
       );
@@ -237,7 +238,6 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     return this.paginate(server, 'tools/list', options, (client, cursor, opts) =>
       client.listTools(cursor ? { cursor } : undefined, opts).then((r) => [r.tools, r.nextCursor]),
     ).then((tools) => {
-      this.handle(server).rememberTools(tools);
       this.features.registry.ingest(server, 'tools', tools);
       return tools;
     });

@@ -41,6 +41,8 @@ export interface ServerHandleHooks {
   inspect?: (event: InspectionEvent) => void;
   /** Options of the server's SDK Client: declared capabilities, the shared schema validator. */
   clientOptions?: (server: string) => ClientOptions;
+  /** A tool's annotations, when known (the retry-safety rule reads them). */
+  toolHints?: (server: string, tool: string) => ToolHints | undefined;
   /** Persisted state to resume from (breakers, retry budget). */
   restore?: PersistedServer;
   /** Wraps each request's `run` (session re-initialisation on HTTP 404, health metrics). */
@@ -58,7 +60,6 @@ export class ServerHandle {
   private failure: ServerFailedError | AuthError | undefined;
   private closed = false;
   private callPath: CallPath | undefined;
-  private readonly toolHints = new Map<string, ToolHints>();
 
   constructor(
     readonly config: ResolvedServerConfig,
@@ -229,7 +230,7 @@ export class ServerHandle {
         return this.pool.acquire(timeoutMs, signal);
       },
       release: (conn) => this.serverPool?.release(conn),
-      toolHints: (tool) => this.toolHints.get(tool),
+      toolHints: (tool) => this.hooks.toolHints?.(c.name, tool),
       onBreaker: (change) => this.hooks.onBreaker?.(change),
       // Failures leave redacted, and a server given up on for AUTH rejects with AUTH (auth.ts).
       surfaceError: (error) => surfaceError(this.config, error) as McpRuntimeError,
@@ -283,14 +284,6 @@ export class ServerHandle {
       options,
       run: this.hooks.wrapRun ? this.hooks.wrapRun(this.name, operation, options, run) : run,
     });
-  }
-
-  /** Remembers tool annotations (from tools/list) for the retry-safety rule. */
-  rememberTools(tools: ReadonlyArray<{ name: string; annotations?: ToolHints | undefined }>): void {
-    for (const t of tools) {
-      if (t.annotations) this.toolHints.set(t.name, t.annotations);
-      else this.toolHints.delete(t.name);
-    }
   }
 
   /** What survives a process restart (see persist.ts). Servers never used carry over what was restored. */

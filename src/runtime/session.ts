@@ -13,8 +13,10 @@ import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.j
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import type { ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
 import { ConnectionLostError, McpRuntimeError } from '../errors/index.js';
+import { isRetrySafe, type ToolHints } from '../machines/retry-policy.js';
 import { type SessionStateName, sessionMachine } from '../machines/session.js';
 import { HealthRecorder } from './health.js';
+import { requestKindOf } from './request-kind.js';
 
 /** Hooks through which a session reports to the runtime. */
 export interface SessionHooks {
@@ -23,7 +25,8 @@ export interface SessionHooks {
   /** The session changed state (`to === 'active'` after a restore: subscriptions are back). */
   onStateChange?: (server: string, from: SessionStateName, to: SessionStateName) => void;
   /** True when a `tools/call` of this tool may run twice (readOnlyHint / idempotentHint). */
-  isIdempotentTool?: (server: string, tool: string) => boolean;
+  /** A tool's annotations, when known (for the replay-safety rule). */
+  toolHints?: (server: string, tool: string) => ToolHints | undefined;
   inspect?: (event: InspectionEvent) => void;
 }
 
@@ -32,9 +35,6 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   retry?: boolean | undefined;
 }
-
-const SAFE_OPERATIONS =
-  /^(ping|initialize|tools\/list|resources\/list|resources\/templates\/list|prompts\/list|resources\/read|prompts\/get|completion\/complete|resources\/subscribe|resources\/unsubscribe|logging\/setLevel)\b/;
 
 /** True when the error is HTTP 404 from a Streamable HTTP transport (the session id is unknown). */
 export function isSessionNotFound(error: unknown): boolean {
@@ -256,10 +256,9 @@ export class ServerSession {
 
   /** True when the operation may be sent twice without changing the outcome. */
   isSafe(operation: string, options: RunOptions): boolean {
-    if (options.retry === true) return true;
-    if (SAFE_OPERATIONS.test(operation)) return true;
-    const tool = /^tools\/call (.+)$/.exec(operation)?.[1];
-    return tool !== undefined && (this.hooks.isIdempotentTool?.(this.server, tool) ?? false);
+    // The same rule as retries (machines/retry-policy.ts): one answer to "may this be sent twice?".
+    const { kind, tool } = requestKindOf(operation);
+    return isRetrySafe(kind, tool ? this.hooks.toolHints?.(this.server, tool) : undefined, options.retry);
   }
 
   /** JSON view for `snapshot()`: no session id, no instructions. */

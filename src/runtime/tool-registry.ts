@@ -123,12 +123,6 @@ export class ToolRegistry {
     return ref ? this.promptsByServer.get(ref.server)?.get(ref.name) : undefined;
   }
 
-  /** True when the tool is annotated read-only or idempotent (safe to send twice). */
-  isIdempotent(server: string, tool: string): boolean {
-    const a = this.toolsByServer.get(server)?.get(tool)?.annotations;
-    return a?.readOnlyHint === true || a?.idempotentHint === true;
-  }
-
   /** True when the tool is annotated read-only (its results may be cached). */
   isReadOnly(server: string, tool: string): boolean {
     return this.toolsByServer.get(server)?.get(tool)?.annotations?.readOnlyHint === true;
