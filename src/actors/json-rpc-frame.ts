@@ -1,9 +1,9 @@
 /**
  * Decoding of one inbound WebSocket frame into a JSON-RPC message, shared by the WebSocket client and
  * server transports. Frames arrive on the hot path, so the common well-formed shapes are recognised by
- * hand; the SDK's zod schema is consulted only when the cheap check cannot vouch for a frame.
+ * hand; the SDK's schema (`parseJSONRPCMessage`) is consulted only when the cheap check cannot vouch for a frame.
  */
-import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { type JSONRPCMessage, parseJSONRPCMessage } from '@modelcontextprotocol/client';
 import { ProtocolError } from '../errors/index.js';
 
 const RELATED_TASK_META_KEY = 'io.modelcontextprotocol/related-task';
@@ -24,12 +24,11 @@ export function decodeJsonRpcFrame(text: string, server?: string): JSONRPCMessag
     return new ProtocolError(`Malformed JSON in WebSocket frame (${text.length} chars)`, { server, cause });
   }
   if (isCertainlyJsonRpcMessage(value)) return value as JSONRPCMessage;
-  const parsed = JSONRPCMessageSchema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  return new ProtocolError('WebSocket frame is not a valid JSON-RPC 2.0 message', {
-    server,
-    cause: parsed.error,
-  });
+  try {
+    return parseJSONRPCMessage(value);
+  } catch (cause) {
+    return new ProtocolError('WebSocket frame is not a valid JSON-RPC 2.0 message', { server, cause });
+  }
 }
 
 /**

@@ -1,13 +1,24 @@
 /**
  * Maps whatever the SDK, a transport or the platform threw into the runtime's error hierarchy,
  * keeping the original as `cause`.
+ *
+ * SDK v2 keeps two kinds apart, and so do we: a JSON-RPC error the SERVER sent is an SDK
+ * `ProtocolError` and always becomes REMOTE with its `rpcCode` (whatever the number: a server's
+ * -32001 is not our timeout, a server's -32000 is not our lost connection); what the SDK found
+ * LOCALLY is an `SdkError` with a string code (timeout, connection closed, negotiation failed, HTTP
+ * status) and maps to the local code that describes it.
  */
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import {
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+  ProtocolError as SdkProtocolError,
+  UnauthorizedError,
+} from '@modelcontextprotocol/client';
 import {
   AuthError,
   CancelledError,
+  ConfigError,
   ConnectionLostError,
   McpRuntimeError,
   ProtocolError,
@@ -20,6 +31,8 @@ export interface ErrorContext {
   server: string;
   operation: string;
   timeoutMs?: number;
+  /** True before the connection was ever ready: a 404/405 then means "no MCP endpoint here". */
+  firstContact?: boolean;
 }
 
 const NETWORK_CODES = new Set([
@@ -28,28 +41,76 @@ const NETWORK_CODES = new Set([
   'EPIPE',
   'ETIMEDOUT',
   'EHOSTUNREACH',
+  'ENETUNREACH',
   'ENOTFOUND',
+  'EAI_AGAIN',
   'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-function errnoOf(error: unknown): string | undefined {
+/** Causes a reconnect cannot heal: the command or the endpoint is wrong. */
+const PERMANENT_SPAWN_CODES = new Set(['ENOENT', 'EACCES', 'ENOTDIR', 'EISDIR']);
+
+const permanent = new WeakSet<McpRuntimeError>();
+
+/** Marks an error as one that reconnecting cannot fix (the connection fails at once). */
+export function markPermanent<E extends McpRuntimeError>(error: E): E {
+  permanent.add(error);
+  return error;
+}
+
+/** True for errors marked by {@link markPermanent}. */
+export function isPermanent(error: unknown): boolean {
+  return error instanceof McpRuntimeError && permanent.has(error);
+}
+
+interface ErrnoFacts {
+  code: string;
+  address?: string;
+  port?: number;
+  path?: string;
+  syscall?: string;
+}
+
+function errnoOf(error: unknown): ErrnoFacts | undefined {
   let e: unknown = error;
-  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
+  for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
+    if (typeof code === 'string' && /^[A-Z_]+$/.test(code) && !(e instanceof SdkError)) {
+      return e as ErrnoFacts;
+    }
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** `ECONNREFUSED 127.0.0.1:3001`, `ENOENT spawn no-such-cmd`: the real cause, short. */
+export function describeErrno(error: unknown): string | undefined {
+  const facts = errnoOf(error);
+  if (!facts) return undefined;
+  if (facts.address) return `${facts.code} ${facts.address}${facts.port ? `:${facts.port}` : ''}`;
+  if (facts.path || facts.syscall) return `${facts.code} ${facts.syscall ?? ''} ${facts.path ?? ''}`.trim();
+  return facts.code;
 }
 
 /** True when the error means the network path to the server is gone (not a protocol answer). */
 export function isNetworkFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const errno = errnoOf(error);
-  if (errno && NETWORK_CODES.has(errno)) return true;
+  if (errno && NETWORK_CODES.has(errno.code)) return true;
   return /fetch failed|SSE stream disconnected|terminated|socket hang up|Failed to reconnect|other side closed/i.test(
     error.message,
   );
+}
+
+/** The message without the SDK's `MCP error -32602: ` prefix (which servers sometimes repeat). */
+function bareMessage(message: string): string {
+  return message.replace(/^(MCP error -?\d+: )+/, '');
+}
+
+function httpStatusOf(error: SdkHttpError): number {
+  const status = (error.data as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' ? status : 0;
 }
 
 /** Converts any thrown value into an {@link McpRuntimeError}. */
@@ -57,57 +118,74 @@ export function toRuntimeError(error: unknown, ctx: ErrorContext): McpRuntimeErr
   if (error instanceof McpRuntimeError) return error;
   const { server, operation } = ctx;
   const options = { server, cause: error };
-  if (error instanceof McpError) {
-    switch (error.code) {
-      case ErrorCode.ConnectionClosed:
-        // The SDK uses -32000 for its own "Connection closed"; a server may send -32000 too.
-        if (/Connection closed$/.test(error.message)) {
-          return new ConnectionLostError(`${operation} on ${server}: connection lost`, options);
-        }
-        return new RemoteError(
-          `${operation} on ${server}: ${error.message}`,
-          error.code,
-          error.data,
-          options,
-        );
-      case ErrorCode.RequestTimeout:
-        return new TimeoutError(
-          `${operation} on ${server} timed out${ctx.timeoutMs ? ` after ${ctx.timeoutMs} ms` : ''}`,
-          ctx.timeoutMs ?? 0,
-          options,
-        );
-      case ErrorCode.ParseError:
-      case ErrorCode.InvalidRequest:
-        return new ProtocolError(`${operation} on ${server}: ${error.message}`, options);
-      default:
-        return new RemoteError(
-          `${operation} on ${server}: ${error.message}`,
-          error.code,
-          error.data,
-          options,
-        );
-    }
+  const at = `${operation} on ${server}`;
+  if (error instanceof SdkProtocolError) {
+    // The server answered with a JSON-RPC error: REMOTE, always, with its code.
+    const remote = new RemoteError(`${at}: ${bareMessage(error.message)}`, error.code, error.data, options);
+    // A refused protocol version cannot heal by reconnecting.
+    return error.code === -32022 ? markPermanent(remote) : remote;
   }
-  if (error instanceof UnauthorizedError)
-    return new AuthError(`${operation} on ${server}: unauthorized`, options);
-  if (error instanceof StreamableHTTPError) {
-    const status = error.code ?? 0;
-    if (status === 401 || status === 403) {
-      return new AuthError(`${operation} on ${server}: HTTP ${status}`, { ...options, status });
-    }
-    if (status === 404)
-      return new ConnectionLostError(`${operation} on ${server}: session expired (HTTP 404)`, options);
-    return new RemoteError(`${operation} on ${server}: ${error.message}`, status, undefined, options);
-  }
+  if (error instanceof UnauthorizedError) return new AuthError(`${at}: unauthorized`, options);
+  if (error instanceof SdkHttpError) return fromHttpError(error, ctx);
+  if (error instanceof SdkError) return fromSdkError(error, ctx);
   if (error instanceof Error && error.name === 'AbortError') {
-    return new CancelledError(`${operation} on ${server} was cancelled`, options);
+    return new CancelledError(`${at} was cancelled`, options);
+  }
+  const errno = errnoOf(error);
+  if (errno && PERMANENT_SPAWN_CODES.has(errno.code)) {
+    return markPermanent(
+      new ConfigError([{ path: `servers.${server}`, message: `${describeErrno(error)}` }], options),
+    );
   }
   if (isNetworkFailure(error)) {
-    return new ConnectionLostError(`${operation} on ${server}: ${(error as Error).message}`, options);
+    const cause = describeErrno(error) ?? (error as Error).message;
+    return new ConnectionLostError(`${at}: ${cause}`, options);
   }
   if (error instanceof Error && /SSE error: Non-200 status code \((401|403)\)/.test(error.message)) {
-    return new AuthError(`${operation} on ${server}: ${error.message}`, options);
+    return new AuthError(`${at}: ${error.message}`, options);
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new ProtocolError(`${operation} on ${server}: ${message}`, options);
+  return new ProtocolError(`${at}: ${message}`, options);
+}
+
+function fromHttpError(error: SdkHttpError, ctx: ErrorContext): McpRuntimeError {
+  const { server, operation } = ctx;
+  const options = { server, cause: error };
+  const at = `${operation} on ${server}`;
+  const status = httpStatusOf(error);
+  if (status === 401 || status === 403 || error.code === SdkErrorCode.ClientHttpAuthentication) {
+    return new AuthError(`${at}: HTTP ${status || 401}`, { ...options, status: status || 401 });
+  }
+  if ((status === 404 || status === 405) && ctx.firstContact) {
+    return markPermanent(
+      new ProtocolError(`${at}: no MCP endpoint at the configured URL (HTTP ${status})`, options),
+    );
+  }
+  if (status === 404) return new ConnectionLostError(`${at}: session expired (HTTP 404)`, options);
+  return new RemoteError(`${at}: ${error.message}`, status, error.data, options);
+}
+
+function fromSdkError(error: SdkError, ctx: ErrorContext): McpRuntimeError {
+  const { server, operation } = ctx;
+  const options = { server, cause: error };
+  const at = `${operation} on ${server}`;
+  switch (error.code) {
+    case SdkErrorCode.RequestTimeout:
+      return new TimeoutError(
+        `${at} timed out${ctx.timeoutMs ? ` after ${ctx.timeoutMs} ms` : ''}`,
+        ctx.timeoutMs ?? 0,
+        options,
+      );
+    case SdkErrorCode.ConnectionClosed:
+    case SdkErrorCode.NotConnected:
+    case SdkErrorCode.SendFailed:
+      return new ConnectionLostError(`${at}: connection lost`, options);
+    case SdkErrorCode.EraNegotiationFailed:
+      return markPermanent(new ProtocolError(`${at}: ${error.message}`, options));
+    case SdkErrorCode.CapabilityNotSupported:
+    case SdkErrorCode.MethodNotSupportedByProtocolVersion:
+      return markPermanent(new ProtocolError(`${at}: ${error.message}`, options));
+    default:
+      return new ProtocolError(`${at}: ${error.message}`, options);
+  }
 }

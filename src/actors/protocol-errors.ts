@@ -4,7 +4,7 @@
  * PROTOCOL errors. Transport errors also reach `Client.onerror`, but they are reported by the
  * connection already (`onTransportError`), so only the Client's own findings are passed on here.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { type McpRuntimeError, ProtocolError } from '../errors/index.js';
 
 /** Messages the SDK's Protocol layer raises about the peer's messages (not about the transport). */

@@ -3,8 +3,12 @@
  * more try with fresh headers (a refreshed token) before failing with AUTH, and a failed TLS certificate
  * check is reported as AUTH (see tls.ts). Used for WebSocket, whose token travels in the upgrade request.
  */
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  JSONRPCMessage,
+  MessageExtraInfo,
+  Transport,
+  TransportSendOptions,
+} from '@modelcontextprotocol/client';
 import { AuthError } from '../errors/index.js';
 import { tlsFailureOf } from './tls.js';
 

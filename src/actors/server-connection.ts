@@ -7,9 +7,9 @@
  * The hot path does not touch the actor: `isReady` is a field read, and requests go straight to
  * the Client. Only lifecycle changes (transport loss, heartbeat misses, close) are events.
  */
-import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
+
+import type { Implementation, Transport } from '@modelcontextprotocol/client';
+import { Client, type ClientOptions } from '@modelcontextprotocol/client';
 import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import {
   AuthError,

@@ -6,8 +6,12 @@
  * It also guarantees `onclose` fires exactly once, synchronously when the actor disposes the
  * transport, so the Client rejects everything in flight at once and can connect again.
  */
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  JSONRPCMessage,
+  MessageExtraInfo,
+  Transport,
+  TransportSendOptions,
+} from '@modelcontextprotocol/client';
 
 /** Extra observers of the inner transport, called besides the Client's own callbacks. */
 export interface StartedTransportHooks {

@@ -2,11 +2,9 @@
  * Builds the SDK `Transport` a server's configuration asks for: WebSocket (ours, over `ws`),
  * Streamable HTTP and legacy SSE (the SDK's), or stdio (the SDK's, child process).
  */
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { OAuthClientProvider, Transport } from '@modelcontextprotocol/client';
+import { SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { ConfigError } from '../errors/index.js';
 import { createHttpFetch } from './http-fetch.js';
 import { ReauthTransport } from './reauth-transport.js';

@@ -4,8 +4,7 @@
  * options and needs a global `WebSocket`, hence this one.
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import WebSocket from 'ws';
 import {
   AuthError,

@@ -3,7 +3,7 @@
  * Each resolves its target (config name, URL or command), runs a runtime for the duration of the
  * command and closes it, and prints text or, with `--json`, one JSON document.
  */
-import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/client';
 import { ToolError } from '../errors/index.js';
 import type { RuntimeConfig } from '../runtime/config.js';
 import type { McpRuntime } from '../runtime/runtime.js';

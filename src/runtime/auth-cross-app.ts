@@ -5,12 +5,13 @@
  * (RFC 7523 jwt-bearer grant, the client authenticating with its own secret). No browser, no
  * redirect. SDK v1 has no such provider; this one plugs into `auth: { oauth }` like the SDK's own.
  */
-import type { OAuthClientProvider, OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
 import type {
   OAuthClientInformationMixed,
   OAuthClientMetadata,
+  OAuthClientProvider,
+  OAuthDiscoveryState,
   OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js';
+} from '@modelcontextprotocol/client';
 import { AuthError } from '../errors/index.js';
 
 /** RFC 8693 / RFC 7523 / SEP-990 identifiers. */

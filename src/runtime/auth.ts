@@ -3,7 +3,7 @@
  * token in clear text to a non-loopback host unless `allowInsecure` says so, raises the security
  * warnings (once per server), and keeps the set of secrets to redact for each server.
  */
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { OAuthClientProvider } from '@modelcontextprotocol/client';
 import type { TransportSpec } from '../actors/transport-factory.js';
 import { AuthError, ConfigError, McpRuntimeError, ServerFailedError } from '../errors/index.js';
 import type { ResolvedServerConfig } from './config.js';

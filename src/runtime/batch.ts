@@ -14,7 +14,7 @@ import type {
   ListResourcesResult,
   ListToolsResult,
   ReadResourceResult,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/client';
 import { toRuntimeError } from '../actors/map-error.js';
 import { CancelledError, ConfigError, type McpRuntimeError, ValidationError } from '../errors/index.js';
 import type { CallOptions } from './server-handle.js';

@@ -12,8 +12,7 @@
  * request: no xstate event at all. Every state CHANGE (queueing, breaker trips, probes) still
  * goes through the machines, so it stays visible and model-tested.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Client, RequestOptions } from '@modelcontextprotocol/client';
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import { toRuntimeError } from '../actors/map-error.js';
 import type { ServerConnection } from '../actors/server-connection.js';

@@ -3,7 +3,7 @@
  * runtime `context`; none carries a secret.
  */
 
-import type { LoggingLevel, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import type { LoggingLevel, ReadResourceResult } from '@modelcontextprotocol/client';
 import type { McpRuntimeError } from '../errors/index.js';
 import type { BreakerCircuit, BreakerReason } from '../machines/breaker.js';
 import type { ConnectionErrorSummary, ConnectionStateName, SessionInfo } from '../machines/connection.js';

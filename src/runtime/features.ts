@@ -4,17 +4,13 @@
  * watches, server-initiated requests, server logs, health and the notification handlers that tie
  * them together. The facade (runtime.ts) keeps one-line methods; the logic lives here.
  */
-import type { Client, ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
-import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import {
-  type LoggingLevel,
-  LoggingMessageNotificationSchema,
-  PromptListChangedNotificationSchema,
-  type ReadResourceResult,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ToolListChangedNotificationSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+import type {
+  Client,
+  ClientOptions,
+  LoggingLevel,
+  ReadResourceResult,
+  RequestOptions,
+} from '@modelcontextprotocol/client';
 import type { InspectionEvent } from 'xstate';
 import type { ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
 import type { SessionStateName } from '../machines/session.js';
@@ -140,22 +136,22 @@ export class RuntimeFeatures {
       this.host.config.handlers as ServerRequestHandlers | undefined,
       config?.context ?? {},
     );
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
+    client.setNotificationHandler('notifications/resources/updated', (n) =>
       this.onResourceUpdated(server, n.params.uri),
     );
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+    client.setNotificationHandler('notifications/resources/list_changed', () => {
       this.cache.invalidatePrefix(server, listKey('resources'));
       this.cache.invalidatePrefix(server, listKey('templates'));
       this.host.emit('resourcesChanged', { ...this.host.base(server) });
     });
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+    client.setNotificationHandler('notifications/tools/list_changed', () => {
       this.cache.invalidatePrefix(server, 'tool:');
       this.registry.scheduleRefresh(server, 'tools');
     });
-    client.setNotificationHandler(PromptListChangedNotificationSchema, () => {
+    client.setNotificationHandler('notifications/prompts/list_changed', () => {
       this.registry.scheduleRefresh(server, 'prompts');
     });
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    client.setNotificationHandler('notifications/message', (n) => {
       const min = this.logLevels.get(server);
       if (min && LOG_LEVELS.indexOf(n.params.level) < LOG_LEVELS.indexOf(min)) return;
       this.host.emit('log', {

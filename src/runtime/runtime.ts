@@ -2,9 +2,9 @@
  * The public facade: `createRuntime(config)` returns an {@link McpRuntime} that owns one
  * {@link ServerHandle} per configured server and exposes promises, events and snapshots.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type {
   CallToolResult,
+  Client,
   CompleteResult,
   GetPromptResult,
   ListPromptsResult,
@@ -13,7 +13,7 @@ import type {
   ListToolsResult,
   LoggingLevel,
   ReadResourceResult,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/client';
 import { EventEmitter } from 'eventemitter3';
 import type { InspectionEvent } from 'xstate';
 import { watchProtocolErrors } from '../actors/protocol-errors.js';
@@ -209,7 +209,6 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
         (
           client.callTool(
             meta ? { name: tool, arguments: args, _meta: meta } : { name: tool, arguments: args },
-            undefined,
             opts,
           ) as Promise<CallToolResult>
         ).then(

@@ -4,8 +4,7 @@
  * starts at once. The supervisor counts connections that give up and fails the server past its
  * restart intensity (calls then reject with SERVER_FAILED until `restart`).
  */
-import type { Client, ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
-import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Client, ClientOptions, RequestOptions } from '@modelcontextprotocol/client';
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import { type ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
 import { AuthError, ClosedError, type McpRuntimeError, ServerFailedError } from '../errors/index.js';

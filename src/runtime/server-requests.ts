@@ -1,21 +1,20 @@
 /**
  * Requests the SERVER sends to the client — `sampling/createMessage`, `elicitation/create`,
  * `roots/list` — answered by the handlers given in config (`handlers: { sampling, elicitation,
- * roots }`). A capability is declared only when its handler is present, so a server never asks
+ * roots }`). One handler API for both protocol eras: on a 2025 server they answer its requests; on
+ * a 2026 server the SDK calls the same handlers for each `input_required` round (MRTR) and
+ * retries the original request with the answers and the echoed `requestState`. A capability is declared only when its handler is present, so a server never asks
  * for what the application cannot answer.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  type ClientCapabilities,
-  type CreateMessageRequest,
-  CreateMessageRequestSchema,
-  type CreateMessageResult,
-  type ElicitRequest,
-  ElicitRequestSchema,
-  type ElicitResult,
-  ListRootsRequestSchema,
-  type Root,
-} from '@modelcontextprotocol/sdk/types.js';
+import type {
+  Client,
+  ClientCapabilities,
+  CreateMessageRequest,
+  CreateMessageResult,
+  ElicitRequest,
+  ElicitResult,
+  Root,
+} from '@modelcontextprotocol/client';
 
 /** What a handler learns about the request besides its params. */
 export interface ServerRequestContext {
@@ -74,20 +73,20 @@ export function installServerRequestHandlers(
   const ctx = (signal: AbortSignal): ServerRequestContext => ({ server, context, signal });
   const sampling = handlers?.sampling;
   if (sampling) {
-    client.setRequestHandler(CreateMessageRequestSchema, async (request, extra) =>
-      sampling(request.params, ctx(extra.signal)),
+    client.setRequestHandler('sampling/createMessage', async (request, extra) =>
+      sampling(request.params, ctx(extra.mcpReq.signal)),
     );
   }
   const elicitation = handlers?.elicitation;
   if (elicitation) {
-    client.setRequestHandler(ElicitRequestSchema, async (request, extra) =>
-      elicitation(request.params, ctx(extra.signal)),
+    client.setRequestHandler('elicitation/create', async (request, extra) =>
+      elicitation(request.params, ctx(extra.mcpReq.signal)),
     );
   }
   const roots = handlers?.roots;
   if (roots) {
-    client.setRequestHandler(ListRootsRequestSchema, async (_request, extra) => ({
-      roots: await roots(ctx(extra.signal)),
+    client.setRequestHandler('roots/list', async (_request, extra) => ({
+      roots: await roots(ctx(extra.mcpReq.signal)),
     }));
   }
 }

@@ -8,8 +8,7 @@
  * session id (the server forgot the session), the wrapper reports it once per generation, waits
  * for the shared re-initialisation and replays the request when it is safe to replay.
  */
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { type RequestOptions, SdkHttpError } from '@modelcontextprotocol/client';
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import type { ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
 import { ConnectionLostError, McpRuntimeError } from '../errors/index.js';
@@ -40,7 +39,7 @@ export interface RunOptions {
 export function isSessionNotFound(error: unknown): boolean {
   let e: unknown = error;
   for (let depth = 0; depth < 3 && e; depth++) {
-    if (e instanceof StreamableHTTPError) return e.code === 404;
+    if (e instanceof SdkHttpError) return (e.data as { status?: unknown } | undefined)?.status === 404;
     e = (e as { cause?: unknown }).cause;
   }
   return false;
@@ -48,8 +47,8 @@ export function isSessionNotFound(error: unknown): boolean {
 
 function isConnectionClosed(error: unknown): boolean {
   if (error instanceof McpRuntimeError) return error.code === 'CONNECTION_LOST';
-  // The SDK's ConnectionClosed McpError (-32000) before the handle maps it.
-  return (error as { code?: unknown })?.code === -32000;
+  // The SDK's own ConnectionClosed error, before the handle maps it.
+  return (error as { code?: unknown })?.code === 'CONNECTION_CLOSED';
 }
 
 function flatten(value: unknown): SessionStateName {

@@ -3,7 +3,7 @@
  * Leaving the `for await` loop early (break, return, throw) cancels the call — the server gets
  * `notifications/cancelled` — or unsubscribes the resource.
  */
-import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/client';
 import { CancelledError } from '../errors/index.js';
 
 /** One item of `rt.stream(...)`. */

@@ -2,8 +2,9 @@
  * Resource templates: RFC 6570 expansion with the SDK's `UriTemplate` (variables checked before
  * anything is sent), and the shape of `completion/complete` references.
  */
-import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
-import type { CompleteRequest } from '@modelcontextprotocol/sdk/types.js';
+
+import type { CompleteRequest } from '@modelcontextprotocol/client';
+import { UriTemplate } from '@modelcontextprotocol/client';
 import { ValidationError } from '../errors/index.js';
 
 /** Template variables: a string, or a list for `{var*}` / `{/var*}` style expansions. */

@@ -5,7 +5,7 @@
  * (debounced: a burst of notifications costs one `list`), arguments validated against the tool's
  * `inputSchema` and `structuredContent` against its `outputSchema` with the runtime's one validator.
  */
-import type { Prompt, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, Tool } from '@modelcontextprotocol/client';
 import { validateAgainstSchema } from './schema.js';
 
 /** A tool as the registry exposes it. */
