@@ -89,6 +89,12 @@ export class ReauthTransport implements Transport {
     this.#inner.setProtocolVersion?.(version);
   }
 
+  /** The inner transport's liveness ping, when it has one (WebSocket ping frames). */
+  get ping(): ((timeoutMs: number) => Promise<void>) | undefined {
+    const inner = this.#inner as { ping?: (timeoutMs: number) => Promise<void> };
+    return inner.ping ? (timeoutMs) => inner.ping!(timeoutMs) : undefined;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     try {

@@ -1,21 +1,36 @@
 /**
  * A live connection to one MCP server: the connection machine running as an actor, with the I/O
- * it invokes (transport open, initialize handshake, ping, close) provided here. One SDK `Client`
+ * it invokes (transport open, era negotiation, liveness probe, close) provided here. One SDK `Client`
  * lives as long as the connection and is re-connected to each new transport, so notification
  * handlers registered once survive reconnects.
+ *
+ * Negotiation uses the SDK v2 Client's own: `server/discover` with fallback to `initialize`
+ * (`versionNegotiation: 'auto'`), a pin to 2026-07-28, the plain 2025 handshake, or a known modern
+ * verdict adopted with no round trip (`connect({ prior })`). The verdict (and the discover result a
+ * modern one needs) is kept here, so reconnects skip the probe.
  *
  * The hot path does not touch the actor: `isReady` is a field read, and requests go straight to
  * the Client. Only lifecycle changes (transport loss, heartbeat misses, close) are events.
  */
 
-import type { Implementation, Transport } from '@modelcontextprotocol/client';
-import { Client, type ClientOptions } from '@modelcontextprotocol/client';
+import {
+  Client,
+  type ClientOptions,
+  type ConnectOptions,
+  type DiscoverResult,
+  type Implementation,
+  SdkError,
+  SdkErrorCode,
+  type Transport,
+} from '@modelcontextprotocol/client';
 import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import {
   AuthError,
   ClosedError,
   ConnectionLostError,
   type McpRuntimeError,
+  ProtocolError,
+  RemoteError,
   ServerFailedError,
   TimeoutError,
 } from '../errors/index.js';
@@ -24,10 +39,14 @@ import {
   type ConnectionErrorSummary,
   type ConnectionStateName,
   connectionMachine,
+  type EraVerdict,
   type HeartbeatPolicy,
+  type Liveness,
+  type NegotiationMode,
+  type ProtocolPreference,
   type SessionInfo,
 } from '../machines/connection.js';
-import { isNetworkFailure, toRuntimeError } from './map-error.js';
+import { isNetworkFailure, isPermanent, markPermanent, toRuntimeError } from './map-error.js';
 import { ReadyWaiters } from './ready-waiters.js';
 import { StartedTransport } from './started-transport.js';
 import { createTransport, type TransportSpec } from './transport-factory.js';
@@ -45,6 +64,12 @@ export interface ServerConnectionOptions {
   clientOptions?: ClientOptions;
   /** Jitter seed; random by default. */
   seed?: number;
+  /** Protocol era preference (default `auto`). */
+  protocol?: ProtocolPreference;
+  /** An era verdict learned earlier (another connection of the pool, or a restored runtime). */
+  verdict?: KnownEra | null;
+  /** Told whenever a handshake settles the era (so the pool and `persist()` can keep it). */
+  onVerdict?: (verdict: KnownEra) => void;
   /** XState inspection observer, passed to the actor. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Called on every change of the flattened state name. */
@@ -54,6 +79,15 @@ export interface ServerConnectionOptions {
   /** Lets the caller register notification/request handlers on the Client once. */
   configureClient?: (client: Client) => void;
 }
+
+/** An era verdict with what a modern one needs to be adopted without a round trip. */
+export interface KnownEra extends EraVerdict {
+  /** The server's `server/discover` result (modern era only). */
+  discover?: DiscoverResult;
+}
+
+/** JSON-RPC errors that refuse the handshake itself: reconnecting gets the same answer. */
+const HANDSHAKE_REFUSALS = new Set([-32020, -32022, -32600, -32601, -32602]);
 
 /** One transition of the connection, as seen from outside. */
 export interface ConnectionStateChange {
@@ -100,10 +134,13 @@ export class ServerConnection {
   private static readonly machine = connectionMachine.provide({
     actors: {
       openTransport: fromPromise(async ({ system }) => ownerOf(system).openTransport()),
-      initializeSession: fromPromise(async ({ system }) => ownerOf(system).initializeSession()),
-      ping: fromPromise<void, { server: string; timeoutMs: number }>(async ({ input, system }) => {
-        await ownerOf(system).client.ping({ timeout: input.timeoutMs });
-      }),
+      negotiateSession: fromPromise<
+        SessionInfo,
+        { server: string; mode: NegotiationMode; protocol: ProtocolPreference }
+      >(async ({ input, system }) => ownerOf(system).negotiateSession(input.mode)),
+      ping: fromPromise<void, { server: string; timeoutMs: number; liveness: Liveness }>(
+        async ({ input, system }) => ownerOf(system).probeLiveness(input.liveness, input.timeoutMs),
+      ),
       closeTransport: fromPromise(async ({ system }) => ownerOf(system).disposeTransport()),
     },
     actions: {
@@ -118,11 +155,16 @@ export class ServerConnection {
   lossCount = 0;
   /** While a handshake step runs, its own rejection reports a transport loss (with the better reason). */
   private handshaking = false;
+  /** The discover result of the modern verdict, needed to adopt it on the next connect. */
+  private discover: DiscoverResult | undefined;
+  /** True once this connection has been ready: a 404 before that means "no endpoint here". */
+  private everReady = false;
 
   constructor(private readonly options: ServerConnectionOptions) {
     this.server = options.server;
     this.client = new Client(options.clientInfo, options.clientOptions);
     options.configureClient?.(this.client);
+    this.discover = options.verdict?.discover;
     this.actor = createActor(ServerConnection.machine, {
       input: {
         server: options.server,
@@ -131,6 +173,8 @@ export class ServerConnection {
         connectTimeoutMs: options.connectTimeoutMs,
         initializeTimeoutMs: options.initializeTimeoutMs,
         seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+        protocol: options.protocol ?? 'auto',
+        verdict: usableVerdict(options.verdict),
       },
       ...(options.inspect ? { inspect: options.inspect } : {}),
       systemId: `connection:${options.server}`,
@@ -150,9 +194,16 @@ export class ServerConnection {
     return this.state === 'ready';
   }
 
-  /** What initialize negotiated on the current session. */
+  /** What the handshake negotiated on the current session. */
   get session(): SessionInfo | null {
     return this.actor.getSnapshot().context.session;
+  }
+
+  /** The era verdict known for this server (null until the first handshake settles it). */
+  get verdict(): KnownEra | null {
+    const v = this.actor.getSnapshot().context.verdict;
+    if (!v) return null;
+    return v.era === 'modern' && this.discover ? { ...v, discover: this.discover } : v;
   }
 
   /** Starts connecting (no-op unless idle or failed). */
@@ -269,33 +320,101 @@ export class ServerConnection {
       await inner.start();
     } catch (error) {
       await wrapper.close();
-      throw toRuntimeError(error, this.ctx('connect'));
+      throw withPermanence(toRuntimeError(error, { ...this.ctx('connect'), firstContact: !this.everReady }));
     } finally {
       this.handshaking = false;
     }
   }
 
-  private async initializeSession(): Promise<SessionInfo> {
+  /** Runs the handshake of `mode` (see the machine's `negotiating` state) on the open transport. */
+  private async negotiateSession(mode: NegotiationMode): Promise<SessionInfo> {
     const wrapper = this.transport;
     if (!wrapper || wrapper.isClosed)
-      throw new ConnectionLostError(`${this.server}: transport closed before initialize`);
+      throw new ConnectionLostError(`${this.server}: transport closed before the handshake`);
+    const timeout = this.options.initializeTimeoutMs;
+    const protocol = this.options.protocol ?? 'auto';
+    let connectOptions: ConnectOptions = { timeout };
+    if (mode === 'adopt' && this.discover) {
+      connectOptions = { timeout, prior: { kind: 'modern', discover: this.discover } };
+    } else if (mode === 'initialize') {
+      connectOptions = { timeout, prior: { kind: 'legacy' } };
+    } else {
+      this.client.setVersionNegotiation({
+        mode: protocol === '2026-07-28' ? { pin: '2026-07-28' } : 'auto',
+        probe: { timeoutMs: timeout },
+      });
+    }
     this.handshaking = true;
     try {
-      await this.client.connect(wrapper, { timeout: this.options.initializeTimeoutMs });
+      await this.client.connect(wrapper, connectOptions);
     } catch (error) {
-      throw toRuntimeError(error, this.ctx('initialize'));
+      throw this.handshakeError(error);
     } finally {
       this.handshaking = false;
     }
+    this.everReady = true;
+    const era = this.client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
+    const protocolVersion = this.client.getNegotiatedProtocolVersion() ?? 'unknown';
+    if (era === 'modern') this.discover = this.client.getDiscoverResult() ?? this.discover;
+    this.options.onVerdict?.({
+      era,
+      protocolVersion,
+      ...(era === 'modern' && this.discover ? { discover: this.discover } : {}),
+    });
     const info = this.client.getServerVersion();
-    const inner = wrapper.inner as Transport & { protocolVersion?: string };
     return {
-      protocolVersion: inner.protocolVersion ?? 'unknown',
+      protocolVersion,
+      era,
+      liveness: era === 'legacy' ? 'mcp-ping' : wrapper.canPing ? 'ws-ping' : 'none',
       serverName: info?.name ?? 'unknown',
       serverVersion: info?.version ?? 'unknown',
       instructions: this.client.getInstructions(),
       sessionId: wrapper.sessionId,
     };
+  }
+
+  /** The handshake's failure as the machine needs it: permanent when reconnecting cannot help. */
+  private handshakeError(error: unknown): McpRuntimeError {
+    if (error instanceof SdkError && error.code === SdkErrorCode.EraNegotiationFailed) {
+      // A stdio server that exits on the discovery probe is a legacy server: initialize next time.
+      if (
+        /closed during the server\/discover probe/.test(error.message) &&
+        this.options.protocol !== '2026-07-28'
+      ) {
+        return Object.assign(
+          new ConnectionLostError(
+            `${this.server}: the server closed on server/discover; retrying with initialize`,
+            {
+              server: this.server,
+              cause: error,
+            },
+          ),
+          { legacyHint: true },
+        );
+      }
+    }
+    const mapped = toRuntimeError(error, { ...this.ctx('handshake'), firstContact: !this.everReady });
+    if (mapped instanceof RemoteError && HANDSHAKE_REFUSALS.has(mapped.rpcCode)) {
+      // The server refused the handshake itself (unsupported or missing protocol version, no such
+      // method): the same request gets the same answer, so fail now, naming what it said.
+      return markPermanent(
+        new ProtocolError(`${this.server} refused the protocol handshake: ${mapped.message}`, {
+          server: this.server,
+          cause: mapped,
+        }),
+      );
+    }
+    return withPermanence(mapped);
+  }
+
+  /** One liveness probe: MCP ping on 2025 sessions, a WebSocket ping frame on 2026 ones. */
+  private async probeLiveness(liveness: Liveness, timeoutMs: number): Promise<void> {
+    if (liveness === 'mcp-ping') {
+      await this.client.ping({ timeout: timeoutMs });
+      return;
+    }
+    const wrapper = this.transport;
+    if (liveness === 'ws-ping' && wrapper) await wrapper.ping(timeoutMs);
   }
 
   /** Closes the current transport; the Client's pending requests reject with ConnectionClosed now. */
@@ -326,4 +445,17 @@ export class ServerConnection {
     // closing it here fails the requests in flight at once instead of at their timeout.
     if (this.transport === wrapper && isNetworkFailure(error)) void wrapper.close();
   }
+}
+
+/** Copies the map-error permanence mark onto the error object, where the machine can read it. */
+function withPermanence(error: McpRuntimeError): McpRuntimeError {
+  return isPermanent(error) ? Object.assign(error, { permanent: true }) : error;
+}
+
+/** The machine's part of a known era (null when there is none, or a modern one cannot be adopted). */
+function usableVerdict(verdict: KnownEra | null | undefined): EraVerdict | null {
+  if (!verdict) return null;
+  // A modern verdict without its discover result cannot be adopted: discover again.
+  if (verdict.era === 'modern' && !verdict.discover) return null;
+  return { era: verdict.era, protocolVersion: verdict.protocolVersion };
 }

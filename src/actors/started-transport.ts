@@ -53,6 +53,17 @@ export class StartedTransport implements Transport {
     this.inner.setProtocolVersion?.(version);
   }
 
+  /** True when the inner transport can send a liveness ping (WebSocket ping frames). */
+  get canPing(): boolean {
+    return typeof (this.inner as { ping?: unknown }).ping === 'function';
+  }
+
+  /** Sends the inner transport's liveness ping; resolves on its answer. */
+  ping(timeoutMs: number): Promise<void> {
+    const ping = (this.inner as { ping?: (timeoutMs: number) => Promise<void> }).ping;
+    return ping ? ping.call(this.inner, timeoutMs) : Promise.resolve();
+  }
+
   /** Closes the inner transport; `onclose` fires now, once, whatever the inner one does. */
   async close(): Promise<void> {
     this.markClosed();

@@ -15,6 +15,7 @@ import {
   ValidationError,
 } from '../errors/index.js';
 import { decodeJsonRpcFrame } from './json-rpc-frame.js';
+import { markPermanent } from './map-error.js';
 
 /** TLS options for `wss://` URLs (passed to Node's `tls.connect`). */
 export interface WebSocketTlsOptions {
@@ -169,6 +170,30 @@ export class WebSocketClientTransport implements Transport {
     ws.send(text);
   }
 
+  /**
+   * Sends a WebSocket ping frame and resolves on its pong: the liveness probe of 2026 servers, which
+   * have no MCP `ping`. Rejects with {@link ConnectionLostError} when the socket is not open or no
+   * pong comes within `timeoutMs`.
+   */
+  ping(timeoutMs: number): Promise<void> {
+    const ws = this.#ws;
+    if (ws === undefined || ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new ConnectionLostError('The WebSocket is not open', { server: this.#server }));
+    }
+    return new Promise((resolve, reject) => {
+      const onPong = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        ws.off('pong', onPong);
+        reject(new ConnectionLostError(`No WebSocket pong within ${timeoutMs} ms`, { server: this.#server }));
+      }, timeoutMs);
+      ws.once('pong', onPong);
+      ws.ping();
+    });
+  }
+
   /** Closes the connection (1000); idempotent, never throws, resolves once the socket is closed. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
@@ -202,8 +227,14 @@ export class WebSocketClientTransport implements Transport {
     const server = this.#server;
     const message = `WebSocket upgrade refused with HTTP ${status}`;
     if (status === 401 || status === 403) this.#handshakeError = new AuthError(message, { server, status });
-    else if (status === 400 || status === 426) this.#handshakeError = new ProtocolError(message, { server });
-    else this.#handshakeError = new ConnectionLostError(message, { server });
+    else if (status >= 500) this.#handshakeError = new ConnectionLostError(message, { server });
+    else {
+      // 404 from a plain HTTP server, 400/426, a 200 page, a redirect: no WebSocket MCP endpoint is
+      // at this URL, and reconnecting will not put one there.
+      this.#handshakeError = markPermanent(
+        new ProtocolError(`${message}: no WebSocket MCP endpoint at ${this.#options.url}`, { server }),
+      );
+    }
     this.#ws?.terminate();
   };
 

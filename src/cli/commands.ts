@@ -62,6 +62,7 @@ export async function connectCommand(ctx: CommandContext): Promise<number> {
     const snap = rt.snapshot().servers[server] as {
       session?: Record<string, unknown> | null;
       transport?: string;
+      protocol?: { era: string | null; version: string | null };
     };
     const list = async <T>(run: () => Promise<T[]>): Promise<T[] | null> => run().catch(() => null);
     const opts = timeoutMs ? { timeoutMs } : {};
@@ -86,7 +87,10 @@ export async function connectCommand(ctx: CommandContext): Promise<number> {
     o.line(
       `${o.paint(32, 'connected')} to ${o.paint(1, String(session.serverName ?? server))} ${session.serverVersion ?? ''} over ${snap.transport}`,
     );
-    o.line(`protocol ${session.protocolVersion ?? '?'}`);
+    const era = snap.protocol?.era;
+    o.line(
+      `protocol ${session.protocolVersion ?? snap.protocol?.version ?? '?'}${era ? ` (${era === 'modern' ? 'stateless, 2026 era' : 'sessions, 2025 era'})` : ''}`,
+    );
     o.line(
       `capabilities: ${[tools && 'tools', resources && 'resources', prompts && 'prompts'].filter(Boolean).join(', ') || 'none'}`,
     );

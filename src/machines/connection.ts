@@ -1,7 +1,18 @@
 /**
  * The Connection machine: one transport to one MCP server.
  *
- *   idle → connecting → initializing → ready ⇄ reconnecting → failed | closed
+ *   idle → connecting → negotiating → ready ⇄ reconnecting → failed | closed
+ *
+ * `negotiating` picks the protocol era of the server (MCP 2026-07-28 is stateless, with
+ * `server/discover`; 2025-11-25 and older use `initialize` and sessions):
+ *
+ *   choosing ─ legacy wanted or known ─────────────► initializing (the 2025 handshake)
+ *            ─ modern verdict known (cached/restored) ► adopting (no round trip)
+ *            ─ otherwise ────────────────────────────► discovering (server/discover; a legacy
+ *                                                       answer falls back to initialize)
+ *
+ * The verdict is kept in context, so reconnects skip the probe; a refused version or a missing
+ * MCP endpoint is permanent (`failed` at once, no reconnect loop).
  *
  * Pure: it decides WHEN to open, initialise, ping, back off and give up; the actor layer
  * (`src/actors/connection-actor.ts`) provides the I/O actors (`openTransport`, `initializeSession`,
@@ -28,7 +39,11 @@ export interface BackoffPolicy {
   jitter: boolean;
 }
 
-/** Liveness policy: an MCP `ping` every `intervalMs` while ready; `maxMissed` missed pongs declare the peer dead. */
+/**
+ * Liveness policy: a probe every `intervalMs` while ready; `maxMissed` missed answers declare the
+ * peer dead. The probe is an MCP `ping` on 2025 servers and a WebSocket ping frame on 2026 ones
+ * (the revision has no `ping`); over stateless HTTP or stdio the next request is the probe.
+ */
 export interface HeartbeatPolicy {
   /** 0 disables the heartbeat. */
   intervalMs: number;
@@ -40,11 +55,37 @@ export interface HeartbeatPolicy {
 export interface ConnectionErrorSummary {
   code: string;
   message: string;
+  /** Reconnecting cannot fix it (no such command, no MCP endpoint, a refused protocol version). */
+  permanent?: boolean;
+  /** The failure shows the server is a legacy (2025) one: the next attempt initializes directly. */
+  legacyHint?: boolean;
 }
 
-/** What `initialize` negotiated, as the connection saw it. */
-export interface SessionInfo {
+/** Which protocol era(s) a server may be spoken to in (config `protocol`). */
+export type ProtocolPreference = 'auto' | '2026-07-28' | '2025-11-25';
+
+/** The protocol era: `modern` = 2026-07-28 and later (stateless), `legacy` = 2025-11-25 and older. */
+export type ProtocolEra = 'modern' | 'legacy';
+
+/** How the connection checks that a ready peer is alive. */
+export type Liveness = 'mcp-ping' | 'ws-ping' | 'none';
+
+/** A negotiated era, kept per server so reconnects (and restored runtimes) skip the probe. */
+export interface EraVerdict {
+  era: ProtocolEra;
   protocolVersion: string;
+}
+
+/** How the negotiating state talks to the server this time. */
+export type NegotiationMode = 'discover' | 'adopt' | 'initialize';
+
+/** What the handshake negotiated, as the connection saw it. */
+export interface SessionInfo {
+  /** The negotiated protocol revision (`2026-07-28`, `2025-11-25`, ...). */
+  protocolVersion: string;
+  era: ProtocolEra;
+  /** The liveness probe this session supports. */
+  liveness: Liveness;
   serverName: string;
   serverVersion: string;
   instructions: string | undefined;
@@ -60,6 +101,10 @@ export interface ConnectionInput {
   initializeTimeoutMs: number;
   /** Seed of the jitter PRNG. */
   seed: number;
+  /** Era preference (default `auto`). */
+  protocol?: ProtocolPreference;
+  /** A verdict learned earlier (restored from `persist()`). */
+  verdict?: EraVerdict | null;
   /** Start connecting at once (otherwise wait for CONNECT). */
   autoConnect?: boolean;
 }
@@ -84,6 +129,9 @@ export interface ConnectionContext {
   /** Times the connection became ready (1 = first connect, more = reconnects). */
   readyCount: number;
   autoConnect: boolean;
+  protocol: ProtocolPreference;
+  /** The era verdict learned (or restored) for this server; null until known. */
+  verdict: EraVerdict | null;
 }
 
 /** Events the connection machine accepts. */
@@ -98,13 +146,23 @@ const FATAL_CODES: ReadonlySet<string> = new Set(['AUTH', 'CONFIG']);
 
 function summarise(error: unknown): ConnectionErrorSummary {
   if (error && typeof error === 'object') {
-    const e = error as { code?: unknown; message?: unknown };
+    const e = error as { code?: unknown; message?: unknown; permanent?: unknown; legacyHint?: unknown };
     return {
       code: typeof e.code === 'string' ? e.code : 'CONNECTION_LOST',
       message: typeof e.message === 'string' ? e.message : String(error),
+      ...(e.permanent === true ? { permanent: true } : {}),
+      ...(e.legacyHint === true ? { legacyHint: true } : {}),
     };
   }
   return { code: 'CONNECTION_LOST', message: String(error) };
+}
+
+/** The handshake `negotiating.choosing` picks for this context, named for messages. */
+function handshakeStep(context: ConnectionContext): string {
+  if (context.protocol === '2025-11-25' || (context.protocol === 'auto' && context.verdict?.era === 'legacy'))
+    return 'initialize';
+  if (context.verdict?.era === 'modern') return 'the handshake';
+  return 'server/discover';
 }
 
 /** Upper bound of the backoff window for the given attempt (1-based). */
@@ -125,12 +183,19 @@ export const connectionMachine = setup({
     openTransport: fromPromise<void, { server: string; attempt: number }>(async () => {
       throw new Error('openTransport not provided');
     }),
-    /** Runs the MCP initialize handshake on the open transport. Provided by the actor layer. */
-    initializeSession: fromPromise<SessionInfo, { server: string }>(async () => {
-      throw new Error('initializeSession not provided');
+    /**
+     * Runs the handshake of the chosen mode on the open transport (`discover`: server/discover with
+     * fallback to initialize for a legacy answer; `adopt`: the known modern verdict, no round trip;
+     * `initialize`: the 2025 handshake). Provided by the actor layer.
+     */
+    negotiateSession: fromPromise<
+      SessionInfo,
+      { server: string; mode: NegotiationMode; protocol: ProtocolPreference }
+    >(async () => {
+      throw new Error('negotiateSession not provided');
     }),
-    /** Sends one MCP ping and resolves on the pong. Provided by the actor layer. */
-    ping: fromPromise<void, { server: string; timeoutMs: number }>(async () => {
+    /** Sends one liveness probe (MCP ping or WebSocket ping frame) and resolves on the answer. */
+    ping: fromPromise<void, { server: string; timeoutMs: number; liveness: Liveness }>(async () => {
       throw new Error('ping not provided');
     }),
     /** Closes the transport for good. Provided by the actor layer. */
@@ -151,9 +216,18 @@ export const connectionMachine = setup({
     recordInitializeTimeout: assign({
       lastError: ({ context }) => ({
         code: 'TIMEOUT',
-        message: `initialize on ${context.server} took longer than ${context.initializeTimeoutMs} ms`,
+        message: `${handshakeStep(context)} on ${context.server} took longer than ${context.initializeTimeoutMs} ms`,
       }),
     }),
+    /** The server closed on the discovery probe (a legacy stdio server): initialize next time. */
+    recordLegacyHint: assign({
+      verdict: ({ context, event }) =>
+        summarise('error' in event ? event.error : undefined).legacyHint
+          ? { era: 'legacy' as const, protocolVersion: 'unknown' }
+          : context.verdict,
+    }),
+    /** A cached verdict failed the handshake: the server may have changed era; probe again. */
+    forgetVerdict: assign({ verdict: null }),
     recordPeerDead: assign({
       lastError: ({ context }) => ({
         code: 'CONNECTION_LOST',
@@ -175,6 +249,10 @@ export const connectionMachine = setup({
       lastError: null,
       readyCount: ({ context }) => context.readyCount + 1,
       session: ({ event }) => (event as unknown as { output: SessionInfo }).output,
+      verdict: ({ event }) => {
+        const info = (event as unknown as { output: SessionInfo }).output;
+        return { era: info.era, protocolVersion: info.protocolVersion };
+      },
     }),
     resetAttempts: assign({ attempt: 0, lastError: null }),
     resetMissedPongs: assign({ missedPongs: 0 }),
@@ -185,10 +263,20 @@ export const connectionMachine = setup({
     attemptsExhausted: ({ context }) => context.attempt >= context.backoff.maxAttempts,
     isFatalError: ({ event }) => {
       if (event.type === 'TRANSPORT_CLOSED' && event.fatal) return true;
-      const error = 'error' in event ? event.error : undefined;
-      return FATAL_CODES.has(summarise(error).code);
+      const error = summarise('error' in event ? event.error : undefined);
+      return error.permanent === true || FATAL_CODES.has(error.code);
     },
-    heartbeatEnabled: ({ context }) => context.heartbeat.intervalMs > 0,
+    /** The handshake failed on a verdict we had cached, in `auto`: the server may have changed era. */
+    cachedVerdictFailed: ({ context, event }) => {
+      if (context.protocol !== 'auto' || context.verdict === null) return false;
+      const error = summarise('error' in event ? event.error : undefined);
+      return error.permanent === true && !FATAL_CODES.has(error.code);
+    },
+    wantsLegacy: ({ context }) =>
+      context.protocol === '2025-11-25' || (context.protocol === 'auto' && context.verdict?.era === 'legacy'),
+    hasModernVerdict: ({ context }) => context.protocol !== '2025-11-25' && context.verdict?.era === 'modern',
+    heartbeatEnabled: ({ context }) =>
+      context.heartbeat.intervalMs > 0 && (context.session?.liveness ?? 'none') !== 'none',
     peerDead: ({ context }) => context.missedPongs + 1 >= context.heartbeat.maxMissed,
   },
   delays: {
@@ -214,6 +302,8 @@ export const connectionMachine = setup({
     session: null,
     readyCount: 0,
     autoConnect: input.autoConnect ?? false,
+    protocol: input.protocol ?? 'auto',
+    verdict: input.verdict ?? null,
   }),
   initial: 'idle',
   on: {
@@ -229,7 +319,7 @@ export const connectionMachine = setup({
         id: 'openTransport',
         src: 'openTransport',
         input: ({ context }) => ({ server: context.server, attempt: context.attempt }),
-        onDone: { target: 'initializing' },
+        onDone: { target: 'negotiating' },
         onError: [
           { guard: 'isFatalError', target: 'failed', actions: ['recordError', 'disposeTransport'] },
           { target: 'reconnecting', actions: 'recordError' },
@@ -245,17 +335,8 @@ export const connectionMachine = setup({
         ],
       },
     },
-    initializing: {
-      invoke: {
-        id: 'initializeSession',
-        src: 'initializeSession',
-        input: ({ context }) => ({ server: context.server }),
-        onDone: { target: 'ready', actions: 'markReady' },
-        onError: [
-          { guard: 'isFatalError', target: 'failed', actions: ['recordError', 'disposeTransport'] },
-          { target: 'reconnecting', actions: 'recordError' },
-        ],
-      },
+    negotiating: {
+      initial: 'choosing',
       after: {
         initializeTimeout: { target: 'reconnecting', actions: 'recordInitializeTimeout' },
       },
@@ -264,6 +345,81 @@ export const connectionMachine = setup({
           { guard: 'isFatalError', target: 'failed', actions: ['recordError', 'disposeTransport'] },
           { target: 'reconnecting', actions: 'recordError' },
         ],
+      },
+      states: {
+        choosing: {
+          always: [
+            { guard: 'wantsLegacy', target: 'initializing' },
+            { guard: 'hasModernVerdict', target: 'adopting' },
+            { target: 'discovering' },
+          ],
+        },
+        discovering: {
+          invoke: {
+            id: 'negotiateSession',
+            src: 'negotiateSession',
+            input: ({ context }) => ({
+              server: context.server,
+              mode: 'discover',
+              protocol: context.protocol,
+            }),
+            onDone: { target: '#connection.ready', actions: 'markReady' },
+            onError: [
+              {
+                guard: 'isFatalError',
+                target: '#connection.failed',
+                actions: ['recordError', 'disposeTransport'],
+              },
+              { target: '#connection.reconnecting', actions: ['recordError', 'recordLegacyHint'] },
+            ],
+          },
+        },
+        adopting: {
+          invoke: {
+            id: 'negotiateSession',
+            src: 'negotiateSession',
+            input: ({ context }) => ({ server: context.server, mode: 'adopt', protocol: context.protocol }),
+            onDone: { target: '#connection.ready', actions: 'markReady' },
+            onError: [
+              {
+                guard: 'cachedVerdictFailed',
+                target: '#connection.reconnecting',
+                actions: ['recordError', 'forgetVerdict'],
+              },
+              {
+                guard: 'isFatalError',
+                target: '#connection.failed',
+                actions: ['recordError', 'disposeTransport'],
+              },
+              { target: '#connection.reconnecting', actions: 'recordError' },
+            ],
+          },
+        },
+        initializing: {
+          invoke: {
+            id: 'negotiateSession',
+            src: 'negotiateSession',
+            input: ({ context }) => ({
+              server: context.server,
+              mode: 'initialize',
+              protocol: context.protocol,
+            }),
+            onDone: { target: '#connection.ready', actions: 'markReady' },
+            onError: [
+              {
+                guard: 'cachedVerdictFailed',
+                target: '#connection.reconnecting',
+                actions: ['recordError', 'forgetVerdict'],
+              },
+              {
+                guard: 'isFatalError',
+                target: '#connection.failed',
+                actions: ['recordError', 'disposeTransport'],
+              },
+              { target: '#connection.reconnecting', actions: 'recordError' },
+            ],
+          },
+        },
       },
     },
     ready: {
@@ -284,7 +440,11 @@ export const connectionMachine = setup({
           invoke: {
             id: 'ping',
             src: 'ping',
-            input: ({ context }) => ({ server: context.server, timeoutMs: context.heartbeat.timeoutMs }),
+            input: ({ context }) => ({
+              server: context.server,
+              timeoutMs: context.heartbeat.timeoutMs,
+              liveness: context.session?.liveness ?? 'none',
+            }),
             onDone: { target: 'waiting', actions: 'resetMissedPongs' },
             onError: [
               {
@@ -332,7 +492,7 @@ export const connectionMachine = setup({
 export type ConnectionStateName =
   | 'idle'
   | 'connecting'
-  | 'initializing'
+  | 'negotiating'
   | 'ready'
   | 'reconnecting'
   | 'failed'

@@ -115,6 +115,11 @@ const policyShape = {
   pool: poolSchema.partial(),
   supervisor: supervisorSchema.partial(),
   maxMessageBytes: z.number().int().positive(),
+  /**
+   * Protocol era: `auto` (default) probes with `server/discover` and falls back to `initialize`
+   * for 2025 servers; `2026-07-28` or `2025-11-25` pins one era (no fallback).
+   */
+  protocol: z.enum(['auto', '2026-07-28', '2025-11-25']),
 };
 
 const serverSchema = z
@@ -281,6 +286,8 @@ export interface ResolvedServerConfig {
   connectTimeoutMs: number;
   initializeTimeoutMs: number;
   maxMessageBytes: number;
+  /** Protocol era preference (`auto` by default). */
+  protocol: 'auto' | '2026-07-28' | '2025-11-25';
   reconnect: {
     initialDelayMs: number;
     factor: number;
@@ -363,6 +370,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       connectTimeoutMs: s.connectTimeoutMs ?? d.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       initializeTimeoutMs: s.initializeTimeoutMs ?? d.initializeTimeoutMs ?? DEFAULTS.initializeTimeoutMs,
       maxMessageBytes: s.maxMessageBytes ?? d.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
+      protocol: s.protocol ?? d.protocol ?? 'auto',
       reconnect: { ...DEFAULTS.reconnect, ...d.reconnect, ...s.reconnect },
       heartbeat: { ...DEFAULTS.heartbeat, ...d.heartbeat, ...s.heartbeat },
       retry: { ...DEFAULTS.retry, ...d.retry, ...s.retry },

@@ -1,10 +1,12 @@
 /**
  * What a runtime keeps across a process restart: breaker states with their open-until deadlines,
- * retry budgets, known session ids and cached list results with their age. Versioned; a snapshot
+ * retry budgets, known session ids, the protocol era of each server and cached list results with
+ * their age. Versioned; a snapshot
  * is validated as a whole before anything is applied, so an incompatible one is refused with a
  * clear error and never half-applied.
  */
 import { z } from 'zod';
+import type { KnownEra } from '../actors/server-connection.js';
 import { ConfigError } from '../errors/index.js';
 import type { BreakerPersisted } from '../machines/breaker.js';
 import type { RetryBudgetState } from '../machines/retry-policy.js';
@@ -28,6 +30,14 @@ const serverSchema = z.object({
     .nullable(),
   session: z.object({ sessionId: z.string().optional(), protocolVersion: z.string().optional() }).nullable(),
   lists: z.record(z.string(), z.object({ value: z.unknown(), ageMs: z.number().nonnegative() })).optional(),
+  era: z
+    .object({
+      era: z.enum(['modern', 'legacy']),
+      protocolVersion: z.string().max(64),
+      discover: z.record(z.string(), z.unknown()).optional(),
+    })
+    .nullable()
+    .optional(),
 });
 
 const persistedSchema = z.object({
@@ -44,6 +54,8 @@ export interface PersistedServer {
   session: { sessionId?: string; protocolVersion?: string } | null;
   /** Cached list results (`tools/list`, ...) with their age when saved. */
   lists?: Record<string, { value: unknown; ageMs: number }>;
+  /** The protocol era learned for the server (with the discover result a modern one is adopted from). */
+  era?: KnownEra | null;
 }
 
 /** A persisted runtime (plain JSON). */

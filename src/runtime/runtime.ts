@@ -35,7 +35,7 @@ import { InspectionHub } from './inspector/hub.js';
 import { type InspectorHandle, type InspectorOptions, startInspector } from './inspector/server.js';
 import { PERSIST_FORMAT, PERSIST_VERSION, type PersistedRuntime, parsePersisted } from './persist.js';
 import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resource-cache.js';
-import { type CallOptions, ServerHandle } from './server-handle.js';
+import { type CallOptions, type ProtocolStatus, ServerHandle } from './server-handle.js';
 import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
 import { type CompletionRef, completionRef, expandTemplate, type TemplateVariables } from './templates.js';
 import type { RegisteredPrompt, RegisteredTool } from './tool-registry.js';
@@ -394,10 +394,10 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     return this.features.setLogLevel(server, level);
   }
 
-  /** Latency p50/p99, error rate and last error of a server's requests. */
-  health(server: string): HealthSnapshot {
-    this.handle(server);
-    return this.features.health(server) as HealthSnapshot;
+  /** Latency p50/p99, error rate and last error of a server's requests, and its protocol era. */
+  health(server: string): HealthSnapshot & { protocol: ProtocolStatus } {
+    const h = this.handle(server);
+    return { ...(this.features.health(server) as HealthSnapshot), protocol: h.protocolStatus() };
   }
 
   /** Tells every connected server that the roots changed (`notifications/roots/list_changed`). */

@@ -6,8 +6,15 @@
  */
 import type { Client, ClientOptions, RequestOptions } from '@modelcontextprotocol/client';
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
-import { type ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
-import { AuthError, ClosedError, type McpRuntimeError, ServerFailedError } from '../errors/index.js';
+import { type ConnectionStateChange, type KnownEra, ServerConnection } from '../actors/server-connection.js';
+import {
+  AuthError,
+  ClosedError,
+  ConfigError,
+  type McpRuntimeError,
+  ProtocolError,
+  ServerFailedError,
+} from '../errors/index.js';
 import type { BreakerTransition } from '../machines/breaker.js';
 import type { ConnectionStateName } from '../machines/connection.js';
 import type { RequestKind, ToolHints } from '../machines/retry-policy.js';
@@ -48,6 +55,16 @@ export interface ServerHandleHooks {
   wrapRun?: <T>(server: string, operation: string, options: CallOptions, run: RunRequest<T>) => RunRequest<T>;
 }
 
+/** A server's protocol era as `snapshot()`, `health()` and the CLI show it. */
+export interface ProtocolStatus {
+  /** Config `protocol`. */
+  preference: 'auto' | '2026-07-28' | '2025-11-25';
+  /** `modern` (2026-07-28, stateless) or `legacy` (2025, initialize and sessions); null until known. */
+  era: 'modern' | 'legacy' | null;
+  /** The negotiated protocol revision; null until known. */
+  version: string | null;
+}
+
 /** One request on a server's Client, as the call path runs it. */
 export type RunRequest<T> = (client: Client, opts: RequestOptions) => Promise<T>;
 
@@ -56,15 +73,29 @@ export class ServerHandle {
   readonly name: string;
   private serverPool: ServerPool | undefined;
   private supervisor: Actor<typeof supervisorMachine> | undefined;
-  private failure: ServerFailedError | AuthError | undefined;
+  private failure: McpRuntimeError | undefined;
   private closed = false;
   private callPath: CallPath | undefined;
+  /** The protocol era learned for this server (or restored), shared by its connections. */
+  private verdict: KnownEra | null;
 
   constructor(
     readonly config: ResolvedServerConfig,
     private readonly hooks: ServerHandleHooks,
   ) {
     this.name = config.name;
+    const restored = hooks.restore?.era ?? null;
+    // A restored verdict counts only if it fits the configured preference.
+    this.verdict =
+      restored &&
+      (config.protocol === 'auto' || (config.protocol === '2026-07-28') === (restored.era === 'modern'))
+        ? restored
+        : null;
+  }
+
+  /** The protocol era known for this server (null until the first handshake, or a restore). */
+  get era(): KnownEra | null {
+    return this.verdict;
   }
 
   /** The server's connection pool and supervisor, created on first use. */
@@ -160,6 +191,12 @@ export class ServerHandle {
       connectTimeoutMs: c.connectTimeoutMs,
       initializeTimeoutMs: c.initializeTimeoutMs,
       clientInfo: c.clientInfo,
+      protocol: c.protocol,
+      // One verdict per server: a pool member or a reconnect learns it once for all.
+      verdict: this.verdict,
+      onVerdict: (verdict) => {
+        this.verdict = verdict;
+      },
       onStateChange: (change) => {
         onState(change);
         this.hooks.onStateChange({ ...change, memberId });
@@ -175,11 +212,22 @@ export class ServerHandle {
    * A member's connection gave up. Credentials a restart cannot mend (AUTH) fail the server at
    * once; anything else is the supervisor's to count (the pool replaces the member meanwhile).
    */
-  private onMemberFailed(error: { code: string; message: string }): void {
-    if (error.code === 'AUTH' || error.code === 'CONFIG') {
+  private onMemberFailed(error: { code: string; message: string; permanent?: boolean }): void {
+    if (error.code === 'AUTH') {
       this.failure = new AuthError(`${this.name}: ${error.message}; fix the credentials and call restart`, {
         server: this.name,
       });
+      this.serverPool?.rejectWaiters(this.failure);
+      return;
+    }
+    if (error.code === 'CONFIG' || error.permanent) {
+      // No such command, no MCP endpoint at the URL, a refused protocol version: say so at once.
+      this.failure =
+        error.code === 'CONFIG'
+          ? new ConfigError([{ path: `servers.${this.name}`, message: error.message }], { server: this.name })
+          : new ProtocolError(`${error.message}; fix the configuration and call restart`, {
+              server: this.name,
+            });
       this.serverPool?.rejectWaiters(this.failure);
       return;
     }
@@ -299,7 +347,14 @@ export class ServerHandle {
             protocolVersion: session.protocolVersion,
           }
         : (restored?.session ?? null),
+      era: this.verdict,
     };
+  }
+
+  /** The configured era preference and what was negotiated (or restored). */
+  protocolStatus(): ProtocolStatus {
+    const v = this.verdict;
+    return { preference: this.config.protocol, era: v?.era ?? null, version: v?.protocolVersion ?? null };
   }
 
   /** JSON summary for `snapshot()`: state, counters, session; no secrets. */
@@ -308,6 +363,7 @@ export class ServerHandle {
     const sup = this.supervisor?.getSnapshot();
     return {
       transport: this.config.transport,
+      protocol: this.protocolStatus(),
       target: this.config.url ? redactUrl(this.config.url) : this.config.command,
       state: this.state,
       attempt: ctx?.attempt ?? 0,

@@ -30,7 +30,7 @@ export interface ServerPoolDeps {
   /** The server is failed (supervisor gave up): waiting calls reject with this. */
   failure: () => McpRuntimeError | undefined;
   /** A member's connection gave up (its machine reached `failed`). */
-  onMemberFailed: (memberId: string, error: { code: string; message: string }) => void;
+  onMemberFailed: (memberId: string, error: { code: string; message: string; permanent?: boolean }) => void;
   /** The primary member (the one holding subscriptions) changed. */
   onPrimary?: (memberId: string | null, previousId: string | null) => void;
   inspect?: (event: InspectionEvent) => void;

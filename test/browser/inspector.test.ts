@@ -93,7 +93,7 @@ describe.skipIf(!hasBrowser)('inspector page in chromium', () => {
       `section[data-server="ws"] .actor[data-machine="connection"] svg [data-state-id]`,
       (nodes) => nodes.map((n) => n.getAttribute('data-state-id')),
     );
-    for (const s of ['idle', 'connecting', 'initializing', 'ready', 'reconnecting', 'failed', 'closed']) {
+    for (const s of ['idle', 'connecting', 'negotiating', 'ready', 'reconnecting', 'failed', 'closed']) {
       expect(drawn).toContain(`connection.${s}`);
     }
     // Only the current state (and its ancestors/children) is highlighted.
@@ -116,7 +116,7 @@ describe.skipIf(!hasBrowser)('inspector page in chromium', () => {
     const logLines = await page.$$eval('#log li', (lis) => lis.map((li) => li.textContent ?? ''));
     expect(logLines.some((l) => /ws connection: ready(\.\w+)? → reconnecting/.test(l))).toBe(true);
     expect(
-      logLines.some((l) => /ws connection: initializing → ready(\.\w+)? \(done initializeSession\)/.test(l)),
+      logLines.some((l) => /ws connection: negotiating(\.\w+)? → ready(\.\w+)? \(done negotiateSession\)/.test(l)),
     ).toBe(true);
     expect(logLines.every((l) => /^\d\d:\d\d:\d\d\.\d{3}/.test(l))).toBe(true);
 

@@ -52,7 +52,7 @@ describe('runtime over real transports', () => {
         if (e.actor === 'connection') states.push(e.to);
       });
       await rt.start();
-      expect(states).toEqual(['connecting', 'initializing', 'ready']);
+      expect(states).toEqual(['connecting', 'negotiating', 'ready']);
       const tools = await rt.listTools('s');
       expect(tools.map((t) => t.name)).toEqual(
         expect.arrayContaining(['echo', 'add', 'slow', 'fail', 'counter']),
@@ -203,14 +203,14 @@ describe('runtime: server killed and restarted', () => {
   });
 });
 
-describe('runtime: a server that never answers initialize', () => {
-  it('fails the wait with TIMEOUT naming the initialize deadline, and reconnects by itself', async () => {
+describe('runtime: a server that never answers the handshake', () => {
+  it('fails the wait with TIMEOUT naming the handshake deadline, and reconnects by itself', async () => {
     // Accepts the MCP subprotocol, reads every frame, answers nothing.
     const silent = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'mcp' });
-    let initializes = 0;
+    let handshakes = 0;
     silent.on('connection', (socket) => {
       socket.on('message', (data) => {
-        if (String(data).includes('"initialize"')) initializes++;
+        if (/"(initialize|server\/discover)"/.test(String(data))) handshakes++;
       });
     });
     await new Promise((r) => silent.once('listening', r));
@@ -222,9 +222,10 @@ describe('runtime: a server that never answers initialize', () => {
     try {
       const error = await rt.start().catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'TIMEOUT', server: 's' });
-      expect((error as Error).message).toMatch(/initialize on s took longer than 200 ms/);
-      // Each attempt sent initialize once and then backed off: no hang, no storm.
-      expect(initializes).toBeGreaterThanOrEqual(2);
+      // `auto` probes with server/discover first; a silent server is an outage, not a legacy server.
+      expect((error as Error).message).toMatch(/server\/discover on s took longer than 200 ms/);
+      // Each attempt sent its handshake once and then backed off: no hang, no storm.
+      expect(handshakes).toBeGreaterThanOrEqual(2);
       expect(rt.snapshot().servers.s!.lastError).toMatchObject({ code: 'TIMEOUT' });
     } finally {
       await rt.close();

@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createActor, type SnapshotFrom } from 'xstate';
+import { createActor, fromPromise, type SnapshotFrom } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import {
   backoffCeilingMs,
   type ConnectionEvent,
   type ConnectionInput,
   connectionMachine,
+  type NegotiationMode,
+  type ProtocolPreference,
   type SessionInfo,
 } from '../../src/machines/connection.js';
 import {
@@ -16,12 +18,18 @@ import {
 } from '../helpers/model.js';
 
 const session: SessionInfo = {
-  protocolVersion: '2025-06-18',
+  protocolVersion: '2025-11-25',
+  era: 'legacy',
+  liveness: 'mcp-ping',
   serverName: 'demo',
   serverVersion: '1.0.0',
   instructions: undefined,
   sessionId: undefined,
 };
+/** A 2026 server over WebSocket: liveness by ping frames. */
+const modern: SessionInfo = { ...session, protocolVersion: '2026-07-28', era: 'modern', liveness: 'ws-ping' };
+/** A 2026 server over HTTP or stdio: no liveness probe (the next request is the probe). */
+const modernNoProbe: SessionInfo = { ...modern, liveness: 'none' };
 
 const input: ConnectionInput = {
   server: 'demo',
@@ -34,6 +42,10 @@ const input: ConnectionInput = {
 
 const lost = { code: 'CONNECTION_LOST', message: 'socket closed' };
 const auth = { code: 'AUTH', message: '401' };
+/** A stdio server that exits on server/discover: a legacy one. */
+const legacyHint = { code: 'CONNECTION_LOST', message: 'closed on discover', legacyHint: true };
+/** A refused protocol version / no MCP endpoint: reconnecting cannot help. */
+const refused = { code: 'PROTOCOL', message: 'refused', permanent: true };
 
 /** Every event the model may take, including invoke outcomes and delays (driven by the clock). */
 const modelEvents = [
@@ -45,15 +57,19 @@ const modelEvents = [
   { type: 'xstate.done.actor.openTransport' },
   { type: 'xstate.error.actor.openTransport', error: lost },
   { type: 'xstate.error.actor.openTransport', error: auth },
-  { type: 'xstate.done.actor.initializeSession', output: session },
-  { type: 'xstate.error.actor.initializeSession', error: lost },
-  { type: 'xstate.error.actor.initializeSession', error: auth },
+  { type: 'xstate.done.actor.negotiateSession', output: session },
+  { type: 'xstate.done.actor.negotiateSession', output: modern },
+  { type: 'xstate.done.actor.negotiateSession', output: modernNoProbe },
+  { type: 'xstate.error.actor.negotiateSession', error: lost },
+  { type: 'xstate.error.actor.negotiateSession', error: auth },
+  { type: 'xstate.error.actor.negotiateSession', error: legacyHint },
+  { type: 'xstate.error.actor.negotiateSession', error: refused },
   { type: 'xstate.done.actor.ping' },
   { type: 'xstate.error.actor.ping', error: { code: 'TIMEOUT', message: 'pong late' } },
   { type: 'xstate.done.actor.closeTransport' },
   { type: 'xstate.error.actor.closeTransport', error: lost },
   { type: 'xstate.after.connectTimeout.connection.connecting' },
-  { type: 'xstate.after.initializeTimeout.connection.initializing' },
+  { type: 'xstate.after.initializeTimeout.connection.negotiating' },
   { type: 'xstate.after.heartbeatInterval.connection.ready.waiting' },
   { type: 'xstate.after.retryBackoff.connection.reconnecting' },
 ] as unknown as ConnectionEvent[];
@@ -80,16 +96,29 @@ function delayFor(eventType: string, snap: Snap): number {
 
 /** A vertex is (previous state, event, state): shortest paths to every vertex then cover every transition. */
 function serialize(snap: Snap, event: ConnectionEvent | undefined, prev?: Snap): string {
-  const e = event as unknown as { type: string; error?: { code: string } } | undefined;
+  const e = event as unknown as
+    | { type: string; error?: { code: string; legacyHint?: boolean }; output?: SessionInfo }
+    | undefined;
   const c = snap.context;
-  return JSON.stringify([prev?.value, e?.type, e?.error?.code, snap.value, c.attempt, c.missedPongs]);
+  return JSON.stringify([
+    prev?.value,
+    e?.type,
+    e?.error?.code,
+    e?.error?.legacyHint,
+    e?.output?.liveness,
+    snap.value,
+    c.attempt,
+    c.missedPongs,
+    c.verdict?.era,
+    c.session?.liveness,
+  ]);
 }
 
 function liveActor(driver: PromiseActorDriver, taken: Set<string>) {
   const machine = connectionMachine.provide({
     actors: {
       openTransport: driver.actor('openTransport'),
-      initializeSession: driver.actor('initializeSession'),
+      negotiateSession: driver.actor('negotiateSession'),
       ping: driver.actor('ping'),
       closeTransport: driver.actor('closeTransport'),
     },
@@ -132,11 +161,18 @@ describe('connection machine (model-based, virtual clock)', () => {
         expect(live.value, `${path.steps.map((s) => s.event.type).join(' → ')}`).toEqual(step.state.value);
         expect(live.context.attempt).toBe(step.state.context.attempt);
         expect(live.context.missedPongs).toBe(step.state.context.missedPongs);
+        expect(live.context.verdict?.era).toEqual(step.state.context.verdict?.era);
         for (const node of live._nodes) visited.add(node.id);
       }
       actor.stop();
     }
-    expect([...definedStates(connectionMachine)].filter((s) => !visited.has(s))).toEqual([]);
+    // `negotiating.choosing` is transient (eventless only): never at rest, so never in a snapshot;
+    // each of its eventless transitions is asserted taken below.
+    expect(
+      [...definedStates(connectionMachine)].filter(
+        (s) => !visited.has(s) && s !== 'connection.negotiating.choosing',
+      ),
+    ).toEqual([]);
     // autoConnect is off in this model; its eventless idle → connecting is covered below.
     const missing = [...definedTransitions(connectionMachine)].filter(
       (t) => !taken.has(t) && !t.startsWith('connection.idle --always'),
@@ -159,7 +195,7 @@ describe('connection machine (model-based, virtual clock)', () => {
     const machine = connectionMachine.provide({
       actors: {
         openTransport: driver.actor('openTransport'),
-        initializeSession: driver.actor('initializeSession'),
+        negotiateSession: driver.actor('negotiateSession'),
         ping: driver.actor('ping'),
         closeTransport: driver.actor('closeTransport'),
       },
@@ -219,7 +255,7 @@ describe('connection machine (model-based, virtual clock)', () => {
     const machine = connectionMachine.provide({
       actors: {
         openTransport: driver.actor('openTransport'),
-        initializeSession: driver.actor('initializeSession'),
+        negotiateSession: driver.actor('negotiateSession'),
         ping: driver.actor('ping'),
       },
     });
@@ -230,7 +266,7 @@ describe('connection machine (model-based, virtual clock)', () => {
     actor.send({ type: 'CONNECT' });
     driver.settle('xstate.done.actor.openTransport', {});
     await vi.advanceTimersByTimeAsync(0);
-    driver.settle('xstate.done.actor.initializeSession', { output: session });
+    driver.settle('xstate.done.actor.negotiateSession', { output: session });
     await vi.advanceTimersByTimeAsync(0);
     expect(actor.getSnapshot().matches({ ready: 'waiting' })).toBe(true);
     expect(actor.getSnapshot().context.session).toEqual(session);
@@ -243,6 +279,92 @@ describe('connection machine (model-based, virtual clock)', () => {
     }
     expect(actor.getSnapshot().value).toBe('reconnecting');
     expect(actor.getSnapshot().context.lastError?.message).toMatch(/missed 3 heartbeat/);
+    actor.stop();
+  });
+
+  it('negotiation: discover first; the verdict is kept, so a reconnect adopts (modern) or initializes (legacy)', async () => {
+    const run = async (output: SessionInfo): Promise<string[]> => {
+      const driver = new PromiseActorDriver();
+      const modes: string[] = [];
+      const parked = driver.actor<SessionInfo, { mode: string }>('negotiateSession');
+      const machine = connectionMachine.provide({
+        actors: {
+          openTransport: driver.actor('openTransport'),
+          negotiateSession: fromPromise<
+            SessionInfo,
+            { server: string; mode: NegotiationMode; protocol: ProtocolPreference }
+          >((args) => {
+            modes.push(args.input.mode);
+            return (parked.config as (a: typeof args) => Promise<SessionInfo>)(args);
+          }),
+          ping: driver.actor('ping'),
+        },
+      });
+      const actor = createActor(machine, { input }).start();
+      actor.send({ type: 'CONNECT' });
+      for (let i = 0; i < 2; i++) {
+        driver.settle('xstate.done.actor.openTransport', {});
+        await vi.advanceTimersByTimeAsync(0);
+        driver.settle('xstate.done.actor.negotiateSession', { output });
+        await vi.advanceTimersByTimeAsync(0);
+        expect(actor.getSnapshot().context.verdict).toEqual({
+          era: output.era,
+          protocolVersion: output.protocolVersion,
+        });
+        actor.send({ type: 'TRANSPORT_CLOSED', error: lost });
+        await vi.advanceTimersByTimeAsync(actor.getSnapshot().context.retryDelayMs);
+      }
+      actor.stop();
+      return modes;
+    };
+    expect(await run(modern)).toEqual(['discover', 'adopt']);
+    expect(await run(session)).toEqual(['discover', 'initialize']);
+  });
+
+  it('a pinned 2025 server initializes at once; a refused version fails without a reconnect loop', async () => {
+    const driver = new PromiseActorDriver();
+    const machine = connectionMachine.provide({
+      actors: {
+        openTransport: driver.actor('openTransport'),
+        negotiateSession: driver.actor('negotiateSession'),
+      },
+    });
+    const actor = createActor(machine, { input: { ...input, protocol: '2025-11-25' } }).start();
+    actor.send({ type: 'CONNECT' });
+    driver.settle('xstate.done.actor.openTransport', {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(actor.getSnapshot().value).toEqual({ negotiating: 'initializing' });
+    driver.settle('xstate.error.actor.negotiateSession', { error: refused });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(actor.getSnapshot().value).toBe('failed');
+    expect(actor.getSnapshot().context.attempt).toBe(0);
+    expect(driver.invocations.get('openTransport')).toBe(1);
+    actor.stop();
+  });
+
+  it('a restored modern verdict is adopted at once; when it fails permanently in auto, the next attempt discovers', async () => {
+    const driver = new PromiseActorDriver();
+    const machine = connectionMachine.provide({
+      actors: {
+        openTransport: driver.actor('openTransport'),
+        negotiateSession: driver.actor('negotiateSession'),
+      },
+    });
+    const actor = createActor(machine, {
+      input: { ...input, verdict: { era: 'modern', protocolVersion: '2026-07-28' } },
+    }).start();
+    actor.send({ type: 'CONNECT' });
+    driver.settle('xstate.done.actor.openTransport', {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(actor.getSnapshot().value).toEqual({ negotiating: 'adopting' });
+    driver.settle('xstate.error.actor.negotiateSession', { error: refused });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(actor.getSnapshot().value).toBe('reconnecting');
+    expect(actor.getSnapshot().context.verdict).toBeNull();
+    await vi.advanceTimersByTimeAsync(actor.getSnapshot().context.retryDelayMs);
+    driver.settle('xstate.done.actor.openTransport', {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(actor.getSnapshot().value).toEqual({ negotiating: 'discovering' });
     actor.stop();
   });
 });

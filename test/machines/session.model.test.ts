@@ -13,6 +13,8 @@ import {
 
 const info: SessionInfo = {
   protocolVersion: '2025-06-18',
+  era: 'legacy',
+  liveness: 'mcp-ping',
   serverName: 'demo',
   serverVersion: '1.0.0',
   instructions: 'be nice',
