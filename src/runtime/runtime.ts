@@ -397,8 +397,9 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
 
   /** Latency p50/p99, error rate and last error of a server's requests. */
   health(server: string): HealthSnapshot {
-    this.handle(server);
-    return this.features.health(server) as HealthSnapshot;
+    const { config } = this.handle(server);
+    // lastError carries what the server said: masked like every other exit.
+    return secretsFor(config).redactValue(this.features.health(server) as HealthSnapshot);
   }
 
   /** Tells every connected server that the roots changed (`notifications/roots/list_changed`). */
