@@ -2,6 +2,8 @@
  * The `fetch` the HTTP transports (Streamable HTTP, SSE) use: undici's fetch over a keep-alive `Agent`
  * sized to the server's concurrency window, with the TLS options (Node's own fetch takes none), the bearer token injected on every request and refreshed
  * once after a 401, TLS failures reported as AUTH, and a cap on response bodies (`maxMessageBytes`).
+ * Every request, the SDK's OAuth discovery and token requests included, passes the origin guard
+ * (origin-guard.ts): configured headers stay on the configured origin, no clear text elsewhere either.
  *
  * The cap applies per message: to a JSON body as a whole, and to each event of an SSE stream. An
  * oversized JSON body fails its request with PROTOCOL. An oversized SSE event is cut off; on the
@@ -11,6 +13,7 @@
  */
 import { Agent, fetch as undiciFetch } from 'undici';
 import { type McpRuntimeError, ProtocolError } from '../errors/index.js';
+import { guardOrigins, type OriginGuardOptions } from './origin-guard.js';
 import { type TlsOptions, tlsConnectOptions, tlsFailureOf } from './tls.js';
 
 /** Options of {@link createHttpFetch}. */
@@ -34,6 +37,8 @@ export interface HttpFetchOptions {
   fetch?: typeof fetch | undefined;
   /** Keep-alive sockets of the agent: the server's concurrency window + 1 for the SSE GET stream. Default 17. */
   connections?: number | undefined;
+  /** The configured URL and headers, and the clear-text rule (origin-guard.ts). */
+  origin: Omit<OriginGuardOptions, 'server'>;
 }
 
 /** How long an idle keep-alive socket is kept (the server may close it sooner). */
@@ -55,7 +60,8 @@ const DROPPED_MID_LINE = encoder.encode('\nevent: mcp-actors-oversized\n\n');
  * Builds the fetch for one transport instance.
  *
  * @example
- * const http = createHttpFetch({ tls: { ca }, authorization: 'Bearer t', maxMessageBytes: 1 << 20 });
+ * const http = createHttpFetch({ tls: { ca }, authorization: 'Bearer t', maxMessageBytes: 1 << 20,
+ *   origin: { url, configuredHeaders: [], credentialed: true, allowInsecure: false } });
  * new StreamableHTTPClientTransport(url, { fetch: http.fetch });
  * // ... on close: await http.close();
  */
@@ -95,24 +101,23 @@ export function createHttpFetch(options: HttpFetchOptions): HttpFetch {
     return refreshing;
   };
 
-  const send = async (input: Parameters<typeof fetch>[0], init: RequestInit | undefined, auth?: string) => {
-    let requestInit = init;
-    if (auth !== undefined) {
-      const headers = new Headers(init?.headers);
-      headers.set('authorization', auth);
-      requestInit = { ...init, headers };
-    }
+  const attempt = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     try {
-      return await base(input, requestInit);
+      return await base(input, init);
     } catch (error) {
       throw tlsFailureOf(error, server) ?? error;
     }
   };
+  const send = guardOrigins(attempt, { ...options.origin, server }, (error) => options.onError?.(error));
+  const home = new URL(options.origin.url).origin;
+  const isHome = (input: Parameters<typeof fetch>[0]): boolean =>
+    new URL(input instanceof Request ? input.url : String(input)).origin === home;
 
   const wrapped = (async (input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> => {
     const used = authorization;
     let response = await send(input, init, used);
-    if (response.status === 401 && options.refreshAuthorization) {
+    // Only the configured origin's 401 asks the token provider again (its token goes nowhere else).
+    if (response.status === 401 && options.refreshAuthorization && isHome(input)) {
       await response.body?.cancel().catch(() => {});
       // Another request may have refreshed the token already: use it rather than asking again.
       const fresh = authorization !== used ? authorization : await refresh();

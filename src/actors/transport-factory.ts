@@ -8,6 +8,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { ConfigError } from '../errors/index.js';
 import { createHttpFetch } from './http-fetch.js';
 import { ReauthTransport } from './reauth-transport.js';
+import { isSecretName } from './secret-names.js';
 import { type TlsOptions, tlsConnectOptions } from './tls.js';
 import { WebSocketClientTransport } from './websocket-client-transport.js';
 
@@ -50,6 +51,8 @@ export interface TransportSpec {
   onStderr?: ((text: string) => void) | undefined;
   /** Headers with a fresh token, asked for once after a 401 (token providers only). */
   refreshHeaders?: (() => Promise<Record<string, string>>) | undefined;
+  /** `allowInsecure` of the configuration: clear text allowed to any origin (origin-guard.ts). */
+  allowInsecure?: boolean | undefined;
 }
 
 /** A fresh, unstarted transport for `spec`. */
@@ -118,6 +121,12 @@ function createHttpTransport(spec: TransportSpec): Transport {
     fetch: spec.fetch,
     // One socket per request of the window, and one for the standalone SSE GET stream.
     connections: (spec.concurrency ?? 16) + 1,
+    origin: {
+      url: spec.url!,
+      configuredHeaders: Object.keys(spec.headers),
+      credentialed: spec.oauth !== undefined || Object.keys(spec.headers).some(isSecretName),
+      allowInsecure: spec.allowInsecure ?? false,
+    },
   });
   const options = {
     requestInit: { headers },

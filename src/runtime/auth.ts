@@ -4,8 +4,16 @@
  * warnings (once per server), and keeps the set of secrets to redact for each server.
  */
 import type { OAuthClientProvider } from '@modelcontextprotocol/client';
+import { isClearTextRemote } from '../actors/origin-guard.js';
+import { isSecretName } from '../actors/secret-names.js';
 import type { TransportSpec } from '../actors/transport-factory.js';
-import { AuthError, ConfigError, McpRuntimeError, ServerFailedError } from '../errors/index.js';
+import {
+  AuthError,
+  ConfigError,
+  type ConfigIssue,
+  McpRuntimeError,
+  ServerFailedError,
+} from '../errors/index.js';
 import type { ResolvedServerConfig } from './config.js';
 import { SecretSet } from './redact.js';
 
@@ -22,42 +30,45 @@ export interface TransportSpecHooks {
   fetch?: typeof fetch;
 }
 
-function isLoopback(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname === '::1' ||
-    hostname === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
-  );
-}
-
 /** True when the URL is plain text (ws:, http:) to a host other than loopback. */
 export function isInsecureRemote(url: string | undefined): boolean {
-  if (!url) return false;
-  const u = new URL(url);
-  return (u.protocol === 'ws:' || u.protocol === 'http:') && !isLoopback(u.hostname);
+  return url !== undefined && isClearTextRemote(new URL(url));
+}
+
+/**
+ * The configuration fields that carry a credential, as config issues: `auth`, each secret-named
+ * header (secret-names.ts, the same list the redactor uses), URL credentials, secret-named query keys.
+ */
+function secretFields(server: ResolvedServerConfig): ConfigIssue[] {
+  const at = `servers.${server.name}`;
+  const issues: ConfigIssue[] = [];
+  const add = (path: string, what: string) => issues.push({ path, message: what });
+  if (server.auth?.token || server.auth?.getToken || server.auth?.oauth) add(`${at}.auth`, 'a credential');
+  for (const name of Object.keys(server.headers))
+    if (isSecretName(name)) add(`${at}.headers.${name}`, `header ${name}`);
+  if (server.url) {
+    const u = new URL(server.url);
+    if (u.password !== '' || u.username !== '') add(`${at}.url`, 'URL credentials');
+    for (const key of u.searchParams.keys()) if (isSecretName(key)) add(`${at}.url`, `query key ?${key}=`);
+  }
+  return issues;
 }
 
 function carriesSecret(server: ResolvedServerConfig): boolean {
-  if (server.auth?.token || server.auth?.getToken || server.auth?.oauth) return true;
-  if (Object.keys(server.headers).some((h) => /^(authorization|cookie|proxy-authorization)$/i.test(h)))
-    return true;
-  if (!server.url) return false;
-  const u = new URL(server.url);
-  return u.password !== '' || u.username !== '';
+  return secretFields(server).length > 0;
 }
 
-/** Throws ConfigError when a token would travel in clear text to a remote host without `allowInsecure`. */
+/** Throws ConfigError, naming each field, when a credential would travel in clear text to a remote host without `allowInsecure`. */
 export function checkTransportSecurity(server: ResolvedServerConfig): void {
-  if (carriesSecret(server) && isInsecureRemote(server.url) && !server.allowInsecure) {
-    throw new ConfigError([
-      {
-        path: `servers.${server.name}.url`,
-        message:
-          'refusing to send credentials over plain ws:// or http:// to a non-loopback host (set allowInsecure: true to override)',
-      },
-    ]);
-  }
+  if (server.allowInsecure || !isInsecureRemote(server.url)) return;
+  const issues = secretFields(server);
+  if (issues.length === 0) return;
+  throw new ConfigError(
+    issues.map(({ path, message }) => ({
+      path,
+      message: `${message} would be sent over plain ws:// or http:// to a non-loopback host: refused (set allowInsecure: true to override)`,
+    })),
+  );
 }
 
 /** The security warnings a server's configuration deserves (empty for a sound one). */
@@ -210,6 +221,7 @@ export async function buildTransportSpec(
     refreshHeaders: getToken
       ? async () => ({ Authorization: `Bearer ${(await tokenOf(server)) ?? ''}` })
       : undefined,
+    allowInsecure: server.allowInsecure,
   };
 }
 

@@ -7,17 +7,13 @@
  * in URLs, `?api_key=…`) are masked even when the value is not known, because a peer may echo them.
  */
 
+import { isSecretName, SECRET_HEADERS } from '../actors/secret-names.js';
+
 /** What every redacted value becomes. */
 export const REDACTED = '***';
 
-const SECRET_KEY =
-  /(token|secret|password|passwd|pwd|api[-_]?key|apikey|auth|credential|session|signature|sig|key)$/i;
-const SECRET_HEADER = /^(authorization|cookie|set-cookie|proxy-authorization)$/i;
-
-/** True when a header, query or field name looks like it carries a secret. */
-export function isSecretName(name: string): boolean {
-  return SECRET_HEADER.test(name) || SECRET_KEY.test(name);
-}
+/** True when a header, query or field name looks like it carries a secret (the list in actors/secret-names.ts). */
+export { isSecretName };
 
 /** The URL with credentials removed and secret-looking query values replaced by `***`. */
 export function redactUrl(url: string | undefined): string | undefined {
@@ -54,8 +50,10 @@ export function scrubText(text: string, secrets: Iterable<string>): string {
 const BEARER = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9\-._~+/]+=*/g;
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]*(?::[^/\s@]*)?@/gi;
 const QUERY_PARAM = /([?&;]([A-Za-z0-9_.-]+)=)([^&\s#"'<>]+)/g;
-const SECRET_FIELD =
-  /(["']?(?:authorization|cookie|set-cookie|proxy-authorization|access_token|refresh_token|id_token|client_secret|api[-_]?key|password)["']?\s*[:=]\s*["']?)([^"'\s,;}&]+)/gi;
+const SECRET_FIELD = new RegExp(
+  `(["']?(?:${[...SECRET_HEADERS, 'access_token', 'refresh_token', 'id_token', 'client_secret', 'client_assertion', 'api[-_]?key', 'password'].join('|')})["']?\\s*[:=]\\s*["']?)([^"'\\s,;}&]+)`,
+  'gi',
+);
 
 /**
  * Masks known secrets and secret-looking patterns in free text (an error message, a stderr line).
@@ -104,9 +102,21 @@ export class SecretSet {
     if (bare && bare.length >= MIN_SECRET_LENGTH) this.#values.add(bare);
   }
 
-  /** Remembers the values of secret-named headers. */
+  /**
+   * Remembers the values of secret-named headers. A cookie header also gives each of its values
+   * (`a=v1; b=v2` gives `v1` and `v2`), since a peer may echo one of them alone (`session v1 expired`).
+   */
   addHeaders(headers: Record<string, string> | undefined): void {
-    for (const [name, value] of Object.entries(headers ?? {})) if (isSecretName(name)) this.add(value);
+    for (const [name, value] of Object.entries(headers ?? {})) {
+      if (!isSecretName(name)) continue;
+      this.add(value);
+      if (/cookie/i.test(name)) {
+        for (const pair of value.split(';')) {
+          const eq = pair.indexOf('=');
+          if (eq !== -1) this.add(pair.slice(eq + 1).trim());
+        }
+      }
+    }
   }
 
   /** Remembers a URL's credentials and secret-named query values. */

@@ -397,7 +397,9 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   /** Latency p50/p99, error rate and last error of a server's requests, and its protocol era. */
   health(server: string): HealthSnapshot & { protocol: ProtocolStatus } {
     const h = this.handle(server);
-    return { ...(this.features.health(server) as HealthSnapshot), protocol: h.protocolStatus() };
+    // lastError carries what the server said: masked like every other exit.
+    const health = secretsFor(h.config).redactValue(this.features.health(server) as HealthSnapshot);
+    return { ...health, protocol: h.protocolStatus() };
   }
 
   /** Tells every connected server that the roots changed (`notifications/roots/list_changed`). */
