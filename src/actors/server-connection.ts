@@ -19,6 +19,7 @@ import {
   type ConnectOptions,
   type DiscoverResult,
   type Implementation,
+  type McpSubscription,
   SdkError,
   SdkErrorCode,
   type Transport,
@@ -159,6 +160,8 @@ export class ServerConnection {
   private discover: DiscoverResult | undefined;
   /** True once this connection has been ready: a 404 before that means "no endpoint here". */
   private everReady = false;
+  /** The open `subscriptions/listen` stream of a 2026 session. */
+  private listening: McpSubscription | undefined;
 
   constructor(private readonly options: ServerConnectionOptions) {
     this.server = options.server;
@@ -405,6 +408,49 @@ export class ServerConnection {
       );
     }
     return withPermanence(mapped);
+  }
+
+  /**
+   * Subscribes to updates of `uris` (the whole set, replacing the previous one) in the session's era:
+   * `resources/subscribe` per URI on 2025 servers; on 2026 servers one `subscriptions/listen` stream
+   * for the URIs and the list changes the server announces. Fails at once with PROTOCOL when the
+   * server has no `resources.subscribe` capability (instead of waiting for updates that never come).
+   */
+  async subscribe(uris: readonly string[], added: readonly string[], timeoutMs: number): Promise<void> {
+    const caps = this.client.getServerCapabilities();
+    if (added.length > 0 && !caps?.resources?.subscribe) {
+      throw markPermanent(
+        new ProtocolError(
+          `${this.server} does not support resource subscriptions (no resources.subscribe capability)`,
+          { server: this.server },
+        ),
+      );
+    }
+    if (this.session?.era === 'modern') return this.listen(uris, timeoutMs);
+    await Promise.all(added.map((uri) => this.client.subscribeResource({ uri }, { timeout: timeoutMs })));
+  }
+
+  /**
+   * (Re)opens the 2026 `subscriptions/listen` stream: list changes the server announces, and
+   * `uris`. Notifications on it reach the handlers registered on the Client, as on 2025 servers.
+   */
+  async listen(uris: readonly string[], timeoutMs: number): Promise<void> {
+    const caps = this.client.getServerCapabilities();
+    const filter = {
+      ...(caps?.tools?.listChanged ? { toolsListChanged: true } : {}),
+      ...(caps?.prompts?.listChanged ? { promptsListChanged: true } : {}),
+      ...(caps?.resources?.listChanged ? { resourcesListChanged: true } : {}),
+      ...(uris.length > 0 ? { resourceSubscriptions: [...uris] } : {}),
+    };
+    const previous = this.listening;
+    this.listening = undefined;
+    await previous?.close().catch(() => {});
+    if (Object.keys(filter).length === 0) return;
+    try {
+      this.listening = await this.client.listen(filter, { timeout: timeoutMs });
+    } catch (error) {
+      throw toRuntimeError(error, this.ctx('subscriptions/listen'));
+    }
   }
 
   /** One liveness probe: MCP ping on 2025 sessions, a WebSocket ping frame on 2026 ones. */

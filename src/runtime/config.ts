@@ -7,6 +7,9 @@ import type { InProcessServer, TransportKind } from '../actors/transport-factory
 import { ConfigError } from '../errors/index.js';
 import type { ElicitationHandler, RootsHandler, SamplingHandler } from './server-requests.js';
 
+/** Input rounds (2026 MRTR) one request may take before it fails with PROTOCOL. */
+export const DEFAULT_MAX_INPUT_ROUNDS = 8;
+
 const positiveMs = z.number().int().nonnegative();
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `expected ${what}` });
 
@@ -120,6 +123,8 @@ const policyShape = {
    * for 2025 servers; `2026-07-28` or `2025-11-25` pins one era (no fallback).
    */
   protocol: z.enum(['auto', '2026-07-28', '2025-11-25']),
+  /** `input_required` rounds (2026 MRTR) one request may take before it fails with PROTOCOL. */
+  maxInputRounds: z.number().int().positive().max(100),
 };
 
 const serverSchema = z
@@ -288,6 +293,8 @@ export interface ResolvedServerConfig {
   maxMessageBytes: number;
   /** Protocol era preference (`auto` by default). */
   protocol: 'auto' | '2026-07-28' | '2025-11-25';
+  /** `input_required` rounds one request may take (2026 servers). */
+  maxInputRounds: number;
   reconnect: {
     initialDelayMs: number;
     factor: number;
@@ -371,6 +378,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       initializeTimeoutMs: s.initializeTimeoutMs ?? d.initializeTimeoutMs ?? DEFAULTS.initializeTimeoutMs,
       maxMessageBytes: s.maxMessageBytes ?? d.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
       protocol: s.protocol ?? d.protocol ?? 'auto',
+      maxInputRounds: s.maxInputRounds ?? d.maxInputRounds ?? DEFAULT_MAX_INPUT_ROUNDS,
       reconnect: { ...DEFAULTS.reconnect, ...d.reconnect, ...s.reconnect },
       heartbeat: { ...DEFAULTS.heartbeat, ...d.heartbeat, ...s.heartbeat },
       retry: { ...DEFAULTS.retry, ...d.retry, ...s.retry },

@@ -62,6 +62,11 @@ export interface RuntimeEvents {
       subscriptions: string[];
     },
   ) => void;
+  /**
+   * The server asked for input and a configured handler answered: a 2025 server's request, or one
+   * round of a 2026 `input_required` result (MRTR). `round` counts the handler calls of a server.
+   */
+  input: (e: EventBase & { kind: 'sampling' | 'elicitation' | 'roots'; round: number }) => void;
   /** A circuit breaker changed state (`tool` is set for per-tool breakers). */
   breaker: (
     e: EventBase & { from: BreakerCircuit; to: BreakerCircuit; reason: BreakerReason; tool?: string },

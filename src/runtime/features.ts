@@ -14,7 +14,7 @@ import type {
 import type { InspectionEvent } from 'xstate';
 import type { ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
 import type { SessionStateName } from '../machines/session.js';
-import type { ResolvedConfig } from './config.js';
+import { DEFAULT_MAX_INPUT_ROUNDS, type ResolvedConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import type { HealthSnapshot } from './health.js';
 import { listKey, ResourceCache, resourceKey } from './resource-cache.js';
@@ -56,8 +56,10 @@ export interface FeatureHost {
   listTools(server: string): Promise<unknown>;
   listPrompts(server: string): Promise<unknown>;
   readResource(server: string, uri: string): Promise<ReadResourceResult>;
-  subscribeRequest(server: string, uri: string): Promise<void>;
-  unsubscribeRequest(server: string, uri: string): Promise<void>;
+  /** Subscribes `uri`; `all` is the whole set after it (a 2026 listen stream carries the set). */
+  subscribeRequest(server: string, uri: string, all: readonly string[]): Promise<void>;
+  /** Ends the subscription of `uri`; `all` is the whole set after it. */
+  unsubscribeRequest(server: string, uri: string, all: readonly string[]): Promise<void>;
   setLevelRequest(server: string, level: LoggingLevel): Promise<void>;
   isClosed(): boolean;
 }
@@ -73,6 +75,8 @@ export class RuntimeFeatures {
   /** Watchers per server and URI: the subscription is sent once and dropped with the last watcher. */
   private readonly watchers = new Map<string, Map<string, Set<(r: ReadResourceResult) => void>>>();
   private readonly logLevels = new Map<string, LoggingLevel>();
+  /** Handler calls (server requests or 2026 input rounds) per server, for the `input` event. */
+  private readonly inputRounds = new Map<string, number>();
 
   constructor(
     private readonly host: FeatureHost,
@@ -105,10 +109,14 @@ export class RuntimeFeatures {
   }
 
   /** Client options for a server: only the capabilities its handlers make true; the shared validator. */
-  clientOptions(): ClientOptions {
+  clientOptions(server: string): ClientOptions {
+    const maxRounds = this.host.config.servers.get(server)?.maxInputRounds ?? DEFAULT_MAX_INPUT_ROUNDS;
     return {
       capabilities: capabilitiesFor(this.host.config.handlers as ServerRequestHandlers | undefined),
       jsonSchemaValidator: sharedJsonSchemaValidator,
+      // 2026 servers ask for input in `input_required` rounds, answered by the same handlers; a
+      // server that keeps asking gets PROTOCOL after `maxInputRounds`.
+      inputRequired: { autoFulfill: true, maxRounds },
     };
   }
 
@@ -135,6 +143,11 @@ export class RuntimeFeatures {
       server,
       this.host.config.handlers as ServerRequestHandlers | undefined,
       config?.context ?? {},
+      (kind) => {
+        const round = (this.inputRounds.get(server) ?? 0) + 1;
+        this.inputRounds.set(server, round);
+        this.host.emit('input', { ...this.host.base(server), kind, round });
+      },
     );
     client.setNotificationHandler('notifications/resources/updated', (n) =>
       this.onResourceUpdated(server, n.params.uri),
@@ -187,7 +200,9 @@ export class RuntimeFeatures {
 
   /** Subscribes to a resource; the subscription is restored after every re-initialisation. */
   async subscribe(server: string, uri: string): Promise<void> {
-    await this.host.subscribeRequest(server, uri);
+    const session = this.sessions.get(server);
+    const current = session?.subscriptions ?? [];
+    await this.host.subscribeRequest(server, uri, current.includes(uri) ? current : [...current, uri]);
     this.sessions.get(server)?.subscribed(uri);
   }
 
@@ -195,7 +210,11 @@ export class RuntimeFeatures {
   async unsubscribe(server: string, uri: string): Promise<void> {
     this.sessions.get(server)?.unsubscribed(uri);
     this.cache.invalidate(server, resourceKey(uri));
-    await this.host.unsubscribeRequest(server, uri);
+    await this.host.unsubscribeRequest(
+      server,
+      uri,
+      (this.sessions.get(server)?.subscriptions ?? []).filter((u) => u !== uri),
+    );
   }
 
   /** Yields the resource each time the server reports it updated, until the loop ends. */

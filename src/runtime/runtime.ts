@@ -110,7 +110,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
             this.features.onTransportError(server.name, error);
             this.emitError(server.name, error);
           },
-          clientOptions: () => this.features.clientOptions(),
+          clientOptions: (server) => this.features.clientOptions(server),
           wrapRun: (name, operation, opts, run) => this.features.wrapRun(name, operation, opts, run),
           onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
           configureClient: (name, client) => this.configureClient(name, client),
@@ -529,16 +529,24 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
         listTools: (server) => this.listTools(server),
         listPrompts: (server) => this.listPrompts(server),
         readResource: (server, uri) => this.readResource(server, uri),
-        subscribeRequest: (server, uri) =>
-          this.handle(server)
-            .call(`resources/subscribe ${uri}`, {}, (client, opts) => client.subscribeResource({ uri }, opts))
-            .then(() => {}),
-        unsubscribeRequest: (server, uri) =>
-          this.handle(server)
-            .call(`resources/unsubscribe ${uri}`, {}, (client, opts) =>
-              client.unsubscribeResource({ uri }, opts),
+        subscribeRequest: (server, uri, all) => {
+          const h = this.handle(server);
+          return h
+            .call(`resources/subscribe ${uri}`, {}, (_client, opts) =>
+              h.conn.subscribe(all, [uri], opts.timeout ?? h.config.timeoutMs),
             )
-            .then(() => {}),
+            .then(() => {});
+        },
+        unsubscribeRequest: (server, uri, all) => {
+          const h = this.handle(server);
+          return h
+            .call(`resources/unsubscribe ${uri}`, {}, (client, opts) =>
+              h.conn.session?.era === 'modern'
+                ? h.conn.listen(all, opts.timeout ?? h.config.timeoutMs)
+                : client.unsubscribeResource({ uri }, opts),
+            )
+            .then(() => {});
+        },
         setLevelRequest: (server, level) =>
           this.handle(server)
             .call('logging/setLevel', {}, (client, opts) => client.setLoggingLevel(level, opts))

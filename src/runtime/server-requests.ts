@@ -69,24 +69,28 @@ export function installServerRequestHandlers(
   server: string,
   handlers: ServerRequestHandlers | undefined,
   context: Record<string, unknown>,
+  onInput?: (kind: 'sampling' | 'elicitation' | 'roots') => void,
 ): void {
-  const ctx = (signal: AbortSignal): ServerRequestContext => ({ server, context, signal });
+  const ctx = (signal: AbortSignal, kind: 'sampling' | 'elicitation' | 'roots'): ServerRequestContext => {
+    onInput?.(kind);
+    return { server, context, signal };
+  };
   const sampling = handlers?.sampling;
   if (sampling) {
     client.setRequestHandler('sampling/createMessage', async (request, extra) =>
-      sampling(request.params, ctx(extra.mcpReq.signal)),
+      sampling(request.params, ctx(extra.mcpReq.signal, 'sampling')),
     );
   }
   const elicitation = handlers?.elicitation;
   if (elicitation) {
     client.setRequestHandler('elicitation/create', async (request, extra) =>
-      elicitation(request.params, ctx(extra.mcpReq.signal)),
+      elicitation(request.params, ctx(extra.mcpReq.signal, 'elicitation')),
     );
   }
   const roots = handlers?.roots;
   if (roots) {
     client.setRequestHandler('roots/list', async (_request, extra) => ({
-      roots: await roots(ctx(extra.mcpReq.signal)),
+      roots: await roots(ctx(extra.mcpReq.signal, 'roots')),
     }));
   }
 }

@@ -17,6 +17,9 @@ import { type SessionStateName, sessionMachine } from '../machines/session.js';
 import { HealthRecorder } from './health.js';
 import { requestKindOf } from './request-kind.js';
 
+/** How long re-opening subscriptions after a reconnect may take. */
+const RESUBSCRIBE_TIMEOUT_MS = 10_000;
+
 /** Hooks through which a session reports to the runtime. */
 export interface SessionHooks {
   /** Drop what the cache holds for the server (a new session may see different data). */
@@ -71,6 +74,11 @@ export class ServerSession {
         resubscribe: fromPromise<void, { server: string; uris: string[] }>(async ({ input }) => {
           const conn = this.connection();
           if (!conn) return;
+          if (conn.session?.era === 'modern') {
+            // A 2026 server: one listen stream carries every subscription.
+            await conn.listen(input.uris, RESUBSCRIBE_TIMEOUT_MS);
+            return;
+          }
           const failed: string[] = [];
           await Promise.all(
             input.uris.map((uri) =>
@@ -136,6 +144,10 @@ export class ServerSession {
       const conn = this.connection();
       const info = conn?.session;
       if (!conn || !info) return;
+      if (info.era === 'modern' && this.subscriptions.length === 0) {
+        // List changes come only on a listen stream in 2026: open it (subscriptions reopen it below).
+        conn.listen([], RESUBSCRIBE_TIMEOUT_MS).catch(() => {});
+      }
       this.actor.send({
         type: 'CONNECTED',
         info,
