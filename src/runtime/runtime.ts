@@ -540,10 +540,13 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
         unsubscribeRequest: (server, uri, all) => {
           const h = this.handle(server);
           return h
-            .call(`resources/unsubscribe ${uri}`, {}, (client, opts) =>
-              h.conn.session?.era === 'modern'
-                ? h.conn.listen(all, opts.timeout ?? h.config.timeoutMs)
-                : client.unsubscribeResource({ uri }, opts),
+            .call(
+              `resources/unsubscribe ${uri}`,
+              {},
+              (client, opts): Promise<unknown> =>
+                h.conn.session?.era === 'modern'
+                  ? h.conn.listen(all, opts.timeout ?? h.config.timeoutMs)
+                  : client.unsubscribeResource({ uri }, opts),
             )
             .then(() => {});
         },
