@@ -85,6 +85,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // The stdio binding: a server exits promptly once its client closes stdin.
+  if (values.stdio) process.stdin.once('end', stop);
 }
 
 main().catch((error: unknown) => {
