@@ -48,7 +48,22 @@ function eras(value: string): ServedEras {
 }
 
 async function main(): Promise<void> {
-  let close: () => Promise<void>;
+  let close: (() => Promise<void>) | undefined;
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    (close?.() ?? Promise.resolve()).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`demo server: close failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  // Installed before the ready line: a parent may signal as soon as it reads it.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   const served = eras(values.eras);
   if (values.stdio) {
     const factory = demoServerFactory({ allowCrash: true, extras: values.extras });
@@ -71,20 +86,6 @@ async function main(): Promise<void> {
     );
     close = () => demo.close();
   }
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`demo server: close failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
   // The stdio binding: a server exits promptly once its client closes stdin.
   if (values.stdio) process.stdin.once('end', stop);
 }
