@@ -1,7 +1,9 @@
 /**
- * Serving MCP over WebSocket: a server-side {@link Transport} around one accepted `ws` socket, and
- * {@link serveWebSocket}, which accepts connections (subprotocol `mcp` only) and gives each its own
- * MCP server instance. The SDK has no WebSocket server transport.
+ * Serving MCP over WebSocket: a server-side SDK v2 {@link Transport} around one accepted `ws` socket,
+ * and {@link serveWebSocket}, which accepts connections (subprotocol `mcp` only) and serves each with
+ * its own MCP server instance, in the protocol eras asked for (2026-07-28 stateless, 2025-11-25 with
+ * `initialize`, or both, decided by the connection's opening message). The SDK has no WebSocket
+ * server transport.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -13,10 +15,13 @@ import {
 import { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type JSONRPCMessage,
+  McpServer,
+  type McpServerFactory,
+  type Transport,
+} from '@modelcontextprotocol/server';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import WebSocket, { WebSocketServer } from 'ws';
 import { ConnectionLostError, ProtocolError, ValidationError } from '../errors/index.js';
 import { decodeJsonRpcFrame } from './json-rpc-frame.js';
@@ -26,17 +31,59 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from './websocket-client-transport.js';
 export const MCP_SUBPROTOCOL = 'mcp';
 
 /**
+ * The protocol eras a server accepts: `both` (the default of an SDK v2 server), `2026-07-28` only
+ * (refuses `initialize` with -32022, as a 2026-only server does) or `2025-11-25` only (answers
+ * `server/discover` with method-not-found, as a legacy server does).
+ */
+export type ServedEras = 'both' | '2026-07-28' | '2025-11-25';
+
+/** A served MCP connection: closing it closes its server instance and its transport. */
+export interface ServedConnection {
+  close(): Promise<void>;
+}
+
+/**
+ * Serves one persistent connection (WebSocket, stdio, in-memory) in the given eras. With `both` or
+ * `2026-07-28` the SDK's connection entry decides the era from the opening message and pins one
+ * `factory` instance for the connection's life; with `2025-11-25` a plain instance is connected,
+ * which knows only the `initialize` handshake.
+ *
+ * @example
+ * const [client, server] = InMemoryTransport.createLinkedPair();
+ * const served = await serveMcpConnection(server, () => createDemoMcpServer(), 'both');
+ */
+export async function serveMcpConnection(
+  transport: Transport,
+  factory: McpServerFactory,
+  eras: ServedEras = 'both',
+  onError?: (error: Error) => void,
+): Promise<ServedConnection> {
+  if (eras === '2025-11-25') {
+    const server = await factory({ era: 'legacy' });
+    await server.connect(transport);
+    const core = server instanceof McpServer ? server.server : server;
+    if (onError !== undefined) core.onerror = onError;
+    return { close: () => server.close() };
+  }
+  return serveStdio(factory, {
+    transport,
+    legacy: eras === 'both' ? 'serve' : 'reject',
+    ...(onError === undefined ? {} : { onerror: onError }),
+  });
+}
+
+/**
  * Server-side MCP transport over one accepted WebSocket. Frames that arrive before `start()` are held
  * and delivered in order; malformed frames go to `onerror` as {@link ProtocolError} and are dropped.
  *
  * @example
- * wss.on('connection', (socket) => void createMyMcpServer().connect(new WebSocketServerTransport(socket)));
+ * wss.on('connection', (socket) => void serveMcpConnection(new WebSocketServerTransport(socket), factory));
  */
 export class WebSocketServerTransport implements Transport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: (<T extends JSONRPCMessage>(message: T) => void) | undefined;
-  /** A random id per connection, visible to handlers as `extra.sessionId`. */
+  /** A random id per connection, visible to handlers as `ctx.sessionId`. */
   readonly sessionId: string;
 
   readonly #socket: WebSocket;
@@ -86,7 +133,8 @@ export class WebSocketServerTransport implements Transport {
 
   readonly #onMessage = (data: WebSocket.RawData): void => {
     const text = Array.isArray(data) ? Buffer.concat(data).toString() : data.toString();
-    const decoded = decodeJsonRpcFrame(text);
+    // The shared decoder is typed with SDK v1's message type; the wire shape is the same JSON-RPC 2.0.
+    const decoded = decodeJsonRpcFrame(text) as JSONRPCMessage | ProtocolError;
     if (decoded instanceof ProtocolError) this.onerror?.(decoded);
     else if (this.#held !== undefined) this.#held.push(decoded);
     else this.onmessage?.(decoded);
@@ -120,8 +168,10 @@ export interface ServeWebSocketOptions {
   maxPayloadBytes?: number;
   /** Decides whether an upgrade request may connect; `false` (or a throw) answers HTTP 401. */
   authenticate?: (req: IncomingMessage) => boolean | Promise<boolean>;
-  /** Makes the MCP server for one new connection. */
-  createServer: () => McpServer | Server;
+  /** Makes the MCP server for one new connection (and, with both eras, one for a discarded probe). */
+  createServer: McpServerFactory;
+  /** Protocol eras accepted. Default `both`. */
+  eras?: ServedEras;
   /** An HTTP(S) server to attach to instead of creating one; it is not closed by `close()`. */
   server?: HttpServer | HttpsServer;
   /** Errors of connections (failed connect, transport errors); ignored by default. */
@@ -141,7 +191,7 @@ export interface WebSocketServeHandle {
 
 /**
  * Serves MCP over WebSocket: accepts only subprotocol `mcp` (else HTTP 400), runs `authenticate` (else
- * HTTP 401), and connects a fresh `createServer()` instance to each accepted socket.
+ * HTTP 401), and serves each accepted socket with {@link serveMcpConnection} in `eras`.
  *
  * @example
  * const endpoint = await serveWebSocket({ port: 0, createServer: () => createDemoMcpServer() });
@@ -174,27 +224,10 @@ export async function serveWebSocket(options: ServeWebSocketOptions): Promise<We
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     const transport = new WebSocketServerTransport(socket);
-    let mcp: McpServer | Server;
-    try {
-      mcp = options.createServer();
-    } catch (error) {
+    serveMcpConnection(transport, options.createServer, options.eras, reportError).catch((error: unknown) => {
       reportError(error as Error);
       socket.close(1011, 'server error');
-      return;
-    }
-    mcp.connect(transport).then(
-      () => {
-        const previous = transport.onerror;
-        transport.onerror = (error) => {
-          previous?.(error);
-          reportError(error);
-        };
-      },
-      (error: unknown) => {
-        reportError(error as Error);
-        socket.terminate();
-      },
-    );
+    });
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {

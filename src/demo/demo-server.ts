@@ -1,12 +1,24 @@
 /**
  * The demo MCP server used by the examples, the CLI demo and the integration tests: a small set of
- * tools (safe, slow with progress, failing, non-idempotent, crashing), resources, a template and a
- * prompt, built on the SDK's `McpServer`.
+ * tools (safe, slow with progress, failing, non-idempotent, crashing, asking the user), resources
+ * with caching hints, a template and a prompt, built on SDK v2's `McpServer`. One definition serves
+ * both protocol eras (2026-07-28 and 2025-11-25); which eras an endpoint accepts is its `eras` option.
  */
-import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { randomBytes } from 'node:crypto';
+import {
+  acceptedContent,
+  type CacheHint,
+  createRequestStateCodec,
+  inputRequired,
+  type McpRequestContext,
+  McpServer,
+  type McpServerFactory,
+  ResourceTemplate,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { serveWebSocket } from '../actors/websocket-server-transport.js';
+import { type ServedEras, serveWebSocket } from '../actors/websocket-server-transport.js';
 import { CancelledError } from '../errors/index.js';
+import { type DemoExtrasHooks, demoChanges, registerDemoExtras } from './demo-extras.js';
 import { serveStreamableHttp } from './streamable-http-endpoint.js';
 
 /** Options of {@link createDemoMcpServer}. */
@@ -15,7 +27,39 @@ export interface DemoServerOptions {
   allowCrash?: boolean;
   /** Called when a `slow` call is aborted by the client (observes that cancellation reached the server). */
   onSlowAborted?: (reason: unknown) => void;
+  /** Called by each `counter` execution, before it counts, with the request's `_meta` (the chaos log). */
+  onCounterCall?: (meta: Record<string, unknown> | undefined) => void;
+  /** Add the extras (subscribable note, `add-tool`, `log`, `whoami`; see demo-extras.ts). Default off. */
+  extras?: boolean | DemoExtrasHooks;
 }
+
+/**
+ * Caching hints (2026-07-28 `ttlMs`/`cacheScope`) of the demo's cacheable results. Lists and the
+ * greeting are stable and public; the counter changes on every `counter` call (never cache it).
+ */
+export const DEMO_CACHE_HINTS = {
+  lists: { ttlMs: 60_000, cacheScope: 'public' },
+  greeting: { ttlMs: 300_000, cacheScope: 'public' },
+  counter: { ttlMs: 0, cacheScope: 'private' },
+  items: { ttlMs: 30_000, cacheScope: 'private' },
+} as const satisfies Record<string, CacheHint>;
+
+/** Most questions one `ask` call may ask (one input round each). */
+export const DEMO_ASK_MAX_QUESTIONS = 5;
+
+/** What `ask` carries between its input rounds (signed; the client only echoes it). */
+interface AskState {
+  answers: string[];
+}
+
+/**
+ * Signs `ask`'s `requestState` with a per-process key: one process serves every round of a flow
+ * here, and a tampered or foreign state is refused (-32602) before the handler runs.
+ */
+const askStateCodec = createRequestStateCodec<AskState>({ key: randomBytes(32) });
+
+/** The elicitation schema of one `ask` question. */
+const answerSchema = z.object({ answer: z.string() });
 
 /** Process-wide count of `counter` calls: proves a non-idempotent call ran exactly once. */
 let counterValue = 0;
@@ -29,15 +73,26 @@ export function getDemoCounter(): number {
 const ITEM_IDS = ['1', '2', '3'] as const;
 
 /**
- * Creates one demo MCP server instance (one per connection or session; the counter is shared).
+ * Creates one demo MCP server instance (one per connection, 2025 session, or 2026 HTTP request; the
+ * counter is shared). `context` is what the SDK's serving entries pass to a factory.
  *
  * @example
- * const endpoint = await serveWebSocket({ createServer: () => createDemoMcpServer() });
+ * const endpoint = await serveWebSocket({ createServer: (ctx) => createDemoMcpServer({}, ctx) });
  */
-export function createDemoMcpServer(options: DemoServerOptions = {}): McpServer {
+export function createDemoMcpServer(options: DemoServerOptions = {}, context?: McpRequestContext): McpServer {
   const server = new McpServer(
     { name: 'mcp-actors-demo', version: '0.1.0' },
-    { capabilities: { tools: {}, resources: {}, prompts: {} } },
+    {
+      capabilities: { tools: {}, resources: {}, prompts: {} },
+      cacheHints: {
+        'tools/list': DEMO_CACHE_HINTS.lists,
+        'prompts/list': DEMO_CACHE_HINTS.lists,
+        'resources/list': DEMO_CACHE_HINTS.lists,
+        'resources/templates/list': DEMO_CACHE_HINTS.lists,
+        'server/discover': DEMO_CACHE_HINTS.lists,
+      },
+      requestState: { verify: askStateCodec.verify },
+    },
   );
 
   server.registerTool(
@@ -70,20 +125,21 @@ export function createDemoMcpServer(options: DemoServerOptions = {}): McpServer 
       },
       annotations: { readOnlyHint: true },
     },
-    async ({ durationMs, steps }, extra) => {
-      const progressToken = extra._meta?.progressToken;
+    async ({ durationMs, steps }, ctx) => {
+      const progressToken = ctx.mcpReq._meta?.progressToken;
+      const signal = ctx.mcpReq.signal;
       try {
         for (let step = 1; step <= steps; step++) {
-          await sleep(durationMs / steps, extra.signal);
+          await sleep(durationMs / steps, signal);
           if (progressToken !== undefined) {
-            await extra.sendNotification({
+            await ctx.mcpReq.notify({
               method: 'notifications/progress',
               params: { progressToken, progress: step, total: steps, message: `step ${step}/${steps}` },
             });
           }
         }
       } catch (error) {
-        if (extra.signal.aborted) options.onSlowAborted?.(extra.signal.reason);
+        if (signal.aborted) options.onSlowAborted?.(signal.reason);
         throw error;
       }
       return { content: [{ type: 'text', text: `done in ${steps} steps` }] };
@@ -101,10 +157,44 @@ export function createDemoMcpServer(options: DemoServerOptions = {}): McpServer 
 
   server.registerTool(
     'counter',
-    { description: 'Increments a process-wide counter and returns it (not idempotent).' },
-    async () => {
+    { description: 'Increments a process-wide counter and returns it (not idempotent).', inputSchema: {} },
+    async (_args, ctx) => {
+      options.onCounterCall?.(ctx.mcpReq._meta);
       counterValue += 1;
       return { content: [{ type: 'text', text: String(counterValue) }] };
+    },
+  );
+
+  server.registerTool(
+    'ask',
+    {
+      description:
+        'Asks the user `questions` questions, one input round each (2026: input_required rounds ' +
+        'with a signed requestState; 2025: elicitation/create requests), and returns the answers.',
+      inputSchema: { questions: z.number().int().min(1).max(DEMO_ASK_MAX_QUESTIONS).default(1) },
+    },
+    async ({ questions }, ctx) => {
+      const answers = [...(ctx.mcpReq.requestState<AskState>()?.answers ?? [])];
+      const key = `q${answers.length + 1}`;
+      const view = ctx.mcpReq.inputResponses?.[key];
+      if (view !== undefined) {
+        const accepted = acceptedContent(ctx.mcpReq.inputResponses, key, answerSchema);
+        if (accepted === undefined) return { isError: true, content: [{ type: 'text', text: 'declined' }] };
+        answers.push(accepted.answer);
+      }
+      if (answers.length >= questions) {
+        return { content: [{ type: 'text', text: `answers: ${answers.join(', ')}` }] };
+      }
+      const next = `q${answers.length + 1}`;
+      return inputRequired({
+        inputRequests: {
+          [next]: inputRequired.elicit({
+            message: `Question ${answers.length + 1} of ${questions}?`,
+            requestedSchema: answerSchema,
+          }),
+        },
+        requestState: await askStateCodec.mint({ answers }),
+      });
     },
   );
 
@@ -121,7 +211,7 @@ export function createDemoMcpServer(options: DemoServerOptions = {}): McpServer 
   server.registerResource(
     'greeting',
     'demo://greeting',
-    { description: 'A greeting.', mimeType: 'text/plain' },
+    { description: 'A greeting.', mimeType: 'text/plain', cacheHint: DEMO_CACHE_HINTS.greeting },
     async (uri) => ({
       contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'Hello from the demo server' }],
     }),
@@ -130,7 +220,11 @@ export function createDemoMcpServer(options: DemoServerOptions = {}): McpServer 
   server.registerResource(
     'counter',
     'demo://counter',
-    { description: 'The current value of the counter tool.', mimeType: 'text/plain' },
+    {
+      description: 'The current value of the counter tool.',
+      mimeType: 'text/plain',
+      cacheHint: DEMO_CACHE_HINTS.counter,
+    },
     async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: String(counterValue) }] }),
   );
 
@@ -145,7 +239,7 @@ export function createDemoMcpServer(options: DemoServerOptions = {}): McpServer 
         })),
       }),
     }),
-    { description: 'An item by id.', mimeType: 'text/plain' },
+    { description: 'An item by id.', mimeType: 'text/plain', cacheHint: DEMO_CACHE_HINTS.items },
     async (uri, { id }) => ({
       contents: [{ uri: uri.href, mimeType: 'text/plain', text: `Item ${String(id)}` }],
     }),
@@ -159,11 +253,31 @@ export function createDemoMcpServer(options: DemoServerOptions = {}): McpServer 
     }),
   );
 
+  if (options.extras) {
+    const hooks = options.extras === true ? {} : options.extras;
+    // An instance made for one HTTP request must not outlive it by listening to changes.
+    registerDemoExtras(server, {
+      ...hooks,
+      live: context?.requestInfo === undefined && hooks.live !== false,
+    });
+  }
   return server;
+}
+
+/**
+ * The factory the serving entries call, for one connection, 2025 session or 2026 HTTP request.
+ *
+ * @example
+ * await serveWebSocket({ createServer: demoServerFactory({ extras: true }) });
+ */
+export function demoServerFactory(options: DemoServerOptions = {}): McpServerFactory {
+  return (context) => createDemoMcpServer(options, context);
 }
 
 /** Options of {@link startDemoServer}. */
 export interface StartDemoServerOptions extends DemoServerOptions {
+  /** Protocol eras accepted on both endpoints. Default `both`. */
+  eras?: ServedEras;
   /** WebSocket port (0, the default, picks a free one). */
   wsPort?: number;
   /** Streamable HTTP port (0, the default, picks a free one). */
@@ -193,11 +307,12 @@ export interface DemoServerHandle {
  */
 export async function startDemoServer(options: StartDemoServerOptions = {}): Promise<DemoServerHandle> {
   const host = options.host ?? '127.0.0.1';
-  const createServer = (): McpServer => createDemoMcpServer(options);
+  const createServer = demoServerFactory(options);
   const ws = await serveWebSocket({
     port: options.wsPort ?? 0,
     host,
     createServer,
+    eras: options.eras,
     onError: options.onError,
   });
   let http: Awaited<ReturnType<typeof serveStreamableHttp>>;
@@ -206,6 +321,8 @@ export async function startDemoServer(options: StartDemoServerOptions = {}): Pro
       port: options.httpPort ?? 0,
       host,
       createServer,
+      eras: options.eras,
+      bus: demoChanges,
       onError: options.onError,
     });
   } catch (error) {

@@ -1,23 +1,31 @@
 /**
  * `createMockServer()`: a scriptable MCP server for testing code that uses a runtime. It is a real
- * SDK server (one `McpServer` per connection, all sharing the mock's tools, canned responses,
- * resources, failure script and call log), reachable three ways: in process (`servers.x.mock`,
- * the SDK's `InMemoryTransport`), over a loopback WebSocket, or over Streamable HTTP.
+ * SDK v2 server (one `McpServer` per connection, 2025 session or 2026 HTTP request, all sharing the
+ * mock's tools, canned responses, resources, failure script and call log) that speaks the protocol
+ * eras asked for (both by default), reachable three ways: in process (`servers.x.mock`, the SDK's
+ * `InMemoryTransport`), over a loopback WebSocket, or over Streamable HTTP.
  */
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
-  ErrorCode,
-  McpError,
-  PingRequestSchema,
+  InMemoryServerEventBus,
+  InMemoryTransport,
+  McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
   type ReadResourceResult,
+  type ServerContext,
+  type ServerEvent,
   type Tool,
   type ToolAnnotations,
-} from '@modelcontextprotocol/sdk/types.js';
+  type Transport,
+} from '@modelcontextprotocol/server';
 import type { InProcessServer } from '../actors/transport-factory.js';
-import { serveWebSocket, type WebSocketServeHandle } from '../actors/websocket-server-transport.js';
+import {
+  type ServedEras,
+  serveMcpConnection,
+  serveWebSocket,
+  type WebSocketServeHandle,
+} from '../actors/websocket-server-transport.js';
 import { type StreamableHttpEndpoint, serveStreamableHttp } from '../demo/streamable-http-endpoint.js';
 import { ValidationError } from '../errors/index.js';
 
@@ -83,6 +91,8 @@ export interface MockServerOptions {
   name?: string;
   version?: string;
   instructions?: string;
+  /** Protocol eras accepted on every way in. Default `both`. */
+  eras?: ServedEras;
 }
 
 /** Endpoints opened by {@link MockServer.listen}. */
@@ -109,7 +119,26 @@ interface Session {
 }
 
 /** Methods that are never failed or delayed unless a rule names them. */
-const PROTOCOL_METHODS = new Set(['initialize', 'ping']);
+const PROTOCOL_METHODS = new Set(['initialize', 'ping', 'server/discover']);
+
+/** JSON-RPC code of a request the mock gave up on (the SDK v1 `RequestTimeout` code). */
+const REQUEST_TIMEOUT_CODE = -32001;
+
+/** The `subscriptions/listen` change event of a notification the mock broadcasts, if it is one. */
+function changeEvent(method: string, params?: Record<string, unknown>): ServerEvent | undefined {
+  switch (method) {
+    case 'notifications/tools/list_changed':
+      return { kind: 'tools_list_changed' };
+    case 'notifications/prompts/list_changed':
+      return { kind: 'prompts_list_changed' };
+    case 'notifications/resources/list_changed':
+      return { kind: 'resources_list_changed' };
+    case 'notifications/resources/updated':
+      return typeof params?.uri === 'string' ? { kind: 'resource_updated', uri: params.uri } : undefined;
+    default:
+      return undefined;
+  }
+}
 
 /** The scriptable mock server. Create it with {@link createMockServer}. */
 export class MockServer implements InProcessServer {
@@ -122,6 +151,9 @@ export class MockServer implements InProcessServer {
   private readonly delays: DelayRule[] = [];
   private readonly sessions = new Map<string, Session>();
   private readonly endpoints: Array<WebSocketServeHandle | StreamableHttpEndpoint> = [];
+  private readonly connectionsInProcess = new Set<{ close(): Promise<void> }>();
+  /** What 2026 `subscriptions/listen` streams over Streamable HTTP follow. */
+  private readonly changes = new InMemoryServerEventBus();
   private sessionSeq = 0;
 
   constructor(private readonly options: MockServerOptions = {}) {}
@@ -169,8 +201,10 @@ export class MockServer implements InProcessServer {
     const known = this.resources.has(uri);
     this.resources.set(uri, [item]);
     if (!known) this.broadcast('notifications/resources/list_changed');
+    this.changes.publish({ kind: 'resource_updated', uri });
     for (const session of this.sessions.values()) {
-      if (session.subscriptions.has(uri))
+      // A 2026 connection's listen router filters by subscription; a 2025 one asked per URI.
+      if (session.subscriptions.has(uri) || isModern(session))
         void this.notifySession(session, 'notifications/resources/updated', { uri });
     }
     return this;
@@ -179,7 +213,7 @@ export class MockServer implements InProcessServer {
   /** The next `n` matching requests fail as `failure` (default: a JSON-RPC internal error). */
   failNext(
     n: number,
-    failure: MockFailure = { code: ErrorCode.InternalError, message: 'mock failure' },
+    failure: MockFailure = { code: ProtocolErrorCode.InternalError, message: 'mock failure' },
     match: MockMatch = {},
   ): this {
     if (!Number.isInteger(n) || n < 0) throw new ValidationError('failNext: n must be an integer >= 0', 'n');
@@ -220,13 +254,25 @@ export class MockServer implements InProcessServer {
 
   /** Cuts every open connection (clients see the transport close). */
   async disconnectAll(): Promise<void> {
-    await Promise.all([...this.sessions.values()].map((s) => s.mcp.close()));
+    const inProcess = [...this.connectionsInProcess];
+    this.connectionsInProcess.clear();
+    await Promise.all([
+      ...inProcess.map((c) => c.close()),
+      ...[...this.sessions.values()].map((s) => s.mcp.close()),
+    ]);
   }
 
   /** One in-process connection: the client end of a linked `InMemoryTransport` pair. */
   connect(): Transport {
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    void this.createSession().connect(serverSide);
+    void serveMcpConnection(serverSide, () => this.createSession(), this.options.eras).then((served) => {
+      this.connectionsInProcess.add(served);
+      const closed = serverSide.onclose;
+      serverSide.onclose = () => {
+        this.connectionsInProcess.delete(served);
+        closed?.();
+      };
+    });
     return clientSide;
   }
 
@@ -237,12 +283,23 @@ export class MockServer implements InProcessServer {
     const host = options.host ?? '127.0.0.1';
     const out: MockServerEndpoints = {};
     if (options.websocket ?? true) {
-      const ws = await serveWebSocket({ port: 0, host, createServer: () => this.createSession() });
+      const ws = await serveWebSocket({
+        port: 0,
+        host,
+        createServer: () => this.createSession(),
+        eras: this.options.eras,
+      });
       this.endpoints.push(ws);
       out.wsUrl = ws.url;
     }
     if (options.http ?? true) {
-      const http = await serveStreamableHttp({ port: 0, host, createServer: () => this.createSession() });
+      const http = await serveStreamableHttp({
+        port: 0,
+        host,
+        createServer: () => this.createSession(),
+        eras: this.options.eras,
+        bus: this.changes,
+      });
       this.endpoints.push(http);
       out.httpUrl = http.url;
     }
@@ -275,12 +332,10 @@ export class MockServer implements InProcessServer {
       prompts: { listChanged: true },
     });
     const session: Session = { id, mcp, subscriptions: new Set() };
-    mcp.server.fallbackRequestHandler = (request, extra) =>
-      this.dispatch(session, request.method, (request.params ?? {}) as Record<string, unknown>, extra);
+    mcp.server.fallbackRequestHandler = (request, ctx) =>
+      this.dispatch(session, request.method, (request.params ?? {}) as Record<string, unknown>, ctx);
     // Pings are answered by the SDK itself; routed here they are logged and can be scripted.
-    mcp.server.setRequestHandler(PingRequestSchema, (request, extra) =>
-      this.dispatch(session, request.method, {}, extra as never),
-    );
+    mcp.server.setRequestHandler('ping', (request, ctx) => this.dispatch(session, request.method, {}, ctx));
     mcp.server.onclose = () => {
       this.sessions.delete(id);
     };
@@ -292,12 +347,9 @@ export class MockServer implements InProcessServer {
     session: Session,
     method: string,
     params: Record<string, unknown>,
-    extra: {
-      signal: AbortSignal;
-      _meta?: { progressToken?: string | number };
-      sendNotification: (n: { method: string; params?: Record<string, unknown> }) => Promise<void>;
-    },
+    ctx: ServerContext,
   ): Promise<never> {
+    const signal = ctx.mcpReq.signal;
     const tool = method === 'tools/call' ? String(params.name) : undefined;
     const call: MockCall = {
       seq: this.calls.length + 1,
@@ -313,14 +365,14 @@ export class MockServer implements InProcessServer {
       (r.method === undefined ? !PROTOCOL_METHODS.has(method) : r.method === method) &&
       (r.tool === undefined || r.tool === tool);
     const delayMs = this.delays.filter(matches).reduce((sum, r) => sum + r.delayMs, 0);
-    if (delayMs > 0) await sleep(delayMs, extra.signal);
+    if (delayMs > 0) await sleep(delayMs, signal);
     const rule = this.failures.find((r) => r.remaining > 0 && matches(r));
     if (rule) {
       rule.remaining--;
-      return this.fail(session, call, rule.failure, extra.signal);
+      return this.fail(session, call, rule.failure, signal);
     }
     try {
-      const result = await this.answer(session, method, params, tool, extra);
+      const result = await this.answer(session, method, params, tool, ctx);
       call.outcome = (result as CallToolResult).isError === true && tool ? 'tool-error' : 'ok';
       return result as never;
     } catch (error) {
@@ -347,14 +399,14 @@ export class MockServer implements InProcessServer {
     if (failure === 'hang') {
       call.outcome = 'hang';
       return new Promise<never>((_resolve, reject) => {
-        const release = (): void => reject(new McpError(ErrorCode.RequestTimeout, 'mock: released'));
+        const release = (): void => reject(new ProtocolError(REQUEST_TIMEOUT_CODE, 'mock: released'));
         if (signal.aborted) release();
         else signal.addEventListener('abort', release, { once: true });
       });
     }
     call.outcome = 'error';
-    if (failure instanceof Error) throw new McpError(ErrorCode.InternalError, failure.message);
-    throw new McpError(failure.code, failure.message, failure.data);
+    if (failure instanceof Error) throw new ProtocolError(ProtocolErrorCode.InternalError, failure.message);
+    throw new ProtocolError(failure.code, failure.message, failure.data);
   }
 
   private async answer(
@@ -362,7 +414,7 @@ export class MockServer implements InProcessServer {
     method: string,
     params: Record<string, unknown>,
     tool: string | undefined,
-    extra: Parameters<MockServer['dispatch']>[3],
+    ctx: ServerContext,
   ): Promise<unknown> {
     const canned = this.responses.get(method);
     if (canned !== undefined) return canned;
@@ -371,14 +423,14 @@ export class MockServer implements InProcessServer {
         return { tools: [...this.tools.values()].map((t) => t.tool) };
       case 'tools/call': {
         const entry = this.tools.get(tool as string);
-        if (!entry) throw new McpError(ErrorCode.InvalidParams, `Tool ${tool} not found`);
-        const token = extra._meta?.progressToken;
+        if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${tool} not found`);
+        const token = ctx.mcpReq._meta?.progressToken;
         const context: MockToolContext = {
-          signal: extra.signal,
+          signal: ctx.mcpReq.signal,
           session: session.id,
           progress: async (progress, total, message) => {
             if (token === undefined) return;
-            await extra.sendNotification({
+            await ctx.mcpReq.notify({
               method: 'notifications/progress',
               params: {
                 progressToken: token,
@@ -405,7 +457,7 @@ export class MockServer implements InProcessServer {
         return { resourceTemplates: [] };
       case 'resources/read': {
         const contents = this.resources.get(String(params.uri));
-        if (!contents) throw new McpError(-32002, `Resource ${String(params.uri)} not found`);
+        if (!contents) throw new ProtocolError(-32002, `Resource ${String(params.uri)} not found`);
         return { contents };
       }
       case 'resources/subscribe':
@@ -419,11 +471,13 @@ export class MockServer implements InProcessServer {
       case 'ping':
         return {};
       default:
-        throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method}`);
+        throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${method}`);
     }
   }
 
   private broadcast(method: string, params?: Record<string, unknown>): void {
+    const event = changeEvent(method, params);
+    if (event !== undefined) this.changes.publish(event);
     for (const session of this.sessions.values()) void this.notifySession(session, method, params);
   }
 
@@ -438,6 +492,11 @@ export class MockServer implements InProcessServer {
       // A connection that is going away misses the notification, as a real one would.
     }
   }
+}
+
+/** Whether a session serves the 2026-07-28 era (its instance was pinned to it by the serving entry). */
+function isModern(session: Session): boolean {
+  return session.mcp.server.getNegotiatedProtocolVersion() === '2026-07-28';
 }
 
 function toToolResult(value: unknown): CallToolResult {
@@ -458,7 +517,7 @@ function sleep(durationMs: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(new McpError(ErrorCode.RequestTimeout, 'mock: cancelled while delayed'));
+      reject(new ProtocolError(REQUEST_TIMEOUT_CODE, 'mock: cancelled while delayed'));
     };
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);

@@ -11,9 +11,8 @@
  */
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { serveWebSocket } from '../../src/actors/websocket-server-transport.js';
-import { createDemoMcpServer } from '../../src/demo/demo-server.js';
+import { demoServerFactory } from '../../src/demo/demo-server.js';
 import { serveStreamableHttp } from '../../src/demo/streamable-http-endpoint.js';
 
 const { values } = parseArgs({
@@ -24,23 +23,10 @@ const log = process.env.CHAOS_COUNTER_LOG;
 if (!log) throw new Error('CHAOS_COUNTER_LOG is required');
 appendFileSync(log, `start ${process.pid}\n`);
 
-interface ToolEntry {
-  handler: (extra: { _meta?: Record<string, unknown> }) => unknown;
-}
-
-/** The demo server with its `counter` handler wrapped to log each execution first. */
-function createServer(): McpServer {
-  const server = createDemoMcpServer();
-  const tools = (server as unknown as { _registeredTools: Record<string, ToolEntry> })._registeredTools;
-  const counter = tools.counter;
-  if (!counter) throw new Error('the demo server has no counter tool');
-  const run = counter.handler;
-  counter.handler = (extra) => {
-    appendFileSync(log as string, `${String(extra._meta?.chaosId ?? '?')}\n`);
-    return run(extra);
-  };
-  return server;
-}
+/** The demo server, logging each `counter` execution first; both eras, as the demo serves them. */
+const createServer = demoServerFactory({
+  onCounterCall: (meta) => appendFileSync(log, `${String(meta?.chaosId ?? '?')}\n`),
+});
 
 const ws = await serveWebSocket({ port: Number(values['ws-port']), createServer });
 const http = await serveStreamableHttp({ port: Number(values['http-port']), createServer });

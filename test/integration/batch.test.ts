@@ -54,11 +54,11 @@ describe('rt.batch() against the demo server', () => {
           concurrency.now--;
           return { content: [{ type: 'text', text: 'tracked' }] };
         });
-        server.registerTool('hold', { inputSchema: { ms: z.number() } }, async ({ ms }, extra) => {
+        server.registerTool('hold', { inputSchema: { ms: z.number() } }, async ({ ms }, ctx) => {
           held.started++;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, ms);
-            extra.signal.addEventListener('abort', () => {
+            ctx.mcpReq.signal.addEventListener('abort', () => {
               clearTimeout(timer);
               held.aborted++;
               resolve();

@@ -38,7 +38,7 @@ describe('demo server in a child process', () => {
     try {
       const wsTools = (await ws.listTools()).tools.map((t) => t.name).sort();
       const httpTools = (await http.listTools()).tools.map((t) => t.name).sort();
-      expect(wsTools).toEqual(['add', 'counter', 'crash', 'echo', 'fail', 'slow']);
+      expect(wsTools).toEqual(['add', 'ask', 'counter', 'crash', 'echo', 'fail', 'slow']);
       expect(httpTools).toEqual(wsTools);
       expect(textOf(await ws.callTool({ name: 'echo', arguments: { text: 'over ws' } }))).toBe('over ws');
       expect(textOf(await http.callTool({ name: 'add', arguments: { a: 1, b: 2 } }))).toBe('3');

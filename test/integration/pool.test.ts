@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveWebSocket } from '../../src/actors/websocket-server-transport.js';
 import { createDemoMcpServer, getDemoCounter } from '../../src/demo/demo-server.js';

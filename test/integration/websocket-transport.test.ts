@@ -106,7 +106,7 @@ describe('WebSocket transports with the SDK Client and the demo server', () => {
     const endpoint = await demoEndpoint();
     const client = await connectClient(new WebSocketClientTransport({ url: endpoint.url }));
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['add', 'counter', 'echo', 'fail', 'slow']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['add', 'ask', 'counter', 'echo', 'fail', 'slow']);
     expect(tools.find((t) => t.name === 'echo')?.annotations).toMatchObject({
       readOnlyHint: true,
       idempotentHint: true,
