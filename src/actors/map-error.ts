@@ -126,7 +126,9 @@ export function toRuntimeError(error: unknown, ctx: ErrorContext): McpRuntimeErr
     return error.code === -32022 ? markPermanent(remote) : remote;
   }
   if (error instanceof UnauthorizedError) return new AuthError(`${at}: unauthorized`, options);
-  if (error instanceof SdkHttpError) return fromHttpError(error, ctx);
+  if (error instanceof SdkHttpError && error.code !== SdkErrorCode.EraNegotiationFailed) {
+    return fromHttpError(error, ctx);
+  }
   if (error instanceof SdkError) return fromSdkError(error, ctx);
   if (error instanceof Error && error.name === 'AbortError') {
     return new CancelledError(`${at} was cancelled`, options);
@@ -180,8 +182,16 @@ function fromSdkError(error: SdkError, ctx: ErrorContext): McpRuntimeError {
     case SdkErrorCode.NotConnected:
     case SdkErrorCode.SendFailed:
       return new ConnectionLostError(`${at}: connection lost`, options);
-    case SdkErrorCode.EraNegotiationFailed:
+    case SdkErrorCode.EraNegotiationFailed: {
+      // The probe failed on the way (TLS, refused, reset): that cause, not a verdict on the era.
+      const cause = (error as { cause?: unknown }).cause;
+      if (cause !== undefined && cause !== error) return toRuntimeError(cause, ctx);
+      // A 5xx to the probe is an outage that may heal; anything else is a verdict that will not.
+      if (error instanceof SdkHttpError && httpStatusOf(error) >= 500) {
+        return new ConnectionLostError(`${at}: ${error.message}`, options);
+      }
       return markPermanent(new ProtocolError(`${at}: ${error.message}`, options));
+    }
     case SdkErrorCode.CapabilityNotSupported:
     case SdkErrorCode.MethodNotSupportedByProtocolVersion:
       return markPermanent(new ProtocolError(`${at}: ${error.message}`, options));

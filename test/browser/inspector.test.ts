@@ -116,7 +116,9 @@ describe.skipIf(!hasBrowser)('inspector page in chromium', () => {
     const logLines = await page.$$eval('#log li', (lis) => lis.map((li) => li.textContent ?? ''));
     expect(logLines.some((l) => /ws connection: ready(\.\w+)? → reconnecting/.test(l))).toBe(true);
     expect(
-      logLines.some((l) => /ws connection: negotiating(\.\w+)? → ready(\.\w+)? \(done negotiateSession\)/.test(l)),
+      logLines.some((l) =>
+        /ws connection: negotiating(\.\w+)? → ready(\.\w+)? \(done negotiateSession\)/.test(l),
+      ),
     ).toBe(true);
     expect(logLines.every((l) => /^\d\d:\d\d:\d\d\.\d{3}/.test(l))).toBe(true);
 

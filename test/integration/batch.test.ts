@@ -112,11 +112,11 @@ describe('rt.batch() against the demo server', () => {
     b.add('nowhere', 'echo', { text: 'x' });
     b.add('demo', 'echo', { text: 'b' });
     const out = await b.execute();
-    // The SDK server reports an unknown tool as a tool result with isError.
+    // The SDK v2 server reports an unknown tool as a JSON-RPC error: REMOTE.
     expect(out.map((o) => (o.ok ? textOf(o.value) : o.error.code))).toEqual([
       'a',
       'TOOL',
-      'TOOL',
+      'REMOTE',
       'CONFIG',
       'b',
     ]);

@@ -86,12 +86,17 @@ describe('runtime over real transports', () => {
       });
       const allowed = await rt.callTool('s', 'fail', { message: 'kept' }, { allowToolError: true });
       expect(allowed.isError).toBe(true);
-      // McpServer answers an unknown tool with an isError result, not a JSON-RPC error.
-      await expect(rt.callTool('s', 'no-such-tool')).rejects.toMatchObject({ code: 'TOOL', server: 's' });
+      // The SDK v2 server answers an unknown tool with a JSON-RPC error (-32602): REMOTE, with its code.
+      await expect(rt.callTool('s', 'no-such-tool')).rejects.toMatchObject({
+        code: 'REMOTE',
+        rpcCode: -32602,
+        server: 's',
+      });
       const snap = rt.snapshot().servers.s!;
       expect(snap.state).toBe('ready');
       expect(snap.stats.ok).toBeGreaterThanOrEqual(9);
-      expect(snap.stats.failuresByCode.TOOL).toBe(2);
+      expect(snap.stats.failuresByCode.TOOL).toBe(1);
+      expect(snap.stats.failuresByCode.REMOTE).toBe(1);
     });
   }
 

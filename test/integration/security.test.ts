@@ -331,8 +331,9 @@ describe('stdio: non-protocol text on stdout', () => {
       await rt.start();
       expect(textOf(await rt.callTool('s', 'noisy'))).toBe('still fine');
       expect(textOf(await rt.callTool('s', 'noisy'))).toBe('still fine');
-      // The banner and two bad lines per call: at least 5 reports, all PROTOCOL.
-      expect(errors.length).toBeGreaterThanOrEqual(5);
+      // SDK v2's stdio reader skips lines that are not JSON (banners, logs) by design; a JSON value
+      // that is not JSON-RPC is reported: one per call, all PROTOCOL.
+      expect(errors.length).toBeGreaterThanOrEqual(2);
       expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['PROTOCOL']));
       const snap = rt.snapshot().servers.s!;
       expect(snap.state).toBe('ready');

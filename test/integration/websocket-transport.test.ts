@@ -389,8 +389,9 @@ describe('WebSocket server side', () => {
     expect(endpoint.url).toMatch(/\/mcp$/);
     const wrongPath = endpoint.url.replace(/\/mcp$/, '/other');
     const error = await new WebSocketClientTransport({ url: wrongPath }).start().catch((e) => e);
-    expect(error).toBeInstanceOf(ConnectionLostError);
-    expect((error as Error).message).toMatch(/404/);
+    // No WebSocket MCP endpoint at that path: permanent, reported as PROTOCOL naming the status.
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as Error).message).toMatch(/HTTP 404: no WebSocket MCP endpoint at/);
     const res = await fetch(endpoint.url.replace('ws:', 'http:'));
     expect(res.status).toBe(426);
   });
