@@ -20,7 +20,10 @@ const engines: Record<string, Tester> = {
   re2js: (p) => RE2JS.compile(RE2JS.translateRegExp(p)),
 };
 if (process.env.RE2_MODULE) {
-  const RE2 = createRequire(import.meta.url)(process.env.RE2_MODULE) as new (p: string, f: string) => {
+  const RE2 = createRequire(import.meta.url)(process.env.RE2_MODULE) as new (
+    p: string,
+    f: string,
+  ) => {
     test(s: string): boolean;
   };
   engines.re2 = (p) => new RE2(p, 'u');
@@ -146,8 +149,14 @@ for (const format of formats) {
   for (const make of hostile) {
     const a = make(10_000);
     const b = make(100_000);
-    w10k = Math.max(w10k, worstMs(() => validate(a)));
-    w100k = Math.max(w100k, worstMs(() => validate(b)));
+    w10k = Math.max(
+      w10k,
+      worstMs(() => validate(a)),
+    );
+    w100k = Math.max(
+      w100k,
+      worstMs(() => validate(b)),
+    );
   }
   rows.push([format, w10k, w100k]);
 }
