@@ -1,6 +1,6 @@
 /**
- * Issue 15, item 1, known cases: no pattern or value a server supplies may block the event loop for more than
- * 50 ms. Each check times the synchronous validate call itself, in CPU time (`process.cpuUsage`
+ * Issue 15, item 1, known cases: no pattern or value a server supplies may block the event loop
+ * for more than 50 ms. Each check times the synchronous validate call itself, in CPU time (`process.cpuUsage`
  * around it): on a shared machine (load above 20 on 2 cores) wall time also counts the time the
  * process waited for a core, which is not what the code costs. Between cases the test yields one
  * turn (`setImmediate`), as a real server's frames do, so every case gets the fresh per-turn budget
