@@ -87,6 +87,9 @@ export interface KnownEra extends EraVerdict {
   discover?: DiscoverResult;
 }
 
+/** The longest a `server/discover` probe waits before a stream's silence counts as "legacy". */
+const PROBE_TIMEOUT_CAP_MS = 2_000;
+
 /** JSON-RPC errors that refuse the handshake itself: reconnecting gets the same answer. */
 const HANDSHAKE_REFUSALS = new Set([-32020, -32022, -32600, -32601, -32602]);
 
@@ -313,10 +316,14 @@ export class ServerConnection {
     await this.disposeTransport();
     const spec = await this.options.spec();
     const inner: Transport = createTransport(spec);
-    const wrapper: StartedTransport = new StartedTransport(inner, {
-      onclose: () => this.onTransportClosed(wrapper),
-      onerror: (error) => this.onTransportError(wrapper, error),
-    });
+    const wrapper: StartedTransport = new StartedTransport(
+      inner,
+      {
+        onclose: () => this.onTransportClosed(wrapper),
+        onerror: (error) => this.onTransportError(wrapper, error),
+      },
+      spec.kind === 'stdio' || spec.kind === 'websocket' || spec.kind === 'memory',
+    );
     this.transport = wrapper;
     this.handshaking = true;
     try {
@@ -344,7 +351,9 @@ export class ServerConnection {
     } else {
       this.client.setVersionNegotiation({
         mode: protocol === '2026-07-28' ? { pin: '2026-07-28' } : 'auto',
-        probe: { timeoutMs: timeout },
+        // On a stream (stdio, WebSocket) a silent probe means a legacy server: leave time for the
+        // initialize that follows within the handshake's deadline.
+        probe: { timeoutMs: Math.max(1, Math.min(PROBE_TIMEOUT_CAP_MS, Math.floor(timeout / 3))) },
       });
     }
     this.handshaking = true;

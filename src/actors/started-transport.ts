@@ -29,7 +29,15 @@ export class StartedTransport implements Transport {
   constructor(
     readonly inner: Transport,
     private readonly hooks: StartedTransportHooks,
+    streamLike = false,
   ) {
+    if (streamLike) {
+      // The SDK's era probe reads a silent peer on a stdio-shaped channel as a legacy server (some
+      // ignore unknown requests before initialize) and falls back to initialize; on HTTP it reads
+      // silence as an outage. A WebSocket is a long-lived stream like stdio: mark it so. The
+      // probe recognises the shape by these two fields.
+      Object.assign(this, { pid: undefined, stderr: undefined });
+    }
     inner.onmessage = (message, extra) => this.onmessage?.(message, extra);
     inner.onerror = (error) => {
       this.onerror?.(error);

@@ -1,27 +1,97 @@
 /**
- * The runtime's ONE JSON-schema validator: a single Ajv instance (configured like the SDK's default)
- * shared by every SDK Client (tool `outputSchema` checks) and by the tool registry (arguments
- * against `inputSchema` before sending). Compiled validators are cached per schema object, so a
- * schema is compiled once however many calls use it.
+ * The runtime's JSON-schema validation: Ajv configured like the SDK's default, with one change
+ * that matters for security: `pattern` and `patternProperties` run on {@link linearRegExp}
+ * (linear-time, budgeted, see `linear-regexp.ts`), so no schema or value a server sends can block
+ * the event loop with a catastrophic regex (issue 15, item 1). A pattern the runtime cannot check
+ * safely (backreference, lookaround, too large, over the turn's budget) is not enforced and is
+ * reported once as a process warning (`MCP_ACTORS_PATTERN_NOT_ENFORCED`); `format` checks stay on
+ * ajv-formats (their regexes are linear; measured in `bench/redos-regexp.ts`).
+ *
+ * Used by every SDK Client (tool `outputSchema`, elicitation schemas) and by the tool registry
+ * (arguments against `inputSchema` before sending). Compiled validators are cached per schema
+ * object, so a schema is compiled once however many calls use it.
  */
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type {
+  JsonSchemaType,
+  JsonSchemaValidator,
+  jsonSchemaValidator as JsonSchemaValidatorProvider,
+} from '@modelcontextprotocol/client';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { ValidationError } from '../errors/index.js';
+import { linearRegExp } from './linear-regexp.js';
 
-const ajv = new Ajv({ strict: false, validateFormats: true, validateSchema: false, allErrors: true });
-// ajv-formats is CommonJS: its default export is the plugin function itself.
-(addFormatsModule as unknown as (a: Ajv) => void)(ajv);
+const AJV_OPTIONS: Options = {
+  strict: false,
+  validateFormats: true,
+  validateSchema: false,
+  allErrors: true,
+  code: { regExp: linearRegExp },
+};
 
-/** The validator every Client of the runtime is given (`ClientOptions.jsonSchemaValidator`). */
-export const sharedJsonSchemaValidator = new AjvJsonSchemaValidator(ajv);
+function configured<T extends Ajv>(engine: T): T {
+  // ajv-formats is CommonJS: its default export is the plugin function itself.
+  (addFormatsModule as unknown as (a: Ajv) => void)(engine);
+  return engine;
+}
+
+/** Draft-07 and draft-06 schemas (`$schema` says so). */
+const ajv = configured(new Ajv(AJV_OPTIONS));
+
+let ajv2020: Ajv | undefined;
+let ajv2019: Ajv | undefined;
+
+/** `$schema` without scheme and trailing `#`: `json-schema.org/draft/2020-12/schema`. */
+function dialectOf(schema: JsonSchemaType): string | undefined {
+  const declared = (schema as { $schema?: unknown }).$schema;
+  return typeof declared === 'string' ? declared.replace(/^https?:\/\//, '').replace(/#$/, '') : undefined;
+}
+
+/** SDK v2's dispatch: no `$schema` or 2020-12, 2019-09, draft-07/06; anything else throws as v2 does. */
+function engineFor(schema: JsonSchemaType): Ajv {
+  const dialect = dialectOf(schema);
+  if (dialect === undefined || dialect === 'json-schema.org/draft/2020-12/schema') {
+    ajv2020 ??= configured(new Ajv2020(AJV_OPTIONS));
+    return ajv2020;
+  }
+  if (dialect === 'json-schema.org/draft/2019-09/schema') {
+    ajv2019 ??= configured(new Ajv2019(AJV_OPTIONS));
+    return ajv2019;
+  }
+  if (dialect === 'json-schema.org/draft-07/schema' || dialect === 'json-schema.org/draft-06/schema')
+    return ajv;
+  throw new Error(
+    `JSON Schema declares an unsupported dialect ("$schema": ${JSON.stringify(dialectOf(schema)?.slice(0, 200))}); supported: 2020-12, 2019-09, draft-07, draft-06`,
+  );
+}
+
+/**
+ * The validator for SDK v2 Clients (`ClientOptions.jsonSchemaValidator` of `@modelcontextprotocol/client`):
+ * SDK v2's `jsonSchemaValidator` contract and its dialect dispatch (no `$schema` means 2020-12),
+ * on Ajv engines that use the linear-time regex engine. Not the SDK's own `AjvJsonSchemaValidator`:
+ * given one engine, that one would give up the dispatch, and it loads a second, bundled Ajv.
+ */
+export const sharedJsonSchemaValidator: JsonSchemaValidatorProvider = {
+  getValidator<T>(schema: JsonSchemaType): JsonSchemaValidator<T> {
+    const engine = engineFor(schema);
+    const id = (schema as { $id?: unknown }).$id;
+    const validate = (typeof id === 'string' ? engine.getSchema(id) : undefined) ?? engine.compile(schema);
+    return (input) =>
+      validate(input)
+        ? { valid: true, data: input as T, errorMessage: undefined }
+        : { valid: false, data: undefined, errorMessage: engine.errorsText(validate.errors) };
+  },
+};
 
 const compiled = new WeakMap<object, ValidateFunction>();
 
 function validatorFor(schema: object): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
-    v = ajv.compile(schema);
+    // The same dialect rules as the SDK's checks, so arguments and results are judged alike.
+    v = engineFor(schema as JsonSchemaType).compile(schema);
     compiled.set(schema, v);
   }
   return v;
