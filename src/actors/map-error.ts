@@ -150,11 +150,33 @@ export function toRuntimeError(error: unknown, ctx: ErrorContext): McpRuntimeErr
   return new ProtocolError(`${at}: ${message}`, options);
 }
 
+/** A JSON-RPC error object in an HTTP error body (a 4xx that carries the server's own answer). */
+function rpcErrorInBody(error: SdkHttpError): { code: number; message: string; data?: unknown } | undefined {
+  const text = (error.data as { text?: unknown } | undefined)?.text;
+  if (typeof text !== 'string' || text.length > 65_536) return undefined;
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; data?: unknown } };
+    const e = body?.error;
+    if (e && Number.isSafeInteger(e.code) && typeof e.message === 'string') {
+      return { code: e.code as number, message: e.message, data: e.data };
+    }
+  } catch {
+    // Not JSON: an HTTP-level answer.
+  }
+  return undefined;
+}
+
 function fromHttpError(error: SdkHttpError, ctx: ErrorContext): McpRuntimeError {
   const { server, operation } = ctx;
   const options = { server, cause: error };
   const at = `${operation} on ${server}`;
   const status = httpStatusOf(error);
+  const rpc = status >= 400 && status < 500 ? rpcErrorInBody(error) : undefined;
+  if (rpc && status !== 401 && status !== 403) {
+    // The server answered with a JSON-RPC error in a 4xx body: its error, REMOTE with its code.
+    const remote = new RemoteError(`${at}: ${bareMessage(rpc.message)}`, rpc.code, rpc.data, options);
+    return rpc.code === -32022 ? markPermanent(remote) : remote;
+  }
   if (status === 401 || status === 403 || error.code === SdkErrorCode.ClientHttpAuthentication) {
     return new AuthError(`${at}: HTTP ${status || 401}`, { ...options, status: status || 401 });
   }

@@ -409,11 +409,14 @@ export class ServerConnection {
     if (mapped instanceof RemoteError && HANDSHAKE_REFUSALS.has(mapped.rpcCode)) {
       // The server refused the handshake itself (unsupported or missing protocol version, no such
       // method): the same request gets the same answer, so fail now, naming what it said.
-      return markPermanent(
-        new ProtocolError(`${this.server} refused the protocol handshake: ${mapped.message}`, {
-          server: this.server,
-          cause: mapped,
-        }),
+      const said = mapped.message.replace(/^handshake on [^:]+: /, '');
+      return withPermanence(
+        markPermanent(
+          new ProtocolError(`${this.server} refused the protocol handshake (${mapped.rpcCode}): ${said}`, {
+            server: this.server,
+            cause: mapped,
+          }),
+        ),
       );
     }
     return withPermanence(mapped);
