@@ -1,16 +1,21 @@
 /**
- * `bin/mcp-actors.js` as a child process against a real demo server on 127.0.0.1: output, --json,
+ * The CLI from source (`node --import tsx src/cli/main.ts`; the packaged `bin` is run by
+ * test/package/consumer.test.ts) as a child process against a real demo server on 127.0.0.1: output, --json,
  * exit codes (0 ok, 1 call/tool error, 2 usage/config), bad arguments, config files with ${ENV}.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoServerProcess, demoStdioCommand, spawnDemoServer } from '../helpers/demo-server-process.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mcp-actors.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** node's arguments that run the CLI from source. */
+const BIN = ['--import', TSX, MAIN];
 const T = 120_000;
 
 interface Run {
@@ -23,7 +28,7 @@ function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } 
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [BIN, ...args],
+      [...BIN, ...args],
       { cwd: options.cwd ?? tmp, env: { ...process.env, NO_COLOR: '', ...options.env }, timeout: 90_000 },
       (error, stdout, stderr) => {
         const code = error ? ((error as { code?: number }).code ?? null) : 0;
@@ -268,7 +273,7 @@ describe('mcp-actors inspect and statecharts', () => {
     async () => {
       const config = join(tmp, 'inspect.json');
       writeFileSync(config, JSON.stringify({ servers: { demo: { url: demo.wsUrl } } }));
-      child = spawn(process.execPath, [BIN, 'inspect', '--config', config, '--json'], {
+      child = spawn(process.execPath, [...BIN, 'inspect', '--config', config, '--json'], {
         cwd: tmp,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
