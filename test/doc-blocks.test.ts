@@ -21,7 +21,13 @@ const NO_RUN = '<!-- doc-test: no-run -->';
 
 /** Imports a snippet gets for the names it uses without importing them. */
 const AUTO_IMPORTS: Record<string, string[]> = {
-  'mcp-actors': ['createRuntime', 'isMcpRuntimeError', 'mcpRuntimeLogic', 'type McpRuntimeOutput', 'type RuntimeConfig'],
+  'mcp-actors': [
+    'createRuntime',
+    'isMcpRuntimeError',
+    'mcpRuntimeLogic',
+    'type McpRuntimeOutput',
+    'type RuntimeConfig',
+  ],
   'mcp-actors/testing': ['createMockServer', 'createFaultProxy', 'createVirtualClock'],
   xstate: ['assign', 'createActor', 'sendTo', 'setup'],
   vitest: ['expect'],
