@@ -40,6 +40,10 @@ function exec(file: string, args: string[], cwd: string, timeoutMs: number): Pro
   });
 }
 
+function manifest(): { dependencies: Record<string, string>; devDependencies: Record<string, string> } {
+  return JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+}
+
 interface PackResult {
   filename: string;
   size: number;
@@ -65,10 +69,13 @@ beforeAll(async () => {
     join(consumer, 'package.json'),
     JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }),
   );
-  // Every dependency is in the npm cache already (the checkout installed them).
+  // Every dependency is in the npm cache already (the checkout installed them). A TypeScript
+  // consumer brings its own @types/node; any other type the package's declarations need must come
+  // with the package.
+  const typesNode = `@types/node@${manifest().devDependencies['@types/node']}`;
   const installed = await exec(
     NPM,
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', join(tmp, pack.filename)],
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', join(tmp, pack.filename), typesNode],
     consumer,
     150_000,
   );
@@ -104,11 +111,9 @@ describe('the package', () => {
   });
 
   it('needs neither tsx nor esbuild at run time, and the bin runs plain node', () => {
-    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-      dependencies: Record<string, string>;
-    };
-    expect(Object.keys(manifest.dependencies)).not.toContain('tsx');
-    expect(Object.keys(manifest.dependencies)).not.toContain('esbuild');
+    const { dependencies } = manifest();
+    expect(Object.keys(dependencies)).not.toContain('tsx');
+    expect(Object.keys(dependencies)).not.toContain('esbuild');
     const bin = readFileSync(join(ROOT, 'bin/mcp-actors.js'), 'utf8');
     expect(bin).toContain('../dist/cli/main.js');
     expect(bin).not.toContain('tsx');
