@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader so the package works without a build step.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (dist/, built by `npm run build`, which `prepare` runs on install).
+import { run } from '../dist/cli/main.js';
 
-register();
-const { run } = await import('../src/cli/main.ts');
 await run();

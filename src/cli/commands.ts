@@ -8,7 +8,7 @@ import { ToolError } from '../errors/index.js';
 import type { RuntimeConfig } from '../runtime/config.js';
 import type { McpRuntime } from '../runtime/runtime.js';
 import { resolveTarget } from './config-file.js';
-import { EXIT, type Output, UsageError } from './output.js';
+import { EXIT, jsonForTerminal, type Output, UsageError } from './output.js';
 
 /** What a command gets from the command line. */
 export interface CommandContext {
@@ -110,11 +110,25 @@ export async function connectCommand(ctx: CommandContext): Promise<number> {
   });
 }
 
-/** `call <server-or-url> <tool> [json]`: calls a tool, shows progress, prints the result. */
+/**
+ * The target of a one-server command and its other positionals: a command after `--` (a stdio
+ * server, no config file needed), else the first positional (a configured name or a URL).
+ */
+function targetOf(ctx: CommandContext): { target: string | string[] | undefined; args: string[] } {
+  if (ctx.rest.length > 0) return { target: ctx.rest, args: ctx.positionals };
+  const [target, ...args] = ctx.positionals;
+  return { target, args };
+}
+
+/** `call <server-or-url> <tool> [json] | call <tool> [json] -- command args...`: calls a tool. */
 export async function callCommand(ctx: CommandContext): Promise<number> {
-  const [target, tool, json, ...extra] = ctx.positionals;
+  const { target, args: positionals } = targetOf(ctx);
+  const [tool, json, ...extra] = positionals;
   if (!target || !tool || extra.length > 0) {
-    throw new UsageError('call needs <server-or-url> <tool> [json-arguments]', ctx.usage);
+    throw new UsageError(
+      'call needs <server-or-url> <tool> [json-arguments] (or <tool> [json] -- command)',
+      ctx.usage,
+    );
   }
   let args: Record<string, unknown> = {};
   if (json !== undefined) {
@@ -164,11 +178,12 @@ function printContents(out: Output, result: ReadResourceResult): void {
   }
 }
 
-/** `read <server-or-url> <uri>`: prints a resource. */
+/** `read <server-or-url> <uri> | read <uri> -- command args...`: prints a resource. */
 export async function readCommand(ctx: CommandContext): Promise<number> {
-  const [target, uri, ...extra] = ctx.positionals;
+  const { target, args } = targetOf(ctx);
+  const [uri, ...extra] = args;
   if (!target || !uri || extra.length > 0)
-    throw new UsageError('read needs <server-or-url> <uri>', ctx.usage);
+    throw new UsageError('read needs <server-or-url> <uri> (or <uri> -- command)', ctx.usage);
   const { config, server } = resolveTarget(target, ctx.config);
   const timeoutMs = timeoutOf(ctx);
   return withRuntime(config, async (rt) => {
@@ -182,20 +197,24 @@ export async function readCommand(ctx: CommandContext): Promise<number> {
   });
 }
 
-/** `tools [server-or-url...]`: the tools of every configured server (or of the ones named). */
+/** `tools [server-or-url...] | tools -- command args...`: the tools of every server (or of the ones named). */
 export async function toolsCommand(ctx: CommandContext): Promise<number> {
-  const targets = ctx.positionals;
+  const targets: Array<string | string[]> = ctx.rest.length > 0 ? [ctx.rest] : ctx.positionals;
+  if (ctx.rest.length > 0 && ctx.positionals.length > 0) {
+    throw new UsageError('tools takes server names or URLs, or one command after --, not both', ctx.usage);
+  }
   if (targets.length === 0 && !ctx.config) {
     throw new UsageError(
-      'tools needs a config file (mcp-actors.config.json or --config FILE) or a server URL',
+      'tools needs a config file (mcp-actors.config.json or --config FILE), a server URL or a command after --',
       ctx.usage,
     );
   }
+  const schemas = ctx.values.schema === true;
   const runs =
     targets.length === 0
       ? Object.keys(ctx.config!.servers ?? {}).map((server) => ({ config: ctx.config!, server }))
       : targets.map((t) => resolveTarget(t, ctx.config));
-  const rows: Array<{ server: string; name: string; description?: string }> = [];
+  const rows: Array<{ server: string; name: string; description?: string; inputSchema?: unknown }> = [];
   const failures: Array<{ server: string; error: unknown }> = [];
   for (const { config, server } of runs) {
     await withRuntime(config, async (rt) => {
@@ -203,7 +222,12 @@ export async function toolsCommand(ctx: CommandContext): Promise<number> {
       try {
         const tools = await rt.listTools(server, timeoutMs ? { timeoutMs } : {});
         for (const t of tools)
-          rows.push({ server, name: t.name, ...(t.description ? { description: t.description } : {}) });
+          rows.push({
+            server,
+            name: t.name,
+            ...(t.description ? { description: t.description } : {}),
+            ...(schemas ? { inputSchema: t.inputSchema } : {}),
+          });
       } catch (error) {
         failures.push({ server, error });
       }
@@ -223,10 +247,19 @@ export async function toolsCommand(ctx: CommandContext): Promise<number> {
       ctx.out.line(
         `${r.server.padEnd(width)}  ${ctx.out.paint(36, r.name)}${r.description ? `  ${r.description}` : ''}`,
       );
+      if (schemas) ctx.out.line(indent(jsonForTerminal(r.inputSchema ?? {}), width + 4));
     }
     for (const f of failures) ctx.out.note(`${f.server}: ${(f.error as Error).message}`);
   }
   return failures.length ? EXIT.failed : EXIT.ok;
+}
+
+function indent(text: string, columns: number): string {
+  const pad = ' '.repeat(columns);
+  return text
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n');
 }
 
 /** `watch [server-or-url] <uri>`: prints the resource, then again on every update, until Ctrl-C. */
@@ -274,7 +307,7 @@ export async function watchCommand(ctx: CommandContext): Promise<number> {
 
 function emit(out: Output, uri: string, result: ReadResourceResult, update: number): void {
   if (out.json)
-    out.stdout.write(`${JSON.stringify({ uri, update, at: new Date().toISOString(), result })}\n`);
+    out.stdout.write(`${jsonForTerminal({ uri, update, at: new Date().toISOString(), result }, 0)}\n`);
   else {
     out.line(out.paint(2, `── ${new Date().toISOString()} ${uri}${update ? ` (update ${update})` : ''}`));
     printContents(out, result);
@@ -293,7 +326,7 @@ export async function inspectCommand(ctx: CommandContext): Promise<number> {
   }
   const rt = await newRuntime(ctx.config);
   const inspector = await rt.inspect({ port });
-  if (ctx.out.json) ctx.out.stdout.write(`${JSON.stringify({ url: inspector.url })}\n`);
+  if (ctx.out.json) ctx.out.stdout.write(`${jsonForTerminal({ url: inspector.url }, 0)}\n`);
   else ctx.out.line(`inspector at ${ctx.out.paint(1, inspector.url)} (Ctrl-C stops)`);
   rt.on('error', (e) => ctx.out.note(`${e.server}: ${e.error.code} ${e.error.message}`));
   const started = Promise.allSettled(rt.serverNames.map((s) => rt.start([s])));

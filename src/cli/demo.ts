@@ -10,8 +10,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMcpRuntimeError } from '../errors/index.js';
 import { createRuntime, type McpRuntime } from '../runtime/runtime.js';
 
-const SERVER_MAIN = fileURLToPath(new URL('../demo/demo-server-main.ts', import.meta.url));
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+// The server child runs the way this module runs: compiled JS (the package) with plain node, or the
+// TypeScript source (`npm run demo` in a checkout) through tsx, a development dependency.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const SERVER_MAIN = fileURLToPath(
+  new URL(`../demo/demo-server-main.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url),
+);
+const LOADER_ARGS = FROM_SOURCE
+  ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href]
+  : [];
 
 interface DemoServer {
   child: ChildProcess;
@@ -23,7 +30,7 @@ interface DemoServer {
 function startServer(wsPort = 0, httpPort = 0): Promise<DemoServer> {
   const child = spawn(
     process.execPath,
-    ['--import', TSX_LOADER, SERVER_MAIN, '--ws-port', String(wsPort), '--http-port', String(httpPort)],
+    [...LOADER_ARGS, SERVER_MAIN, '--ws-port', String(wsPort), '--http-port', String(httpPort)],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {

@@ -62,22 +62,22 @@ const COMMANDS: Record<string, Command> = {
   },
   call: {
     summary: 'call a tool: call <server|url> <tool> [json-arguments]',
-    usage: `usage: mcp-actors call <server|url> <tool> [json-arguments] [options]\n\nexample: mcp-actors call ws://127.0.0.1:8080 echo '{"text":"hi"}'\n\n${COMMON_HELP}\n      --timeout MS    deadline (progress extends it)`,
+    usage: `usage: mcp-actors call <server|url> <tool> [json-arguments] [options]\n       mcp-actors call <tool> [json-arguments] [options] -- <command> [args...]\n\nexample: mcp-actors call ws://127.0.0.1:8080 echo '{"text":"hi"}'\n\n${COMMON_HELP}\n      --timeout MS    deadline (progress extends it)`,
     options: CALLS,
     config: true,
     run: lazy('callCommand'),
   },
   read: {
     summary: 'read a resource: read <server|url> <uri>',
-    usage: `usage: mcp-actors read <server|url> <uri> [options]\n\n${COMMON_HELP}\n      --timeout MS    deadline`,
+    usage: `usage: mcp-actors read <server|url> <uri> [options]\n       mcp-actors read <uri> [options] -- <command> [args...]\n\n${COMMON_HELP}\n      --timeout MS    deadline`,
     options: CALLS,
     config: true,
     run: lazy('readCommand'),
   },
   tools: {
     summary: 'list the tools of every configured server (or of the ones named)',
-    usage: `usage: mcp-actors tools [server|url...] [options]\n\n${COMMON_HELP}\n      --timeout MS    per server`,
-    options: CALLS,
+    usage: `usage: mcp-actors tools [server|url...] [options]\n       mcp-actors tools [options] -- <command> [args...]\n\n${COMMON_HELP}\n      --schema        also print each tool's input schema\n      --timeout MS    per server`,
+    options: { ...CALLS, schema: { type: 'boolean' } },
     config: true,
     run: lazy('toolsCommand'),
   },
@@ -103,6 +103,9 @@ const COMMANDS: Record<string, Command> = {
     run: async (ctx) => (await import('./statecharts.js')).statechartsCommand(ctx),
   },
 };
+
+/** Commands that accept a stdio server's command line after `--`. */
+const TAKES_COMMAND = new Set(['connect', 'call', 'read', 'tools']);
 
 const MAIN_USAGE = `usage: mcp-actors <command> [options]   (mcp-actors <command> --help for more)
 
@@ -143,7 +146,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${command.usage}\n`);
       return EXIT.ok;
     }
-    if (rest.length > 0 && name !== 'connect') {
+    if (rest.length > 0 && !TAKES_COMMAND.has(name)) {
       throw new UsageError(`"${name}" takes no command after --`, command.usage);
     }
     const config = command.config ? loadConfigFile(values.config as string | undefined) : undefined;

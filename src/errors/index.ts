@@ -26,12 +26,16 @@ export interface McpRuntimeErrorOptions {
   cause?: unknown;
 }
 
-/** Base class: `code` is stable, `server` names the configured server, `cause` keeps the original. */
-export class McpRuntimeError extends Error {
-  readonly code: ErrorCode;
+/**
+ * Base class: `code` is stable, `server` names the configured server, `cause` keeps the original.
+ * Each subclass fixes `C` to its own code, so {@link AnyMcpRuntimeError} is a union discriminated
+ * by `code`.
+ */
+export class McpRuntimeError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
   readonly server: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options: McpRuntimeErrorOptions = {}) {
+  constructor(code: C, message: string, options: McpRuntimeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -39,7 +43,7 @@ export class McpRuntimeError extends Error {
   }
 
   /** JSON form for events and snapshots (the cause is summarised, never dumped). */
-  toJSON(): { name: string; code: ErrorCode; message: string; server?: string } {
+  toJSON(): { name: string; code: C; message: string; server?: string } {
     return {
       name: this.name,
       code: this.code,
@@ -57,7 +61,7 @@ export interface ConfigIssue {
 }
 
 /** The configuration is invalid; raised before any I/O. `issues` names every bad field. */
-export class ConfigError extends McpRuntimeError {
+export class ConfigError extends McpRuntimeError<'CONFIG'> {
   readonly issues: readonly ConfigIssue[];
   constructor(issues: readonly ConfigIssue[], options: McpRuntimeErrorOptions = {}) {
     super(
@@ -70,7 +74,7 @@ export class ConfigError extends McpRuntimeError {
 }
 
 /** A call (or a connection step) did not finish within its deadline. */
-export class TimeoutError extends McpRuntimeError {
+export class TimeoutError extends McpRuntimeError<'TIMEOUT'> {
   readonly timeoutMs: number;
   constructor(message: string, timeoutMs: number, options: McpRuntimeErrorOptions = {}) {
     super('TIMEOUT', message, options);
@@ -79,14 +83,14 @@ export class TimeoutError extends McpRuntimeError {
 }
 
 /** The caller cancelled (AbortSignal) or a batch failed fast. */
-export class CancelledError extends McpRuntimeError {
+export class CancelledError extends McpRuntimeError<'CANCELLED'> {
   constructor(message = 'The call was cancelled', options: McpRuntimeErrorOptions = {}) {
     super('CANCELLED', message, options);
   }
 }
 
 /** The transport died with the request in flight (or could not be established). */
-export class ConnectionLostError extends McpRuntimeError {
+export class ConnectionLostError extends McpRuntimeError<'CONNECTION_LOST'> {
   /** WebSocket close code or process exit code, when known. */
   readonly closeCode: number | undefined;
   constructor(message: string, options: McpRuntimeErrorOptions & { closeCode?: number } = {}) {
@@ -96,7 +100,7 @@ export class ConnectionLostError extends McpRuntimeError {
 }
 
 /** The server's circuit breaker is open: the call failed fast without reaching the server. */
-export class BreakerOpenError extends McpRuntimeError {
+export class BreakerOpenError extends McpRuntimeError<'BREAKER_OPEN'> {
   readonly retryAfterMs: number;
   constructor(message: string, retryAfterMs: number, options: McpRuntimeErrorOptions = {}) {
     super('BREAKER_OPEN', message, options);
@@ -105,7 +109,7 @@ export class BreakerOpenError extends McpRuntimeError {
 }
 
 /** The server's queue is at its bound; nothing was enqueued. */
-export class QueueFullError extends McpRuntimeError {
+export class QueueFullError extends McpRuntimeError<'QUEUE_FULL'> {
   readonly maxQueued: number;
   constructor(message: string, maxQueued: number, options: McpRuntimeErrorOptions = {}) {
     super('QUEUE_FULL', message, options);
@@ -114,21 +118,21 @@ export class QueueFullError extends McpRuntimeError {
 }
 
 /** The runtime (or the server handle) was closed while the call was pending or after it. */
-export class ClosedError extends McpRuntimeError {
+export class ClosedError extends McpRuntimeError<'CLOSED'> {
   constructor(message = 'The runtime is closed', options: McpRuntimeErrorOptions = {}) {
     super('CLOSED', message, options);
   }
 }
 
 /** The peer broke the protocol: malformed frames, wrong shapes, oversized messages. */
-export class ProtocolError extends McpRuntimeError {
+export class ProtocolError extends McpRuntimeError<'PROTOCOL'> {
   constructor(message: string, options: McpRuntimeErrorOptions = {}) {
     super('PROTOCOL', message, options);
   }
 }
 
 /** Authentication or authorisation failed (401/403, handshake refused, token provider failed). */
-export class AuthError extends McpRuntimeError {
+export class AuthError extends McpRuntimeError<'AUTH'> {
   readonly status: number | undefined;
   constructor(message: string, options: McpRuntimeErrorOptions & { status?: number } = {}) {
     super('AUTH', message, options);
@@ -137,7 +141,7 @@ export class AuthError extends McpRuntimeError {
 }
 
 /** A tool ran and reported failure (`isError: true`). The result is kept for inspection. */
-export class ToolError extends McpRuntimeError {
+export class ToolError extends McpRuntimeError<'TOOL'> {
   readonly tool: string;
   readonly result: unknown;
   constructor(message: string, tool: string, result: unknown, options: McpRuntimeErrorOptions = {}) {
@@ -148,7 +152,7 @@ export class ToolError extends McpRuntimeError {
 }
 
 /** The server answered with a JSON-RPC error (method not found, invalid params, internal error...). */
-export class RemoteError extends McpRuntimeError {
+export class RemoteError extends McpRuntimeError<'REMOTE'> {
   /** The JSON-RPC error code the server sent (or the HTTP status, for an HTTP-level refusal). */
   readonly rpcCode: number;
   readonly data: unknown;
@@ -168,7 +172,7 @@ export class RemoteError extends McpRuntimeError {
 }
 
 /** Arguments or results failed schema validation; `path` names the offending field. */
-export class ValidationError extends McpRuntimeError {
+export class ValidationError extends McpRuntimeError<'VALIDATION'> {
   readonly path: string;
   constructor(message: string, path: string, options: McpRuntimeErrorOptions = {}) {
     super('VALIDATION', message, options);
@@ -177,13 +181,44 @@ export class ValidationError extends McpRuntimeError {
 }
 
 /** The supervisor gave up on the server (restart intensity exceeded or reconnect attempts exhausted). */
-export class ServerFailedError extends McpRuntimeError {
+export class ServerFailedError extends McpRuntimeError<'SERVER_FAILED'> {
   constructor(message: string, options: McpRuntimeErrorOptions = {}) {
     super('SERVER_FAILED', message, options);
   }
 }
 
-/** Type guard for any runtime error, optionally of one code. */
-export function isMcpRuntimeError(value: unknown, code?: ErrorCode): value is McpRuntimeError {
+/** Each error code and the class that carries it. */
+export interface McpRuntimeErrorByCode {
+  CONFIG: ConfigError;
+  TIMEOUT: TimeoutError;
+  CANCELLED: CancelledError;
+  CONNECTION_LOST: ConnectionLostError;
+  BREAKER_OPEN: BreakerOpenError;
+  QUEUE_FULL: QueueFullError;
+  CLOSED: ClosedError;
+  PROTOCOL: ProtocolError;
+  AUTH: AuthError;
+  TOOL: ToolError;
+  REMOTE: RemoteError;
+  VALIDATION: ValidationError;
+  SERVER_FAILED: ServerFailedError;
+}
+
+/**
+ * Every runtime error, as a union discriminated by `code`: `switch (e.code)` narrows to the class,
+ * so `e.path` (VALIDATION), `e.rpcCode` (REMOTE) or `e.retryAfterMs` (BREAKER_OPEN) type-check.
+ */
+export type AnyMcpRuntimeError = McpRuntimeErrorByCode[ErrorCode];
+
+/**
+ * Type guard for any runtime error, narrowing to the union discriminated by `code`; with a `code`,
+ * to that code's class (`isMcpRuntimeError(e, 'VALIDATION')` gives a {@link ValidationError}).
+ */
+export function isMcpRuntimeError<C extends ErrorCode>(
+  value: unknown,
+  code: C,
+): value is McpRuntimeErrorByCode[C];
+export function isMcpRuntimeError(value: unknown, code?: ErrorCode): value is AnyMcpRuntimeError;
+export function isMcpRuntimeError(value: unknown, code?: ErrorCode): value is AnyMcpRuntimeError {
   return value instanceof McpRuntimeError && (code === undefined || value.code === code);
 }

@@ -39,6 +39,11 @@ const authSchema = z
   .strict()
   .refine((a) => [a.token, a.getToken, a.oauth].filter((v) => v !== undefined).length <= 1, {
     message: 'give one of `token`, `getToken` or `oauth`',
+  })
+  // `token: process.env.X` with X unset must not silently mean "no auth".
+  .refine((a) => !('token' in a) || a.token !== undefined, {
+    message: 'is undefined (an unset environment variable?); remove `auth` for no auth',
+    path: ['token'],
   });
 
 const reconnectSchema = z

@@ -16,7 +16,7 @@ import {
   fromCallback,
   type InspectionEvent,
 } from 'xstate';
-import { isMcpRuntimeError } from '../errors/index.js';
+import { type ErrorCode, isMcpRuntimeError } from '../errors/index.js';
 import type { RuntimeConfig } from './config.js';
 import type { PersistedRuntime } from './persist.js';
 import { createRuntime, type McpRuntime } from './runtime.js';
@@ -57,7 +57,7 @@ export type McpRuntimeRequest =
 /** Events the runtime actor sends (to `replyTo` or its parent). */
 export type McpRuntimeOutput =
   | { type: 'mcp.result'; requestId?: string; server?: string; value: unknown }
-  | { type: 'mcp.error'; requestId?: string; server?: string; code: string; message: string }
+  | { type: 'mcp.error'; requestId?: string; server?: string; code: ErrorCode | 'UNKNOWN'; message: string }
   | { type: 'mcp.connect'; server: string; reconnect: boolean }
   | { type: 'mcp.disconnect'; server: string; reason: string | null }
   | { type: 'mcp.breaker'; server: string; from: string; to: string; reason: string; tool?: string }
@@ -79,7 +79,7 @@ interface InspectableSystem {
   _sendInspectionEvent?: (event: InspectionEvent) => void;
 }
 
-function errorFields(error: unknown): { code: string; message: string } {
+function errorFields(error: unknown): { code: ErrorCode | 'UNKNOWN'; message: string } {
   return isMcpRuntimeError(error)
     ? { code: error.code, message: error.message }
     : { code: 'UNKNOWN', message: error instanceof Error ? error.message : String(error) };

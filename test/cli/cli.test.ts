@@ -1,16 +1,22 @@
 /**
- * `bin/mcp-actors.js` as a child process against a real demo server on 127.0.0.1: output, --json,
+ * The CLI from source (`node --import tsx src/cli/main.ts`; the packaged `bin` is run by
+ * test/package/consumer.test.ts) as a child process against a real demo server on 127.0.0.1: output, --json,
  * exit codes (0 ok, 1 call/tool error, 2 usage/config), bad arguments, config files with ${ENV}.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoServerProcess, demoStdioCommand, spawnDemoServer } from '../helpers/demo-server-process.js';
+import { CONTROL, HOSTILE } from '../helpers/hostile-text.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mcp-actors.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** node's arguments that run the CLI from source. */
+const BIN = ['--import', TSX, MAIN];
 const T = 120_000;
 
 interface Run {
@@ -23,7 +29,7 @@ function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } 
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [BIN, ...args],
+      [...BIN, ...args],
       { cwd: options.cwd ?? tmp, env: { ...process.env, NO_COLOR: '', ...options.env }, timeout: 90_000 },
       (error, stdout, stderr) => {
         const code = error ? ((error as { code?: number }).code ?? null) : 0;
@@ -249,9 +255,159 @@ describe.concurrent('mcp-actors against the demo server', () => {
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain('cannot read');
       expect(notJson.code).toBe(2);
-      expect(notJson.stderr).toContain('is not valid JSON');
+      expect(notJson.stderr).toContain(
+        "is not valid JSON: Expected property name or '}' at line 1, column 3",
+      );
+      expect(notJson.stderr).not.toContain('nope');
       expect(wrong.code).toBe(2);
       expect(wrong.stderr).toContain('servers.x.url');
+    },
+    T,
+  );
+});
+
+/**
+ * Writes a stdio MCP server as plain JS (no tsx to load, so it starts fast on a busy machine):
+ * `body` registers tools on `server`, given `HOSTILE` and the SDK's McpServer.
+ */
+function stdioServer(name: string, serverName: string, body: string): string[] {
+  const require = createRequire(import.meta.url);
+  const sdk = (path: string): string =>
+    pathToFileURL(require.resolve(`@modelcontextprotocol/sdk/${path}`)).href;
+  const file = join(tmp, `${name}.mjs`);
+  writeFileSync(
+    file,
+    `import { McpServer } from ${JSON.stringify(sdk('server/mcp.js'))};
+import { StdioServerTransport } from ${JSON.stringify(sdk('server/stdio.js'))};
+const HOSTILE = ${JSON.stringify(HOSTILE)};
+const server = new McpServer({ name: ${serverName}, version: '1.0.0' }, { capabilities: { tools: {}, resources: {} } });
+${body}
+await server.connect(new StdioServerTransport());
+`,
+  );
+  return [process.execPath, file];
+}
+
+describe('mcp-actors config files, ad-hoc servers and schemas', () => {
+  it(
+    'a config without "servers" is a CONFIG error naming it, with a hint on the typo',
+    async () => {
+      const file = join(tmp, 'typo.json');
+      writeFileSync(file, JSON.stringify({ server: { mem: { url: demo.wsUrl } } }));
+      const [tools, call] = await series([
+        () => cli(['tools', '--config', file]),
+        () => cli(['call', 'mem', 'echo', '--config', file]),
+      ]);
+      for (const run of [tools, call]) {
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain('error CONFIG');
+        expect(run.stderr).toContain('has no "servers"');
+        expect(run.stderr).toContain('found "server": did you mean "servers"?');
+      }
+    },
+    T,
+  );
+
+  it(
+    'reads an mcpServers file (Claude Desktop, Cursor, VS Code): url, type http, command',
+    async () => {
+      const [command, ...args] = stdioServer(
+        'echo-server',
+        "'echo'",
+        `server.registerTool('echo', { description: 'echo' }, async () => ({ content: [{ type: 'text', text: 'hi' }] }));`,
+      );
+      const dir = mkdtempSync(join(tmp, 'mcpservers-'));
+      writeFileSync(
+        join(dir, 'mcp-actors.config.json'),
+        JSON.stringify({
+          mcpServers: {
+            ws: { url: demo.wsUrl },
+            http: { type: 'http', url: demo.httpUrl },
+            local: { command, args },
+          },
+        }),
+      );
+      const list = await cli(['tools', '--json'], { cwd: dir });
+      expect(list.code, list.stderr).toBe(0);
+      const tools = (JSON.parse(list.stdout) as { tools: Array<{ server: string; name: string }> }).tools;
+      expect(tools.filter((t) => t.name === 'echo').map((t) => t.server)).toEqual(['ws', 'http', 'local']);
+    },
+    T,
+  );
+
+  it(
+    'call, read and tools take a stdio command after -- without a config file',
+    async () => {
+      const stdio = stdioServer(
+        'plain-server',
+        "'plain'",
+        `server.registerTool('echo', { description: 'echo' }, async () => ({ content: [{ type: 'text', text: 'over stdio' }] }));
+server.registerResource('greeting', 'demo://greeting', {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'Hello from the demo server' }] }));`,
+      );
+      const [call, read, tools] = await series([
+        () => cli(['call', 'echo', '{"text":"over stdio"}', '--', ...stdio]),
+        () => cli(['read', 'demo://greeting', '--', ...stdio]),
+        () => cli(['tools', '--json', '--', ...stdio]),
+      ]);
+      expect(call.code, call.stderr).toBe(0);
+      expect(call.stdout).toBe('over stdio\n');
+      expect(read.code, read.stderr).toBe(0);
+      expect(read.stdout).toBe('Hello from the demo server\n');
+      expect(tools.code, tools.stderr).toBe(0);
+      expect(
+        (JSON.parse(tools.stdout) as { tools: Array<{ name: string }> }).tools.map((t) => t.name),
+      ).toContain('echo');
+    },
+    T,
+  );
+
+  it(
+    "tools --schema prints each tool's input schema",
+    async () => {
+      const [text, json] = await series([
+        () => cli(['tools', demo.wsUrl, '--schema']),
+        () => cli(['tools', demo.wsUrl, '--schema', '--json']),
+      ]);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(
+        /^\S+ {2}echo {2}Returns the text it was given\.\n {4,}\{\n {6,}"type": "object"/m,
+      );
+      expect(text.stdout).toMatch(/"text": \{\n\s+"type": "string"/);
+      const echo = (
+        JSON.parse(json.stdout) as { tools: Array<{ name: string; inputSchema: unknown }> }
+      ).tools.find((t) => t.name === 'echo');
+      expect(echo?.inputSchema).toMatchObject({ type: 'object', properties: { text: { type: 'string' } } });
+    },
+    T,
+  );
+
+  it(
+    'strips terminal control sequences from everything a hostile server sends',
+    async () => {
+      const server = stdioServer(
+        'hostile-server',
+        "'evil' + HOSTILE",
+        `server.registerTool('evil', { description: HOSTILE }, async () => ({ content: [{ type: 'text', text: HOSTILE }] }));
+server.registerTool('boom', { description: 'fails' }, async () => { throw new Error(HOSTILE); });`,
+      );
+      const command = ['--', ...server];
+      const runs = await series([
+        () => cli(['tools', ...command]),
+        () => cli(['connect', ...command]),
+        () => cli(['call', 'evil', ...command]),
+        () => cli(['call', 'boom', ...command]),
+        () => cli(['tools', '--schema', '--json', ...command]),
+      ]);
+      for (const run of runs) expect((run.stdout + run.stderr).replace(/\n|\t/g, '')).not.toMatch(CONTROL);
+      for (const run of runs.slice(0, 4)) expect(run.stdout + run.stderr).toContain('beforehiddenafter');
+      const [tools, connect, evil, boom, json] = runs;
+      expect(tools.code).toBe(0);
+      expect(tools.stdout).toContain('evil  beforehiddenafter');
+      expect(connect.stdout).toContain('connected to evilbeforehiddenafter');
+      expect(evil.code).toBe(0);
+      expect(boom.code).toBe(1);
+      expect(boom.stderr).toContain('error TOOL');
+      expect(JSON.parse(json.stdout).tools[0].description).toBe(HOSTILE);
     },
     T,
   );
@@ -268,7 +424,7 @@ describe('mcp-actors inspect and statecharts', () => {
     async () => {
       const config = join(tmp, 'inspect.json');
       writeFileSync(config, JSON.stringify({ servers: { demo: { url: demo.wsUrl } } }));
-      child = spawn(process.execPath, [BIN, 'inspect', '--config', config, '--json'], {
+      child = spawn(process.execPath, [...BIN, 'inspect', '--config', config, '--json'], {
         cwd: tmp,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

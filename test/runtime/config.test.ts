@@ -64,6 +64,11 @@ describe('configuration', () => {
       'servers.a.auth.getToken',
     ],
     [
+      'auth token from an unset environment variable',
+      { servers: { a: { url: 'ws://127.0.0.1:1', auth: { token: undefined } } } },
+      'servers.a.auth.token',
+    ],
+    [
       'pool min above max',
       { servers: { a: { url: 'ws://127.0.0.1:1', pool: { min: 3, max: 2 } } } },
       'servers.a.pool.min',
