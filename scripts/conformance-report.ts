@@ -13,7 +13,11 @@ export const CLIENT_LABELS = {
 /** One client program under test. */
 export type ClientId = keyof typeof CLIENT_LABELS;
 
-/** One scenario's verdict, from its checks: passed only with no FAILURE and no WARNING. */
+/**
+ * One scenario's verdict, from its checks: passed with at least one SUCCESS and no FAILURE or
+ * WARNING. A scenario whose checks were all SKIPPED (the client never exercised it, e.g. never
+ * called `skills/list`) is not a pass, though the runner prints it with ✓.
+ */
 export interface ScenarioResult {
   scenario: string;
   ok: boolean;
@@ -71,7 +75,7 @@ export function parseSummary(output: string): ScenarioResult[] {
   for (const m of summary.matchAll(/^([✓✗]) (\S+): (\d+) passed, (\d+) failed(?:, (\d+) warnings)?$/gmu)) {
     results.push({
       scenario: m[2] as string,
-      ok: m[1] === '✓',
+      ok: m[1] === '✓' && Number(m[3]) > 0,
       passed: Number(m[3]),
       failed: Number(m[4]),
       warnings: Number(m[5] ?? 0),
@@ -94,7 +98,8 @@ export function parseSingle(output: string, scenario: string): ScenarioResult | 
   if (!m) return undefined;
   const failed = Number(m[3]);
   const warnings = Number(m[4]);
-  return { scenario, ok: failed === 0 && warnings === 0, passed: Number(m[1]), failed, warnings };
+  const passed = Number(m[1]);
+  return { scenario, ok: passed > 0 && failed === 0 && warnings === 0, passed, failed, warnings };
 }
 
 /** Reasons, per leg and scenario, why mcp-actors cannot pass it (expected-failures.json). */
@@ -134,6 +139,7 @@ export function judge(rows: Row[], expected: ExpectedFailures): Verdict {
 function cell(r: ScenarioResult | undefined): string {
   if (r === undefined) return '—';
   if (r.skipped) return 'skipped';
+  if (r.passed + r.failed + r.warnings === 0) return '**not exercised**';
   return `${r.ok ? 'pass' : '**FAIL**'} (${r.passed}/${r.passed + r.failed + r.warnings})`;
 }
 
@@ -158,7 +164,8 @@ export function table(legs: Leg[], rows: Row[], clients: ClientId[]): string {
       const name = r.notScored && r.notScored !== 'other' ? `${r.scenario} *(${r.notScored})*` : r.scenario;
       out.push(`| ${name} | ${clients.map((c) => cell(r.results[c])).join(' | ')} |`);
     }
-    if (scored.length > 0) out.push(`| **scored** | ${clients.map((c) => `**${total(scored, c)}**`).join(' | ')} |`);
+    if (scored.length > 0)
+      out.push(`| **scored** | ${clients.map((c) => `**${total(scored, c)}**`).join(' | ')} |`);
     if (other.length > 0) {
       const label = scored.length > 0 ? '**not scored**' : '**passed**';
       out.push(`| ${label} | ${clients.map((c) => `**${total(other, c)}**`).join(' | ')} |`);

@@ -78,7 +78,16 @@ function installedVersion(pkgDir: string): string | undefined {
 function npmInstall(prefix: string, spec: string): void {
   mkdirSync(prefix, { recursive: true });
   console.error(`conformance: installing ${spec} into ${prefix}`);
-  const args = ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', prefix, spec];
+  const args = [
+    'install',
+    '--no-save',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    '--prefix',
+    prefix,
+    spec,
+  ];
   const r = spawnSync('npm', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error(`npm install ${spec} failed (exit ${r.status})`);
 }
@@ -193,7 +202,12 @@ async function runSuite(ctx: Context, client: ClientId, rev: string): Promise<Sc
 }
 
 /** One `--scenario NAME` run for one client (at the scenario's own wire unless `rev` is given). */
-async function runSingle(ctx: Context, client: ClientId, scenario: string, rev?: string): Promise<ScenarioResult> {
+async function runSingle(
+  ctx: Context,
+  client: ClientId,
+  scenario: string,
+  rev?: string,
+): Promise<ScenarioResult> {
   const out = join(RESULTS, client, rev ?? 'other');
   const args = ['client', '--command', ctx.command(client), '--scenario', scenario, '--timeout', '600000'];
   const output = await runRunner([...args, ...(rev ? ['--spec-version', rev, '--force'] : []), '-o', out]);
@@ -281,7 +295,9 @@ async function main(): Promise<void> {
     const r = spawnSync('python3', [join(ROOT, 'scripts/readme.py')], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error('scripts/readme.py failed');
   }
-  const missing = p.all.filter((s) => !all.some((r) => r.scenario === s && clients.some((c) => r.results[c])));
+  const missing = p.all.filter(
+    (s) => !all.some((r) => r.scenario === s && clients.some((c) => r.results[c])),
+  );
   if (missing.length > 0) {
     console.error(`conformance: listed but not run: ${missing.join(', ')}`);
     process.exitCode = 1;

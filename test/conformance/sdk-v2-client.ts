@@ -11,8 +11,8 @@
  */
 import {
   Client,
-  type ClientOptions,
   ClientCredentialsProvider,
+  type ClientOptions,
   CrossAppAccessProvider,
   type OAuthClientProvider,
   PrivateKeyJwtProvider,
@@ -53,7 +53,8 @@ async function listAndCall(c: Client, tool?: string, args: Record<string, unknow
 function oauthProvider(scenario: string): ConformanceOAuthProvider {
   const metadata = { client_name: 'sdk-v2-baseline', redirect_uris: ['http://localhost:3000/callback'] };
   if (scenario.startsWith('auth/dpop')) return new DpopOAuthProvider(metadata, CLIENT_METADATA_URL);
-  if (scenario !== 'auth/pre-registration') return new ConformanceOAuthProvider(metadata, CLIENT_METADATA_URL);
+  if (scenario !== 'auth/pre-registration')
+    return new ConformanceOAuthProvider(metadata, CLIENT_METADATA_URL);
   const provider = new ConformanceOAuthProvider(metadata);
   provider.saveClientInformation({
     client_id: need(run.context, 'client_id'),
@@ -135,7 +136,10 @@ async function main(): Promise<void> {
     case 'tools_call':
       return listAndCall(await connect(client()), 'add_numbers', { a: 5, b: 3 });
     case 'request-metadata': {
-      const c = client({ capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} } }, true);
+      const c = client(
+        { capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} } },
+        true,
+      );
       return (await connect(c)).close();
     }
     case 'http-standard-headers': {

@@ -192,21 +192,55 @@ export function withOAuthRetry(provider: ConformanceOAuthProvider, serverUrl: UR
   return (base: FetchLike) => {
     const next = withDpopFromProvider(provider)(base);
     return async (input, init) => {
-    const attempt = async (): Promise<Response> => {
-      const headers = new Headers(init?.headers);
-      const tokens = await provider.tokens();
-      if (tokens) headers.set('Authorization', `Bearer ${tokens.access_token}`);
-      return next(input, { ...init, headers });
-    };
-    let response = await attempt();
-    if (response.status === 401 || response.status === 403) {
-      await handle401(response, provider, base, serverUrl);
-      response = await attempt();
-    }
-    if (response.status === 401 || response.status === 403) {
-      throw new UnauthorizedError(`Authentication failed for ${String(input)}`);
-    }
-    return response;
+      const attempt = async (): Promise<Response> => {
+        const headers = new Headers(init?.headers);
+        const tokens = await provider.tokens();
+        if (tokens) headers.set('Authorization', `Bearer ${tokens.access_token}`);
+        return next(input, { ...init, headers });
+      };
+      let response = await attempt();
+      if (response.status === 401 || response.status === 403) {
+        await handle401(response, provider, base, serverUrl);
+        response = await attempt();
+      }
+      if (response.status === 401 || response.status === 403) {
+        throw new UnauthorizedError(`Authentication failed for ${String(input)}`);
+      }
+      return response;
     };
   };
+}
+
+/**
+ * The same user agent for mcp-actors, finishing the authorization itself: right after getting the
+ * code it redeems it (with `iss`) through SDK v2 `auth()`, keeping the discovery just done. The
+ * runtime then reports "authorization needed" once (AUTH) and the next attempt finds the tokens.
+ */
+export class SelfCompletingOAuthProvider extends ConformanceOAuthProvider {
+  /** How many times the authorize endpoint was visited. */
+  authorizations = 0;
+
+  constructor(
+    metadata: OAuthClientMetadata,
+    clientMetadataUrl: string | undefined,
+    private readonly serverUrl: string,
+  ) {
+    super(metadata, clientMetadataUrl);
+  }
+
+  override async redirectToAuthorization(url: URL): Promise<void> {
+    this.authorizations++;
+    await super.redirectToAuthorization(url);
+    const { code, iss } = this.authorizationResult();
+    const result = await auth(this, { serverUrl: this.serverUrl, authorizationCode: code, iss });
+    if (result !== 'AUTHORIZED') throw new Error(`exchanging the authorization code gave ${result}`);
+  }
+}
+
+/** {@link SelfCompletingOAuthProvider} with a DPoP session (SEP-1932). */
+export class SelfCompletingDpopProvider extends SelfCompletingOAuthProvider {
+  private readonly session = DpopSession.create();
+  dpop(): Promise<DpopSession> {
+    return this.session;
+  }
 }
