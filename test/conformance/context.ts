@@ -15,6 +15,10 @@ export interface ConformanceContext {
   idp_id_token?: string;
   idp_issuer?: string;
   idp_token_endpoint?: string;
+  /** auth/wif-jwt-bearer: the workload's JWT (the context's other JWTs are for the referee). */
+  valid_jwt?: string;
+  /** http-custom-headers: the tool calls to make. */
+  toolCalls?: Array<{ name: string; arguments: Record<string, unknown> }>;
 }
 
 /** One run of a client program, as the runner describes it. */
@@ -22,6 +26,8 @@ export interface ConformanceRun {
   scenario: string;
   serverUrl: string;
   context: ConformanceContext;
+  /** The wire the run speaks (env MCP_CONFORMANCE_PROTOCOL_VERSION): 2026-07-28 is stateless. */
+  protocolVersion: string | undefined;
 }
 
 /** Reads the run from argv and env; throws a clear error when something is missing. */
@@ -33,11 +39,14 @@ export function readRun(argv: readonly string[] = process.argv, env = process.en
   }
   const raw = env.MCP_CONFORMANCE_CONTEXT;
   const context = raw ? (JSON.parse(raw) as ConformanceContext) : {};
-  return { scenario, serverUrl, context };
+  return { scenario, serverUrl, context, protocolVersion: env.MCP_CONFORMANCE_PROTOCOL_VERSION };
 }
 
 /** The context's field, or a clear error naming it. */
-export function need(context: ConformanceContext, field: keyof ConformanceContext): string {
+export function need(
+  context: ConformanceContext,
+  field: Exclude<keyof ConformanceContext, 'toolCalls'>,
+): string {
   const value = context[field];
   if (!value) throw new Error(`MCP_CONFORMANCE_CONTEXT has no ${field}`);
   return value;

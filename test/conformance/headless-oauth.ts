@@ -1,13 +1,9 @@
 /**
- * A headless OAuth user agent for the conformance suite's authorization-code scenarios: instead of
+ * The SDK v1 baseline's headless OAuth user agent for the conformance suite's authorization-code scenarios: instead of
  * opening a browser, `redirectToAuthorization` fetches the authorize URL without following the
  * redirect and keeps the `code` from its `Location`. The suite's authorization servers approve at once.
  */
-import {
-  auth,
-  type OAuthClientProvider,
-  type OAuthDiscoveryState,
-} from '@modelcontextprotocol/sdk/client/auth.js';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type {
   OAuthClientInformationMixed,
   OAuthClientMetadata,
@@ -90,37 +86,5 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
     this.code = undefined;
     if (!code) throw new Error('no authorization code (redirectToAuthorization was not called)');
     return code;
-  }
-}
-
-/**
- * The same user agent, but it finishes the authorization itself: right after getting the code it
- * exchanges it for tokens (the discovery the SDK just did is kept, so nothing is fetched twice).
- * This is what a runtime user supplies: the SDK transport inside the runtime then reports
- * "authorization needed" once, and the next attempt finds the tokens.
- */
-export class SelfCompletingOAuthProvider extends HeadlessOAuthProvider {
-  private discovery: OAuthDiscoveryState | undefined;
-
-  constructor(
-    options: HeadlessOAuthOptions,
-    private readonly serverUrl: string,
-  ) {
-    super(options);
-  }
-
-  saveDiscoveryState(state: OAuthDiscoveryState): void {
-    this.discovery = state;
-  }
-
-  discoveryState(): OAuthDiscoveryState | undefined {
-    return this.discovery;
-  }
-
-  override async redirectToAuthorization(url: URL): Promise<void> {
-    await super.redirectToAuthorization(url);
-    const authorizationCode = await this.waitForAuthorizationCode();
-    const result = await auth(this, { serverUrl: this.serverUrl, authorizationCode });
-    if (result !== 'AUTHORIZED') throw new Error(`exchanging the authorization code gave ${result}`);
   }
 }

@@ -1,7 +1,9 @@
 /**
- * The baseline: the same scenarios on the bare SDK v1 `Client` + `StreamableHTTPClientTransport`,
- * using only what the SDK ships (its auth providers, `finishAuth`). SEP-990 cross-app access is
- * not in SDK v1, so that scenario runs without it (and fails, as it would for an SDK user).
+ * The legacy baseline: the same scenarios on the bare SDK v1 `Client` (1.32.2) +
+ * `StreamableHTTPClientTransport`, using only what the SDK ships (its auth providers,
+ * `finishAuth`). What v1 lacks (the 2026-07-28 wire, MRTR, SEP-990 enterprise-managed
+ * authorization, DPoP, workload identity, the skills extension) the scenarios run without, and
+ * fail as they would for an SDK v1 user.
  *
  * Run by the suite as `tsx test/conformance/sdk-client.ts <serverUrl>`.
  */
@@ -28,7 +30,8 @@ function providerFor(): OAuthClientProvider | undefined {
     case 'tools_call':
     case 'elicitation-sep1034-client-defaults':
     case 'sse-retry':
-    case 'auth/cross-app-access-complete-flow':
+    case 'auth/enterprise-managed-authorization':
+    case 'auth/wif-jwt-bearer':
       return undefined;
     case 'auth/client-credentials-basic':
       return new ClientCredentialsProvider({
@@ -47,6 +50,7 @@ function providerFor(): OAuthClientProvider | undefined {
         clientInformation: { client_id: need(ctx, 'client_id'), client_secret: need(ctx, 'client_secret') },
       });
     default:
+      if (!run.scenario.startsWith('auth/')) return undefined;
       return new HeadlessOAuthProvider({
         clientName: 'sdk-baseline',
         clientMetadataUrl: CLIENT_METADATA_URL,
@@ -88,7 +92,42 @@ async function main(): Promise<void> {
   }
   if (pick('test_reconnection')) await client.callTool({ name: 'test_reconnection', arguments: {} });
   if (pick('test-tool')) await authorized(() => client.callTool({ name: 'test-tool', arguments: {} }), false);
+  await scenarioCalls(client, tools);
   await transport.close();
+}
+
+/** The calls of the scenarios past the basic ones (the same calls as the v2 baseline makes). */
+async function scenarioCalls(
+  client: Client,
+  tools: Array<{ name: string; inputSchema: unknown }>,
+): Promise<void> {
+  const call = (name: string, args: Record<string, unknown> = {}) =>
+    client.callTool({ name, arguments: args }).catch((error: unknown) => console.error(`${name}:`, error));
+  switch (run.scenario) {
+    case 'http-standard-headers': {
+      if (tools[0]) await call(tools[0].name);
+      const resource = (await client.listResources()).resources[0];
+      if (resource) await client.readResource({ uri: resource.uri });
+      const prompt = (await client.listPrompts()).prompts[0];
+      if (prompt) await client.getPrompt({ name: prompt.name, arguments: {} });
+      return;
+    }
+    case 'http-custom-headers':
+      for (const c of run.context.toolCalls ?? []) await call(c.name, c.arguments);
+      return;
+    case 'http-invalid-tool-headers':
+      for (const t of tools) await call(t.name, { region: 'us-west1' });
+      return;
+    case 'sep-2322-client-request-state':
+      for (const name of ['test_mrtr_echo_state', 'test_mrtr_no_state', 'test_mrtr_unrelated'])
+        await call(name);
+      return;
+    case 'json-schema-2020-12-preservation': {
+      const focal = tools.find((t) => t.name === 'json_schema_2020_12_tool');
+      if (focal) await call('json_schema_echo', { schema: focal.inputSchema });
+      return;
+    }
+  }
 }
 
 runMain(main);
