@@ -202,8 +202,11 @@ function fromSdkError(error: SdkError, ctx: ErrorContext): McpRuntimeError {
       );
     case SdkErrorCode.ConnectionClosed:
     case SdkErrorCode.NotConnected:
-    case SdkErrorCode.SendFailed:
-      return new ConnectionLostError(`${at}: connection lost`, options);
+    case SdkErrorCode.SendFailed: {
+      // Name the real cause when the platform gave one (`ECONNREFUSED 127.0.0.1:3001`).
+      const errno = describeErrno(error);
+      return new ConnectionLostError(`${at}: connection lost${errno ? ` (${errno})` : ''}`, options);
+    }
     case SdkErrorCode.EraNegotiationFailed: {
       // The probe failed on the way (TLS, refused, reset): that cause, not a verdict on the era.
       const cause = (error as { cause?: unknown }).cause;

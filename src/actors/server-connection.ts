@@ -359,6 +359,11 @@ export class ServerConnection {
     this.handshaking = true;
     try {
       await this.client.connect(wrapper, connectOptions);
+      if (mode === 'adopt' && !wrapper.isStream) {
+        // Over HTTP, opening the transport reaches nobody: without one round trip "ready" would be
+        // a guess, and a server that is down would flap ready → lost on every first request.
+        await this.client.discover({ timeout });
+      }
     } catch (error) {
       throw this.handshakeError(error);
     } finally {

@@ -25,12 +25,15 @@ export class StartedTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
   private closed = false;
+  /** A long-lived stream (stdio, WebSocket, in-memory): opening it reached the peer. */
+  readonly isStream: boolean;
 
   constructor(
     readonly inner: Transport,
     private readonly hooks: StartedTransportHooks,
     streamLike = false,
   ) {
+    this.isStream = streamLike;
     if (streamLike) {
       // The SDK's era probe reads a silent peer on a stdio-shaped channel as a legacy server (some
       // ignore unknown requests before initialize) and falls back to initialize; on HTTP it reads

@@ -1,7 +1,9 @@
 /**
- * `mcp-actors demo` (and `npm run demo`): starts the embedded demo MCP server in a child process,
- * connects a runtime to it over WebSocket and Streamable HTTP, makes calls, kills the server
- * (SIGKILL) and restarts it, and prints every actor transition live plus a summary.
+ * `mcp-actors demo` (and `npm run demo`): starts two embedded demo MCP servers in child processes, a
+ * current one (2026-07-28, stateless; it also serves 2025 clients) and a legacy one (2025-11-25 only,
+ * sessions), connects one runtime to them side by side (WebSocket and Streamable HTTP to the
+ * current one, Streamable HTTP to the legacy one), makes calls, kills both servers (SIGKILL) and
+ * restarts them, and prints every actor transition live plus a summary with each server's era.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -26,11 +28,20 @@ interface DemoServer {
   httpUrl: string;
 }
 
-/** Starts the demo server child and waits for its `{wsUrl, httpUrl}` line. */
-function startServer(wsPort = 0, httpPort = 0): Promise<DemoServer> {
+/** Starts a demo server child (accepting `eras`) and waits for its `{wsUrl, httpUrl}` line. */
+function startServer(wsPort = 0, httpPort = 0, eras = 'both'): Promise<DemoServer> {
   const child = spawn(
     process.execPath,
-    [...LOADER_ARGS, SERVER_MAIN, '--ws-port', String(wsPort), '--http-port', String(httpPort)],
+    [
+      ...LOADER_ARGS,
+      SERVER_MAIN,
+      '--ws-port',
+      String(wsPort),
+      '--http-port',
+      String(httpPort),
+      '--eras',
+      eras,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
@@ -105,14 +116,19 @@ function waitForReady(rt: McpRuntime, servers: string[], timeoutMs: number): Pro
 
 /** Runs the demo; resolves with the process exit code. */
 export async function runDemo(): Promise<number> {
-  console.log(paint(1, 'mcp-actors demo: one runtime, one demo server over WebSocket and Streamable HTTP'));
+  console.log(
+    paint(1, 'mcp-actors demo: one runtime, a stateless 2026 server and a legacy 2025 one side by side'),
+  );
   let server = await startServer();
+  let legacyServer = await startServer(0, 0, '2025-11-25');
   const wsPort = Number(new URL(server.wsUrl).port);
   const httpPort = Number(new URL(server.httpUrl).port);
-  console.log(`${stamp()} demo server pid ${server.child.pid} at ${server.wsUrl} and ${server.httpUrl}`);
+  const legacyPorts = [Number(new URL(legacyServer.wsUrl).port), Number(new URL(legacyServer.httpUrl).port)];
+  console.log(`${stamp()} 2026 demo server pid ${server.child.pid} at ${server.wsUrl} and ${server.httpUrl}`);
+  console.log(`${stamp()} 2025 demo server pid ${legacyServer.child.pid} at ${legacyServer.httpUrl}`);
 
   const rt = createRuntime({
-    servers: { ws: { url: server.wsUrl }, http: { url: server.httpUrl } },
+    servers: { ws: { url: server.wsUrl }, http: { url: server.httpUrl }, old: { url: legacyServer.httpUrl } },
     defaults: {
       timeoutMs: 5_000,
       reconnect: { initialDelayMs: 50, factor: 2, maxDelayMs: 500, maxAttempts: 50 },
@@ -130,8 +146,16 @@ export async function runDemo(): Promise<number> {
       `${stamp()} ${paint(36, `${e.server.padEnd(4)} ${e.actor}`)}: ${e.from} → ${paint(1, e.to)}${retry}${why}`,
     );
   });
+  rt.on('connect', ({ server: s, session, reconnect }) => {
+    if (!session) return;
+    const era =
+      session.era === 'modern' ? 'stateless, no session' : `session ${session.sessionId ? 'kept' : 'none'}`;
+    console.log(
+      `${stamp()} ${paint(36, s.padEnd(4))} ${reconnect ? 'reconnected' : 'connected'}: protocol ${session.protocolVersion} (${era})`,
+    );
+  });
   const tally: Tally = { calls: 0, ok: 0, failed: {} };
-  const servers = ['ws', 'http'];
+  const servers = ['ws', 'http', 'old'];
   let reconnectMs: Record<string, number> = {};
   try {
     await rt.start();
@@ -158,36 +182,39 @@ export async function runDemo(): Promise<number> {
       ),
     );
 
-    console.log(paint(1, `${stamp()} killing the demo server (SIGKILL) with calls in flight`));
+    console.log(paint(1, `${stamp()} killing both demo servers (SIGKILL) with calls in flight`));
     const inflight = servers.flatMap((s) => [
       // slow is annotated read-only: the runtime may send it again, so it waits out the outage.
       tracked(tally, `${s}: slow (read-only) in flight during the kill, retried after the restart`, () =>
-        rt.callTool(s, 'slow', { durationMs: 1_000, steps: 1 }, { timeoutMs: 15_000 }),
+        rt.callTool(s, 'slow', { durationMs: 1_000, steps: 1 }, { timeoutMs: 30_000 }),
       ),
       // retry: false marks a call that must never run twice: it fails at once and is not repeated.
       tracked(tally, `${s}: slow with retry:false in flight during the kill, not repeated`, () =>
-        rt.callTool(s, 'slow', { durationMs: 1_000, steps: 1 }, { timeoutMs: 15_000, retry: false }),
+        rt.callTool(s, 'slow', { durationMs: 1_000, steps: 1 }, { timeoutMs: 30_000, retry: false }),
       ),
     ]);
     await new Promise((r) => setTimeout(r, 200));
     const killedAt = performance.now();
-    await killServer(server);
+    await Promise.all([killServer(server), killServer(legacyServer)]);
     const duringOutage = servers.map((s) =>
       tracked(tally, `${s}: echo made during the outage (waits for ready)`, () =>
-        rt.callTool(s, 'echo', { text: 'patient' }, { timeoutMs: 10_000 }),
+        rt.callTool(s, 'echo', { text: 'patient' }, { timeoutMs: 30_000 }),
       ),
     );
     await new Promise((r) => setTimeout(r, 1_000));
-    console.log(paint(1, `${stamp()} restarting the demo server on the same ports`));
+    console.log(paint(1, `${stamp()} restarting both demo servers on the same ports`));
     const restartAt = performance.now();
-    server = await startServer(wsPort, httpPort);
+    [server, legacyServer] = await Promise.all([
+      startServer(wsPort, httpPort),
+      startServer(legacyPorts[0], legacyPorts[1], '2025-11-25'),
+    ]);
     const listeningAt = performance.now();
     const readyAt: Record<string, number> = {};
     const onConnect = ({ server: s }: { server: string }): void => {
       readyAt[s] = performance.now();
     };
     rt.on('connect', onConnect);
-    await waitForReady(rt, servers, 10_000);
+    await waitForReady(rt, servers, 30_000);
     rt.off('connect', onConnect);
     await Promise.all([...duringOutage, ...inflight]);
     reconnectMs = Object.fromEntries(
@@ -212,8 +239,10 @@ export async function runDemo(): Promise<number> {
     console.log(`  outage:         ${((restartAt - killedAt) / 1000).toFixed(2)} s (server down on purpose)`);
     for (const s of servers) {
       const snap = snapshot.servers[s];
+      const protocol = (snap as { protocol?: { era: string | null; version: string | null } } | undefined)
+        ?.protocol;
       console.log(
-        `  reconnect ${s.padEnd(4)}: ready ${reconnectMs[s]?.toFixed(0)} ms after the server listened again (${snap?.readyCount} connects)`,
+        `  reconnect ${s.padEnd(4)}: ready ${reconnectMs[s]?.toFixed(0)} ms after the server listened again (${snap?.readyCount} connects; ${protocol?.version ?? '?'}, ${protocol?.era ?? '?'} era)`,
       );
     }
     return 0;
@@ -222,6 +251,6 @@ export async function runDemo(): Promise<number> {
     return 1;
   } finally {
     await rt.close();
-    await killServer(server);
+    await Promise.all([killServer(server), killServer(legacyServer)]);
   }
 }
