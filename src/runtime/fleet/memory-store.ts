@@ -63,6 +63,11 @@ export class MemoryFleetStore implements FleetStore {
     return this.live(key)?.value;
   }
 
+  async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    this.check();
+    return keys.map((k) => this.live(k)?.value);
+  }
+
   async set(key: string, value: string, options: FleetSetOptions = {}): Promise<boolean> {
     this.check();
     if (options.onlyIfAbsent && this.live(key)) return false;

@@ -149,6 +149,11 @@ class RedisFleetStore implements FleetStore {
     return this.run(async () => (await this.cmd.get(key)) ?? undefined);
   }
 
+  getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.run(async () => (await this.cmd.mget(...keys)).map((v) => v ?? undefined));
+  }
+
   set(key: string, value: string, options: FleetSetOptions = {}): Promise<boolean> {
     return this.run(async () => {
       const { ttlMs, onlyIfAbsent } = options;

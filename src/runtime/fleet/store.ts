@@ -39,6 +39,8 @@ export interface FleetStore {
   /** `ok`, or `degraded` after a failed operation until the store answers again. */
   readonly state: FleetStoreState;
   get(key: string): Promise<string | undefined>;
+  /** MGET: the values of `keys`, in order (undefined where absent). */
+  getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
   /** SET with optional PX and NX; resolves whether the value was written. */
   set(key: string, value: string, options?: FleetSetOptions): Promise<boolean>;
   del(key: string): Promise<void>;
