@@ -48,7 +48,9 @@ export type BreakerReason =
   | 'resetTimeout'
   | 'probeFailed'
   | 'probesSucceeded'
-  | 'reset';
+  | 'reset'
+  /** Opened by the fleet: another process opened it, or the fleet-wide failure count tripped it. */
+  | 'fleet';
 
 /** The last state change: what the runtime turns into a `breaker` event. */
 export interface BreakerTransition {
@@ -106,7 +108,13 @@ export type BreakerEvent =
   | { type: 'FAILURE'; nowMs: number; probePhase?: number }
   | { type: 'IGNORED'; nowMs: number; probePhase?: number }
   | { type: 'PROBE_STARTED'; nowMs: number }
-  | { type: 'RESET'; nowMs: number };
+  | { type: 'RESET'; nowMs: number }
+  /**
+   * Opens the circuit from outside (the fleet, see runtime/fleet): for `openForMs` (default the
+   * reset timeout), never shortening an open phase already running. Starts a new phase, so
+   * outcomes of earlier probes decide nothing.
+   */
+  | { type: 'TRIP'; nowMs: number; openForMs?: number };
 
 /** The hot-path verdict for one call. A probe carries the `phase` its outcome must report. */
 export type BreakerDecision =
@@ -326,6 +334,21 @@ export const breakerMachine = setup({
         lastTransition: transitionNote('halfOpen', 'open', 'probeFailed', event.nowMs),
       };
     }),
+    fleetTrip: assign(({ context, event }) => {
+      const openForMs =
+        event.type === 'TRIP' ? (event.openForMs ?? context.resetTimeoutMs) : context.resetTimeoutMs;
+      const until = Math.min(
+        event.nowMs + Math.max(0, openForMs),
+        event.nowMs + context.config.maxResetTimeoutMs,
+      );
+      return {
+        nowMs: event.nowMs,
+        strategies: resetStrategies(context.strategies),
+        openUntil: context.circuit === 'open' ? Math.max(context.openUntil ?? until, until) : until,
+        openedCount: context.openedCount + 1,
+        lastTransition: transitionNote(context.circuit, 'open', 'fleet', event.nowMs),
+      };
+    }),
     manualReset: assign(({ context, event }) => ({
       nowMs: event.nowMs,
       strategies: resetStrategies(context.strategies),
@@ -341,6 +364,7 @@ export const breakerMachine = setup({
   initial: 'init',
   on: {
     RESET: { target: '.closed', actions: 'manualReset' },
+    TRIP: { target: '.open', actions: 'fleetTrip' },
   },
   states: {
     init: {

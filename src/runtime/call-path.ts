@@ -57,6 +57,8 @@ import {
   retryDelayMs,
   type ToolHints,
 } from '../machines/retry-policy.js';
+import type { SharedBreakers } from './fleet/shared-breaker.js';
+import type { RetryBudgetLike } from './fleet/shared-retry-budget.js';
 
 /** Per-call options every runtime method accepts. */
 export interface CallOptions {
@@ -112,6 +114,18 @@ export interface CallPathDeps {
   restore?: { breakers: Record<string, BreakerPersisted>; retryBudget: RetryBudgetState | null };
 }
 
+/**
+ * What the path shares with the fleet (runtime/fleet), attached once the fleet's store is up.
+ * Without a fleet none of it exists and the path is exactly the single-process one.
+ */
+export interface CallPathFleet {
+  breakers: Pick<SharedBreakers, 'recordSuccess' | 'recordFailure' | 'localTransition' | 'acquireProbe'>;
+  retryBudget: RetryBudgetLike;
+}
+
+/** A breaker change the fleet asks for: `trip` (the fleet count reached the threshold here), or a remote `open` / `close`. */
+export type FleetBreakerChange = { kind: 'trip' } | { kind: 'open'; openForMs: number } | { kind: 'close' };
+
 /** Counters of the path, for `snapshot()`. */
 export interface CallPathStats {
   calls: number;
@@ -161,7 +175,10 @@ export class CallPath {
   private readonly breakers = new Map<string, BreakerActor>();
   private readonly pending = new Map<string, Pending>();
   private readonly retryTimers = new Map<ReturnType<typeof setTimeout>, Pending>();
-  private readonly budget: RetryBudget;
+  private budget: RetryBudgetLike;
+  private fleet: CallPathFleet | undefined;
+  /** Set while a change heard from the fleet is applied: it must not be published back. */
+  private applyingFleet = false;
   private readonly countedLoss = new WeakMap<ServerConnection, number>();
   private nextId = 0;
   private rng: number;
@@ -227,12 +244,46 @@ export class CallPath {
         if (t && t !== last) {
           last = t;
           this.deps.onBreaker(key === '*' ? t : { ...t, tool: key });
+          if (this.fleet && !this.applyingFleet) {
+            const openForMs = t.to === 'open' ? Math.max(0, (snap.context.openUntil ?? t.atMs) - t.atMs) : 0;
+            this.fleet.breakers.localTransition(key, t.to, openForMs);
+          }
         }
       });
       b.start();
       this.breakers.set(key, b);
     }
     return b;
+  }
+
+  /** Shares breakers and the retry budget with the fleet from now on (runtime/fleet). */
+  attachFleet(fleet: CallPathFleet): void {
+    if (this.closed) return;
+    fleet.retryBudget.restore(this.budget.state());
+    this.budget = fleet.retryBudget;
+    this.fleet = fleet;
+  }
+
+  /** Applies a breaker change decided by the fleet (see {@link FleetBreakerChange}). */
+  applyFleet(key: string, change: FleetBreakerChange): void {
+    if (this.closed) return;
+    const breaker = this.breaker(key);
+    const nowMs = Date.now();
+    // A trip decided here is this process's own open: it is published like any other.
+    this.applyingFleet = change.kind !== 'trip';
+    try {
+      if (change.kind === 'close') {
+        if (breaker.getSnapshot().context.circuit !== 'closed') breaker.send({ type: 'RESET', nowMs });
+      } else {
+        breaker.send({
+          type: 'TRIP',
+          nowMs,
+          ...(change.kind === 'open' ? { openForMs: change.openForMs } : {}),
+        });
+      }
+    } finally {
+      this.applyingFleet = false;
+    }
   }
 
   /** Stops dispatching queued calls (in-flight ones finish). */
@@ -395,8 +446,43 @@ export class CallPath {
       );
       return;
     }
-    p.probePhase = decision.probe ? decision.phase : undefined;
-    if (decision.probe) breaker.send({ type: 'PROBE_STARTED', nowMs });
+    if (decision.probe && this.fleet) {
+      this.admitFleetProbe(p, breaker, decision.phase);
+      return;
+    }
+    this.startAttempt(p, breaker, decision.probe ? decision.phase : undefined);
+  }
+
+  /**
+   * A half-open probe in a fleet: one process of the fleet runs it (a store round trip, only in
+   * half-open). The others fail fast with BREAKER_OPEN until the fleet's verdict arrives.
+   */
+  private admitFleetProbe(p: Pending, breaker: BreakerActor, phase: number): void {
+    const fleet = this.fleet as CallPathFleet;
+    fleet.breakers.acquireProbe(p.breakerKey).then((won) => {
+      if (p.settled) return;
+      const d = canPass(breaker.getSnapshot().context, Date.now());
+      if (won && d.allow && d.probe && d.phase === phase && !this.closed) {
+        this.startAttempt(p, breaker, phase);
+        return;
+      }
+      this.stats.breakerRejections++;
+      this.release(p);
+      this.settle(
+        p,
+        new BreakerOpenError(
+          `${p.spec.operation} on ${this.deps.server}: circuit breaker is open (another process of the fleet is probing)`,
+          d.allow ? 0 : d.retryAfterMs,
+          { server: this.deps.server },
+        ),
+      );
+    });
+  }
+
+  /** Connection and request of an admitted call (`probePhase` when it is the half-open probe). */
+  private startAttempt(p: Pending, breaker: BreakerActor, probePhase: number | undefined): void {
+    p.probePhase = probePhase;
+    if (probePhase !== undefined) breaker.send({ type: 'PROBE_STARTED', nowMs: Date.now() });
     let leased: ServerConnection | Promise<ServerConnection>;
     try {
       leased = this.deps.acquire(Math.max(1, p.deadlineAt - Date.now()), p.spec.options.signal);
@@ -450,6 +536,11 @@ export class CallPath {
     if (conn) this.deps.release(conn);
     const nowMs = Date.now();
     const outcome = this.breakerOutcome(error, conn);
+    // Fleet: outcomes of calls admitted while closed count fleet-wide (a success is a field read).
+    if (this.fleet && p.probePhase === undefined && breaker.getSnapshot().context.circuit === 'closed') {
+      if (outcome === 'failure') this.fleet.breakers.recordFailure(p.breakerKey);
+      else if (outcome === 'success') this.fleet.breakers.recordSuccess(p.breakerKey);
+    }
     if (needsEvent(breaker.getSnapshot().context, outcome, p.probePhase))
       breaker.send(outcomeEvent(outcome, nowMs, p.probePhase));
     this.release(p);

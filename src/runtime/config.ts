@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import type { InProcessServer, TransportKind } from '../actors/transport-factory.js';
 import { ConfigError } from '../errors/index.js';
+import type { FleetConfig } from './fleet/fleet.js';
+import type { FleetStore } from './fleet/store.js';
+import { parseFleetKey } from './fleet/token-cipher.js';
 import type { ElicitationHandler, RootsHandler, SamplingHandler } from './server-requests.js';
 
 /** Input rounds (2026 MRTR) one request may take before it fails with PROTOCOL. */
@@ -221,6 +224,37 @@ const handlersSchema = z
   })
   .strict();
 
+/** `fleet`: processes sharing breakers, retry budgets, tokens and cache through Redis (runtime/fleet). */
+const fleetSchema = z
+  .object({
+    redis: z
+      .object({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') })
+      .strict()
+      .optional(),
+    namespace: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
+    key: z.union([z.string(), z.instanceof(Uint8Array)]).optional(),
+    timeoutMs: z.number().int().positive().max(10_000).optional(),
+    store: z
+      .custom<FleetStore>((v) => typeof v === 'object' && v !== null, { message: 'expected a FleetStore' })
+      .optional(),
+  })
+  .strict()
+  .refine((f) => f.redis !== undefined || f.store !== undefined, {
+    message: 'needs redis: { url } (or a store)',
+  })
+  .superRefine((f, ctx) => {
+    if (f.key === undefined) return;
+    try {
+      parseFleetKey(f.key);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['key'],
+        message: 'must be 32 bytes (AES-256): a Buffer, 64 hex characters or base64',
+      });
+    }
+  });
+
 /** The zod schema of {@link RuntimeConfig}. */
 export const runtimeConfigSchema = z
   .object({
@@ -233,6 +267,7 @@ export const runtimeConfigSchema = z
     context: z.record(z.string(), z.unknown()).optional(),
     clientInfo: z.object({ name: z.string(), version: z.string() }).strict().optional(),
     handlers: handlersSchema.optional(),
+    fleet: fleetSchema.optional(),
   })
   .strict();
 
@@ -331,6 +366,8 @@ export interface ResolvedConfig {
   context: Record<string, unknown>;
   clientInfo: { name: string; version: string };
   handlers: ParsedConfig['handlers'];
+  /** The fleet this runtime joins; undefined = a single process (nothing is loaded). */
+  fleet: FleetConfig | undefined;
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -401,5 +438,6 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     context: c.context ?? {},
     clientInfo: c.clientInfo ?? DEFAULT_CLIENT_INFO,
     handlers: c.handlers,
+    fleet: c.fleet,
   };
 }

@@ -67,6 +67,11 @@ export interface RuntimeEvents {
    * round of a 2026 `input_required` result (MRTR). `round` counts the handler calls of a server.
    */
   input: (e: EventBase & { kind: 'sampling' | 'elicitation' | 'roots'; round: number }) => void;
+  /**
+   * The fleet's shared store (`fleet` config) became unusable (`degraded`: the runtime serves from
+   * local state) or usable again (`rejoined`). `server` is `*`; `reason` never holds the URL.
+   */
+  fleet: (e: EventBase & { state: 'degraded' | 'rejoined'; namespace: string; reason?: string }) => void;
   /** A circuit breaker changed state (`tool` is set for per-tool breakers). */
   breaker: (
     e: EventBase & { from: BreakerCircuit; to: BreakerCircuit; reason: BreakerReason; tool?: string },

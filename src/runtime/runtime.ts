@@ -18,18 +18,14 @@ import { EventEmitter } from 'eventemitter3';
 import type { InspectionEvent } from 'xstate';
 import { watchProtocolErrors } from '../actors/protocol-errors.js';
 import type { ConnectionStateChange } from '../actors/server-connection.js';
-import {
-  ClosedError,
-  ConfigError,
-  type McpRuntimeError,
-  ToolError,
-  ValidationError,
-} from '../errors/index.js';
+import { ClosedError, ConfigError, McpRuntimeError, ToolError, ValidationError } from '../errors/index.js';
 import { checkTransportSecurity, secretsFor, secretsForAll, surfaceError, warnSecurityOnce } from './auth.js';
 import { Batch, type BatchOptions } from './batch.js';
 import { type ResolvedConfig, type RuntimeConfig, resolveConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import { CONTEXT_META_KEY, RuntimeFeatures } from './features.js';
+import type { Fleet, FleetConfig } from './fleet/fleet.js';
+import type { FleetStoreStateChange } from './fleet/store.js';
 import type { HealthSnapshot } from './health.js';
 import { InspectionHub } from './inspector/hub.js';
 import { type InspectorHandle, type InspectorOptions, startInspector } from './inspector/server.js';
@@ -78,6 +74,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   readonly config: ResolvedConfig;
   /** Sessions, cache, registry, subscriptions, logs, health (src/runtime/features.ts). */
   private readonly features: RuntimeFeatures;
+  /** The fleet this runtime joins (`fleet` config), loaded lazily; undefined without one. */
+  private readonly fleet: Promise<Fleet | undefined> | undefined;
 
   constructor(config: ResolvedConfig, options: RuntimeOptions = {}) {
     super();
@@ -86,6 +84,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     const restored = options.restoreFrom === undefined ? undefined : parsePersisted(options.restoreFrom);
     this.inspection = new InspectionHub(options.inspect);
     this.features = this.createFeatures();
+    this.fleet = config.fleet ? this.joinFleet(config.fleet) : undefined;
     for (const [name, saved] of Object.entries(restored?.servers ?? {})) {
       if (saved.lists && config.servers.has(name)) this.features.cache.importLists(name, saved.lists);
     }
@@ -117,6 +116,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
           inspect: this.inspection.observer,
           toolHints: (name, tool) => this.features.registry.findTool(name, tool)?.annotations,
           ...(restored?.servers[server.name] ? { restore: restored.servers[server.name] } : {}),
+          ...(this.fleet ? { fleet: this.fleet } : {}),
         }),
       );
     }
@@ -148,6 +148,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
    * lazily anyway; `start` is for failing early. Rejects with the first server's error.
    */
   async start(servers: string[] = this.serverNames): Promise<void> {
+    await this.fleet; // joined (or degraded) before the first call, so it starts shared
     await Promise.all(
       servers.map((name) => {
         const h = this.handle(name);
@@ -467,10 +468,40 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   close(): Promise<void> {
     this.closePromise ??= Promise.all([
       ...[...this.servers.values()].map((h) => h.close()),
+      this.fleet?.then((f) => f?.close()),
       // Open inspector pages go with the runtime, at once (no socket left behind).
       ...[...this.inspectors].map((i) => i.close()),
     ]).then(() => this.features.close());
     return this.closePromise;
+  }
+
+  /**
+   * Connects the fleet's store (bounded; an unreachable Redis gives a degraded fleet that rejoins
+   * later). Its state changes are `fleet` events. A failure to create it leaves the runtime
+   * single-process and is reported as an `error` event, never thrown at a call.
+   */
+  private joinFleet(config: FleetConfig): Promise<Fleet | undefined> {
+    const emit = (change: FleetStoreStateChange): void => {
+      this.emit('fleet', {
+        ...this.base('*'),
+        at: change.atMs,
+        state: change.state,
+        namespace: config.namespace,
+        ...(change.reason ? { reason: change.reason } : {}),
+      });
+    };
+    // Imported here: a runtime without `fleet` never loads the fleet layer (nor ioredis).
+    return import('./fleet/fleet.js')
+      .then(({ Fleet }) => Fleet.create(config, emit))
+      .catch((error: unknown) => {
+        this.emitError(
+          '*',
+          error instanceof McpRuntimeError
+            ? error
+            : new ConfigError([{ path: 'fleet', message: 'the fleet could not start' }], { cause: error }),
+        );
+        return undefined;
+      });
   }
 
   /** `await using rt = createRuntime(...)` closes the runtime at the end of the scope. */

@@ -22,6 +22,7 @@ import { type SupervisorEvent, supervisorMachine, takeSupervisorOutput } from '.
 import { buildTransportSpec, surfaceError } from './auth.js';
 import { type CallOptions, CallPath } from './call-path.js';
 import type { ResolvedServerConfig } from './config.js';
+import type { Fleet } from './fleet/fleet.js';
 import type { PersistedServer } from './persist.js';
 import { redactUrl } from './redact.js';
 import { requestKindOf } from './request-kind.js';
@@ -51,6 +52,8 @@ export interface ServerHandleHooks {
   toolHints?: (server: string, tool: string) => ToolHints | undefined;
   /** Persisted state to resume from (breakers, retry budget). */
   restore?: PersistedServer;
+  /** The fleet this runtime joined (resolves once its store connected; undefined without one). */
+  fleet?: Promise<Fleet | undefined>;
   /** Wraps each request's `run` (session re-initialisation on HTTP 404, health metrics). */
   wrapRun?: <T>(server: string, operation: string, options: CallOptions, run: RunRequest<T>) => RunRequest<T>;
 }
@@ -286,7 +289,28 @@ export class ServerHandle {
         ? { restore: { breakers: this.hooks.restore.breakers, retryBudget: this.hooks.restore.retryBudget } }
         : {}),
     });
+    void this.hooks.fleet?.then((fleet) => (fleet ? this.joinFleet(fleet, this.callPath) : undefined));
     return this.callPath;
+  }
+
+  /** Shares this server's breakers and retry budget with the fleet (runtime/fleet). */
+  private async joinFleet(fleet: Fleet, path: CallPath | undefined): Promise<void> {
+    if (!path || path.isClosed) return;
+    const c = this.config;
+    const breakers = await fleet.breakers(
+      c.name,
+      { failureThreshold: c.breaker.failureThreshold },
+      {
+        onFleetTrip: (key) => path.applyFleet(key, { kind: 'trip' }),
+        onRemoteOpen: (key, openForMs) => path.applyFleet(key, { kind: 'open', openForMs }),
+        onRemoteClose: (key) => path.applyFleet(key, { kind: 'close' }),
+      },
+    );
+    const retryBudget = fleet.retryBudget(c.name, {
+      ratio: c.retry.budgetRatio,
+      windowMs: c.retry.budgetWindowMs,
+    });
+    path.attachFleet({ breakers, retryBudget });
   }
 
   /**

@@ -72,7 +72,11 @@ function eventsFor(s: Snap): AnyEvent[] {
     for (const type of ['SUCCESS', 'FAILURE', 'IGNORED'] as const)
       list.push({ type, nowMs: t, ...extra } as BreakerEvent);
   }
-  list.push({ type: 'PROBE_STARTED', nowMs: t }, { type: 'RESET', nowMs: t });
+  list.push(
+    { type: 'PROBE_STARTED', nowMs: t },
+    { type: 'RESET', nowMs: t },
+    { type: 'TRIP', nowMs: t, openForMs: 250 },
+  );
   if (s.value === 'open' && s.context.openUntil !== null) {
     list.push({ type: 'PROBE_STARTED', nowMs: s.context.openUntil, atDeadline: true } as BreakerEvent, {
       type: AFTER_RESET,
@@ -152,6 +156,21 @@ const CHECKS: Record<string, Check> = {
   'breaker:RESET#0': (_p, e, n) => {
     expect(n.value).toBe('closed');
     expect(n.context.lastTransition).toMatchObject({ to: 'closed', reason: 'reset', atMs: nowOf(e) });
+  },
+  'breaker:TRIP#0': (p, e, n) => {
+    expect(n.value).toBe('open');
+    const until = nowOf(e) + 250;
+    // Never shortens an open phase already running; always starts a new phase.
+    expect(n.context.openUntil).toBe(p?.circuit === 'open' ? Math.max(p.openUntil ?? until, until) : until);
+    expect(n.context.openedCount).toBe((p?.openedCount ?? 0) + 1);
+    expect(n.context.probesAdmitted).toBe(0);
+    expect(failures(n.context)).toBe(0);
+    expect(n.context.lastTransition).toMatchObject({
+      from: p?.circuit,
+      to: 'open',
+      reason: 'fleet',
+      atMs: nowOf(e),
+    });
   },
   'breaker.init:always#0': (_p, _e, n) => expect(['open', 'halfOpen']).toContain(n.value),
   'breaker.init:always#1': (_p, _e, n) => expect(n.value).toBe('closed'),

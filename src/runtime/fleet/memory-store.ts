@@ -1,0 +1,168 @@
+/**
+ * The in-memory {@link FleetStore}: the default (one process, nothing shared, no cost), and a fake
+ * fleet in tests when several fleet layers share one instance. Expiry is read from an injected
+ * clock at each access (no timers), so tests run it on a virtual clock. `fail()` makes it behave
+ * like an unreachable Redis, for fallback tests without a server.
+ */
+import {
+  type FleetGuard,
+  type FleetSetOptions,
+  type FleetStore,
+  FleetStoreError,
+  type FleetStoreState,
+  type FleetStoreStateChange,
+} from './store.js';
+
+interface Entry {
+  value: string;
+  expiresAtMs: number | undefined;
+}
+
+/** Options of {@link MemoryFleetStore}. */
+export interface MemoryFleetStoreOptions {
+  /** The clock TTLs are measured on (default `Date.now`). */
+  nowMs?: () => number;
+}
+
+/**
+ * A store in this process's memory.
+ *
+ * @example
+ * const store = new MemoryFleetStore();
+ * await store.set('a', '1', { ttlMs: 1_000, onlyIfAbsent: true }); // true
+ */
+export class MemoryFleetStore implements FleetStore {
+  readonly kind = 'memory';
+  private readonly entries = new Map<string, Entry>();
+  private readonly channels = new Map<string, Set<(message: string) => void>>();
+  private readonly stateListeners = new Set<(change: FleetStoreStateChange) => void>();
+  private readonly nowMs: () => number;
+  private failing = false;
+  private closed = false;
+
+  constructor(options: MemoryFleetStoreOptions = {}) {
+    this.nowMs = options.nowMs ?? Date.now;
+  }
+
+  get state(): FleetStoreState {
+    return this.failing ? 'degraded' : 'ok';
+  }
+
+  /** Test hook: makes every operation reject as an unreachable Redis would (`false` heals it). */
+  fail(failing = true): void {
+    if (this.failing === failing) return;
+    this.failing = failing;
+    const change: FleetStoreStateChange = failing
+      ? { state: 'degraded', atMs: this.nowMs(), reason: 'simulated outage' }
+      : { state: 'rejoined', atMs: this.nowMs() };
+    for (const l of this.stateListeners) l(change);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    this.check();
+    return this.live(key)?.value;
+  }
+
+  async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    this.check();
+    return keys.map((k) => this.live(k)?.value);
+  }
+
+  async set(key: string, value: string, options: FleetSetOptions = {}): Promise<boolean> {
+    this.check();
+    if (options.onlyIfAbsent && this.live(key)) return false;
+    this.entries.set(key, { value, expiresAtMs: this.expiry(options.ttlMs) });
+    return true;
+  }
+
+  async del(key: string): Promise<void> {
+    this.check();
+    this.entries.delete(key);
+  }
+
+  async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
+    this.check();
+    const e = this.live(key);
+    const next = (e ? Number(e.value) : 0) + by;
+    this.entries.set(key, {
+      value: String(next),
+      expiresAtMs: ttlMs === undefined ? e?.expiresAtMs : this.expiry(ttlMs),
+    });
+    return next;
+  }
+
+  async setIf(guard: FleetGuard, key: string, value: string, ttlMs?: number): Promise<boolean> {
+    this.check();
+    if (this.live(guard.key)?.value !== guard.equals) return false;
+    this.entries.set(key, { value, expiresAtMs: this.expiry(ttlMs) });
+    return true;
+  }
+
+  async deleteIf(key: string, expected: string): Promise<boolean> {
+    this.check();
+    if (this.live(key)?.value !== expected) return false;
+    this.entries.delete(key);
+    return true;
+  }
+
+  async expireIf(key: string, expected: string, ttlMs: number): Promise<boolean> {
+    this.check();
+    const e = this.live(key);
+    if (e?.value !== expected) return false;
+    e.expiresAtMs = this.expiry(ttlMs);
+    return true;
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    this.check();
+    // Delivered on a later microtask, as a message from Redis would be: never inside the caller.
+    for (const l of [...(this.channels.get(channel) ?? [])]) queueMicrotask(() => l(message));
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<() => void> {
+    this.check();
+    let set = this.channels.get(channel);
+    if (!set) {
+      set = new Set();
+      this.channels.set(channel, set);
+    }
+    const listener = (m: string): void => {
+      if (!this.failing) onMessage(m);
+    };
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  }
+
+  onStateChange(listener: (change: FleetStoreStateChange) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => {
+      this.stateListeners.delete(listener);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.channels.clear();
+    this.stateListeners.clear();
+  }
+
+  private check(): void {
+    if (this.closed) throw new FleetStoreError('closed', 'the fleet store is closed');
+    if (this.failing) throw new FleetStoreError('unavailable', 'the fleet store is unavailable (simulated)');
+  }
+
+  private expiry(ttlMs: number | undefined): number | undefined {
+    return ttlMs === undefined ? undefined : this.nowMs() + ttlMs;
+  }
+
+  private live(key: string): Entry | undefined {
+    const e = this.entries.get(key);
+    if (e?.expiresAtMs !== undefined && this.nowMs() >= e.expiresAtMs) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * The fleet's view of one server's breakers. Each process keeps its own breaker machine; this
+ * file shares what must be shared so the fleet behaves as one breaker:
+ *
+ * - failures are counted fleet-wide (an atomic counter with a window); the process whose failure
+ *   reaches `failureThreshold` trips its breaker (`onFleetTrip`), so the fleet opens after
+ *   `failureThreshold` failures in all, not one threshold per process;
+ * - an open is published; the others apply it (`onRemoteOpen`) from the message, within one
+ *   pub/sub hop (well under 50 ms on a LAN); the open record (SET NX) gives the phase a fleet
+ *   generation, so concurrent openers agree on one;
+ * - the half-open probe is admitted to one process of the fleet (SET NX PX on the generation's
+ *   probe key; a prober that dies loses it when the lease expires);
+ * - a close (the probe succeeded) is published; the others close (`onRemoteClose`).
+ *
+ * Hot path: a healthy call touches none of this but {@link SharedBreakers.recordSuccess}, a field
+ * read. Everything else happens on failures and state changes, fire-and-forget: a store failure
+ * leaves the local breaker deciding alone (advisory; the store reports `degraded`).
+ */
+import type { FleetContext } from './fleet-context.js';
+
+/** Knobs of the shared breaker (from the server's breaker config plus the fleet's). */
+export interface SharedBreakerOptions {
+  failureThreshold: number;
+  /** Failures older than this stop counting toward the fleet threshold (default 60 s). */
+  failureWindowMs?: number;
+  /** How long one process holds the fleet's half-open probe before others may try (default 30 s). */
+  probeLeaseMs?: number;
+}
+
+/** What the fleet asks of the local breakers (the runtime's wiring turns these into machine events). */
+export interface SharedBreakerHooks {
+  /** The fleet's failure count for `key` reached the threshold here: open the local breaker. */
+  onFleetTrip(key: string): void;
+  /** Another process opened `key`'s breaker: open the local one for `openForMs` (unless already open longer). */
+  onRemoteOpen(key: string, openForMs: number): void;
+  /** Another process closed `key`'s breaker (its probe succeeded): close the local one. */
+  onRemoteClose(key: string): void;
+}
+
+interface OpenMessage {
+  kind: 'open';
+  key: string;
+  gen: number;
+  openForMs: number;
+  from: string;
+}
+interface CloseMessage {
+  kind: 'close';
+  key: string;
+  gen: number;
+  from: string;
+}
+type BreakerMessage = OpenMessage | CloseMessage;
+
+interface OpenRecord {
+  gen: number;
+  openUntilMs: number;
+}
+
+interface KeyView {
+  /** Whether this process counted a failure since the last reset it knows of (a success must reset). */
+  failuresPending: boolean;
+  /** Generation of the current open phase, when known. */
+  gen: number | undefined;
+  /** Probe key this process holds, when it is the fleet's prober. */
+  probe: string | undefined;
+}
+
+/**
+ * The shared breaker view of one server.
+ *
+ * @example
+ * const shared = new SharedBreakers(ctx, 'demo', { failureThreshold: 5 }, hooks);
+ * await shared.start();
+ * shared.recordFailure('*');                  // counted fleet-wide
+ * shared.localTransition('*', 'open', 30_000); // published; the others open too
+ */
+export class SharedBreakers {
+  private readonly views = new Map<string, KeyView>();
+  private readonly failureWindowMs: number;
+  private readonly probeLeaseMs: number;
+  private readonly channel: string;
+  private unsubscribe: (() => void) | undefined;
+  private stopStateWatch: (() => void) | undefined;
+
+  constructor(
+    private readonly ctx: FleetContext,
+    private readonly server: string,
+    private readonly options: SharedBreakerOptions,
+    private readonly hooks: SharedBreakerHooks,
+  ) {
+    this.failureWindowMs = options.failureWindowMs ?? 60_000;
+    this.probeLeaseMs = options.probeLeaseMs ?? 30_000;
+    this.channel = ctx.key('brk', server);
+  }
+
+  /** Subscribes to the fleet's breaker messages and adopts an open phase already in the store. */
+  async start(): Promise<void> {
+    this.unsubscribe = await this.ctx.store.subscribe(this.channel, (m) => this.onMessage(m));
+    // Messages sent while this process was cut off are lost: re-read the open records on rejoin.
+    this.stopStateWatch = this.ctx.store.onStateChange((c) => {
+      if (c.state === 'rejoined') void this.sync();
+    });
+    await this.sync();
+  }
+
+  /** Hot path: a success. Costs a field read unless this process counted failures since the last reset. */
+  recordSuccess(key: string): void {
+    const v = this.views.get(key);
+    if (!v?.failuresPending) return;
+    v.failuresPending = false;
+    this.ctx.background(this.ctx.store.del(this.failuresKey(key)));
+  }
+
+  /** A failure counted by the local breaker (closed circuit): counted fleet-wide too. */
+  recordFailure(key: string): void {
+    this.view(key).failuresPending = true;
+    this.ctx.background(
+      this.ctx.store.incr(this.failuresKey(key), 1, this.failureWindowMs).then((count) => {
+        if (count === this.options.failureThreshold) this.hooks.onFleetTrip(key);
+      }),
+    );
+  }
+
+  /**
+   * The local breaker changed state (by itself, or on {@link SharedBreakerHooks.onFleetTrip}).
+   * Transitions applied from a fleet message must NOT be reported back (they would echo).
+   */
+  localTransition(key: string, to: 'open' | 'closed' | 'halfOpen', openForMs = 0): void {
+    const v = this.view(key);
+    if (to === 'open') {
+      v.failuresPending = false;
+      this.ctx.background(this.publishOpen(key, openForMs));
+    } else if (to === 'closed') {
+      const gen = v.gen ?? 0;
+      const probe = v.probe;
+      v.gen = undefined;
+      v.probe = undefined;
+      this.ctx.background(
+        (async () => {
+          const store = this.ctx.store;
+          await store.del(this.failuresKey(key));
+          await store.del(this.openKey(key));
+          await store.publish(
+            this.channel,
+            JSON.stringify({ kind: 'close', key, gen, from: this.ctx.processId }),
+          );
+          if (probe) await store.deleteIf(probe, this.ctx.processId);
+        })(),
+      );
+    }
+  }
+
+  /**
+   * May this process run the half-open probe of `key`? One process of the fleet gets `true` per
+   * open phase (until its lease expires). When the store fails, the local breaker decides (`true`).
+   */
+  async acquireProbe(key: string): Promise<boolean> {
+    const v = this.view(key);
+    const probeKey = this.ctx.key('brk', this.server, key, 'probe', String(v.gen ?? 'local'));
+    try {
+      const won = await this.ctx.store.set(probeKey, this.ctx.processId, {
+        ttlMs: this.probeLeaseMs,
+        onlyIfAbsent: true,
+      });
+      if (won) v.probe = probeKey;
+      return won;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Stops listening. */
+  close(): void {
+    this.unsubscribe?.();
+    this.stopStateWatch?.();
+  }
+
+  private async publishOpen(key: string, openForMs: number): Promise<void> {
+    const store = this.ctx.store;
+    const v = this.view(key);
+    const probe = v.probe;
+    v.probe = undefined;
+    const gen = await store.incr(this.ctx.key('brk', 'gen'));
+    const record: OpenRecord = { gen, openUntilMs: Date.now() + openForMs };
+    // The first opener of a phase names its generation; a concurrent opener adopts it. A prober
+    // whose probe failed reopens: it overwrites, starting the next phase.
+    const ttlMs = openForMs + this.probeLeaseMs;
+    const first = probe
+      ? await store.set(this.openKey(key), JSON.stringify(record), { ttlMs })
+      : await store.set(this.openKey(key), JSON.stringify(record), { ttlMs, onlyIfAbsent: true });
+    if (probe) await store.deleteIf(probe, this.ctx.processId);
+    if (!first) {
+      const existing = parseOpen(await store.get(this.openKey(key)));
+      v.gen = existing?.gen ?? gen;
+      return; // someone else opened this phase and published it
+    }
+    v.gen = gen;
+    const message: OpenMessage = { kind: 'open', key, gen, openForMs, from: this.ctx.processId };
+    await store.publish(this.channel, JSON.stringify(message));
+  }
+
+  private onMessage(raw: string): void {
+    let m: BreakerMessage;
+    try {
+      m = JSON.parse(raw) as BreakerMessage;
+    } catch {
+      return;
+    }
+    if (m.from === this.ctx.processId || typeof m.key !== 'string') return;
+    const v = this.view(m.key);
+    if (m.kind === 'open') {
+      v.gen = m.gen;
+      v.failuresPending = false;
+      this.hooks.onRemoteOpen(m.key, m.openForMs);
+    } else if (m.kind === 'close') {
+      v.gen = undefined;
+      v.failuresPending = false;
+      this.hooks.onRemoteClose(m.key);
+    }
+  }
+
+  /** Adopts the open phases recorded in the store for the keys this process knows. */
+  private async sync(): Promise<void> {
+    const keys = new Set(['*', ...this.views.keys()]);
+    for (const key of keys) {
+      try {
+        const open = parseOpen(await this.ctx.store.get(this.openKey(key)));
+        const remainingMs = open ? open.openUntilMs - Date.now() : 0;
+        if (open && remainingMs > 0) {
+          this.view(key).gen = open.gen;
+          this.hooks.onRemoteOpen(key, remainingMs);
+        }
+      } catch {
+        return; // degraded: the next rejoin syncs again
+      }
+    }
+  }
+
+  private view(key: string): KeyView {
+    let v = this.views.get(key);
+    if (!v) {
+      v = { failuresPending: false, gen: undefined, probe: undefined };
+      this.views.set(key, v);
+    }
+    return v;
+  }
+
+  private failuresKey(key: string): string {
+    return this.ctx.key('brk', this.server, key, 'failures');
+  }
+
+  private openKey(key: string): string {
+    return this.ctx.key('brk', this.server, key, 'open');
+  }
+}
+
+function parseOpen(raw: string | undefined): OpenRecord | undefined {
+  if (!raw) return undefined;
+  try {
+    const r = JSON.parse(raw) as OpenRecord;
+    return typeof r.gen === 'number' && typeof r.openUntilMs === 'number' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
