@@ -51,6 +51,9 @@ export interface HttpFetch {
   close(): Promise<void>;
 }
 
+/** `data` key of the JSON-RPC error the fetch puts in place of an oversized SSE event. */
+export const LOCAL_CAP_MARK = 'mcp-actors/maxMessageBytes';
+
 /** Event type given to a cut-off SSE event, so the SDK (which only reads `message` events) skips it. */
 const encoder = new TextEncoder();
 const DROPPED_AT_LINE_START = encoder.encode('event: mcp-actors-oversized\n\n');
@@ -230,7 +233,8 @@ function sseLimit(
             const reply = {
               jsonrpc: '2.0',
               id: requestId,
-              error: { code: -32600, message: error.message },
+              // Marked as ours: the runtime reports it as the local PROTOCOL cap, not a server's error.
+              error: { code: -32600, message: error.message, data: { [LOCAL_CAP_MARK]: true } },
             };
             controller.enqueue(encoder.encode(`data: ${JSON.stringify(reply)}\n\n`));
             ended = true;

@@ -25,6 +25,7 @@ import {
   RemoteError,
   TimeoutError,
 } from '../errors/index.js';
+import { LOCAL_CAP_MARK } from './http-fetch.js';
 
 /** What the caller was doing when the error happened, for the message. */
 export interface ErrorContext {
@@ -120,6 +121,10 @@ export function toRuntimeError(error: unknown, ctx: ErrorContext): McpRuntimeErr
   const options = { server, cause: error };
   const at = `${operation} on ${server}`;
   if (error instanceof SdkProtocolError) {
+    // Our own fetch cut an oversized SSE event and failed the request in its place: local.
+    if ((error.data as Record<string, unknown> | undefined)?.[LOCAL_CAP_MARK] === true) {
+      return new ProtocolError(`${at}: ${bareMessage(error.message)}`, options);
+    }
     // The server answered with a JSON-RPC error: REMOTE, always, with its code.
     const remote = new RemoteError(`${at}: ${bareMessage(error.message)}`, error.code, error.data, options);
     // A refused protocol version cannot heal by reconnecting.

@@ -256,10 +256,10 @@ export class MockServer implements InProcessServer {
   async disconnectAll(): Promise<void> {
     const inProcess = [...this.connectionsInProcess];
     this.connectionsInProcess.clear();
-    await Promise.all([
-      ...inProcess.map((c) => c.close()),
-      ...[...this.sessions.values()].map((s) => s.mcp.close()),
-    ]);
+    const sessions = [...this.sessions.values()];
+    // A 2026 HTTP request's instance is never connected, so closing it fires no onclose: forget all.
+    this.sessions.clear();
+    await Promise.all([...inProcess.map((c) => c.close()), ...sessions.map((s) => s.mcp.close())]);
   }
 
   /** One in-process connection: the client end of a linked `InMemoryTransport` pair. */

@@ -155,7 +155,8 @@ describe('createFaultProxy over Streamable HTTP', () => {
   it('answers 429 with Retry-After and 404 to a session, then passes traffic again', async () => {
     const server = await realServer();
     proxy = await createFaultProxy({ target: server.httpUrl });
-    rt = createRuntime({ servers: { s: { url: proxy.url } } });
+    // Sessions (and their 404) exist on the 2025 era only: pin it.
+    rt = createRuntime({ servers: { s: { url: proxy.url, protocol: '2025-11-25' } } });
     await rt.start();
     proxy.respondWith(429, { retryAfterS: 1, method: 'tools/call' });
     const limited = await rt.callTool('s', 'increment', {}, { retry: false }).catch((e: unknown) => e);
