@@ -85,7 +85,10 @@ describe('createVirtualClock', () => {
     clock = createVirtualClock().install();
     const mock = createMockServer().addTool('t', () => 'ok');
     rt = createRuntime({
-      servers: { m: { mock, heartbeat: { intervalMs: 1_000, timeoutMs: 500, maxMissed: 2 } } },
+      // MCP ping is the 2025 era's liveness probe (2026 has none over in-memory): pin the era.
+      servers: {
+        m: { mock, protocol: '2025-11-25', heartbeat: { intervalMs: 1_000, timeoutMs: 500, maxMissed: 2 } },
+      },
     });
     const states: string[] = [];
     rt.on('state', (e) => states.push(`${e.from}->${e.to}`));
