@@ -69,8 +69,9 @@ try {
   if (server) {
     const ports = { ws: Number(new URL(server.wsUrl).port), http: Number(new URL(server.httpUrl).port) };
     const reconnected = new Promise<void>((resolve) =>
-      rt.on('connect', ({ server: s, reconnect }) => {
-        if (s === 'ws' && reconnect) resolve();
+      // A reconnect, or (after a long outage) the pool's replacement member connecting anew.
+      rt.on('connect', ({ server: s }) => {
+        if (s === 'ws') resolve();
       }),
     );
     server.child.kill('SIGKILL');
