@@ -71,6 +71,7 @@ export type {
   ServerRequestContext,
   ServerRequestHandlers,
 } from './runtime/server-requests.js';
+export type { Skill, SkillFile } from './runtime/skills.js';
 export type { StreamEvent, StreamTarget } from './runtime/streams.js';
 export { type CompletionRef, expandTemplate, type TemplateVariables } from './runtime/templates.js';
 export type { RegisteredPrompt, RegisteredTool } from './runtime/tool-registry.js';

@@ -25,6 +25,13 @@ export interface HttpFetchOptions {
   authorization?: string | undefined;
   /** Gives a fresh `Authorization` value after a 401. Called at most once per request; shared by concurrent 401s. */
   refreshAuthorization?: (() => Promise<string>) | undefined;
+  /**
+   * Called, before the transport sees it, with a 401 of the configured origin to a request that
+   * carried a token (`Bearer` or `DPoP`), unless it only asks for a DPoP nonce. Awaited: the OAuth
+   * flow the SDK runs next on that 401 sees what it changed (transport-factory.ts forgets the
+   * OAuth discovery there, SEP-2352).
+   */
+  onTokenRejected?: ((response: Response) => Promise<void>) | undefined;
   /** Largest JSON body or SSE event accepted, in bytes. */
   maxMessageBytes: number;
   /** Receives the PROTOCOL errors of oversized bodies (the runtime turns them into `error` events). */
@@ -126,6 +133,13 @@ export function createHttpFetch(options: HttpFetchOptions): HttpFetch {
       const fresh = authorization !== used ? authorization : await refresh();
       response = await send(input, init, fresh);
     }
+    if (
+      response.status === 401 &&
+      options.onTokenRejected &&
+      isHome(input) &&
+      rejectsToken(input, init, response)
+    )
+      await options.onTokenRejected(response);
     return limitResponse(response, init, options);
   }) as typeof fetch;
 
@@ -137,6 +151,20 @@ export function createHttpFetch(options: HttpFetchOptions): HttpFetch {
       await a?.destroy().catch(() => {});
     },
   };
+}
+
+const TOKEN_SCHEME = /^(bearer|dpop)\s/i;
+
+/** True when the request carried a token and the 401 is not just a DPoP nonce challenge. */
+function rejectsToken(
+  input: Parameters<typeof fetch>[0],
+  init: RequestInit | undefined,
+  response: Response,
+): boolean {
+  const sent = new Headers(input instanceof Request ? input.headers : undefined);
+  for (const [k, v] of new Headers(init?.headers)) sent.set(k, v);
+  if (!TOKEN_SCHEME.test(sent.get('authorization') ?? '')) return false;
+  return !/error="?use_dpop_nonce/i.test(response.headers.get('www-authenticate') ?? '');
 }
 
 function limitResponse(

@@ -98,6 +98,21 @@ export function createTransport(spec: TransportSpec): Transport {
 }
 
 /**
+ * SEP-2352: a 401 for a token the provider holds may mean the protected resource moved to another
+ * authorization server. The SDK's own 401 handling runs `auth()` once on the cached discovery and
+ * so asks the old server again; forgetting the discovery first makes it read the resource metadata
+ * again, and the issuer stamps then keep the old server's client registration and tokens away from
+ * a new one (the SDK registers anew). Tokens are not dropped here: on the same authorization server
+ * the refresh token is what a 401 for an expired token needs. Bounded by the SDK: one `auth()` per
+ * 401, and the request is retried once.
+ */
+function forgetDiscovery(provider: OAuthClientProvider): () => Promise<void> {
+  return async () => {
+    await provider.invalidateCredentials?.('discovery');
+  };
+}
+
+/**
  * Streamable HTTP or SSE through the fetch of http-fetch.ts (keep-alive agent sized to the window,
  * TLS, token refresh after a 401, body cap); closing the transport also closes the fetch's agent.
  */
@@ -116,6 +131,7 @@ function createHttpTransport(spec: TransportSpec): Transport {
     authorization,
     refreshAuthorization: refresh ? async () => (await refresh()).Authorization ?? '' : undefined,
     maxMessageBytes: spec.maxMessageBytes,
+    onTokenRejected: spec.oauth ? forgetDiscovery(spec.oauth) : undefined,
     // Oversized bodies are reported like any transport error (the runtime emits `error`).
     onError: (error) => transport?.onerror?.(error),
     fetch: spec.fetch,

@@ -10,6 +10,7 @@ const KIND_BY_METHOD: Record<string, RequestKind> = {
   'resources/list': 'list',
   'resources/templates/list': 'list',
   'prompts/list': 'list',
+  'skills/list': 'list',
   'resources/read': 'read',
   'prompts/get': 'get',
   'completion/complete': 'complete',

@@ -32,6 +32,7 @@ import { type InspectorHandle, type InspectorOptions, startInspector } from './i
 import { PERSIST_FORMAT, PERSIST_VERSION, type PersistedRuntime, parsePersisted } from './persist.js';
 import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resource-cache.js';
 import { type CallOptions, type ProtocolStatus, ServerHandle } from './server-handle.js';
+import { listSkills, readSkill, type Skill, type SkillFile } from './skills.js';
 import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
 import { type CompletionRef, completionRef, expandTemplate, type TemplateVariables } from './templates.js';
 import type { RegisteredPrompt, RegisteredTool } from './tool-registry.js';
@@ -422,6 +423,36 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     return this.handle(server).call(`prompts/get ${name}`, options, (client, opts) =>
       client.getPrompt({ name, arguments: args }, opts),
     );
+  }
+
+  /**
+   * Lists a server's skills (SEP-2640 skills extension; empty when the server does not declare it).
+   * Only the list: no skill file is read until {@link readSkill} asks for it.
+   *
+   * @example
+   * const [skill] = await rt.listSkills('docs');
+   * const manifest = await rt.readSkill('docs', skill!); // SKILL.md, verified
+   */
+  listSkills(server: string, options: CallOptions = {}): Promise<Skill[]> {
+    const h = this.handle(server);
+    return listSkills((operation, run) => h.call(operation, options, run));
+  }
+
+  /**
+   * Reads one file of a skill (default its `SKILL.md`; `ref` relative to the skill's root or an
+   * absolute URI), verified against the skill's entry: listed, size, digest, and the `SKILL.md`
+   * frontmatter. A file that fails is not returned: PROTOCOL, `cause` the SDK's
+   * `SkillVerificationError`. `skill` is an entry of {@link listSkills}, or its name or URI (then
+   * the list is read first).
+   */
+  async readSkill(
+    server: string,
+    skill: Skill | string,
+    ref?: string,
+    options: CallOptions = {},
+  ): Promise<SkillFile> {
+    const h = this.handle(server);
+    return readSkill((operation, run) => h.call(operation, options, run), server, skill, ref);
   }
 
   /** Sends an MCP ping; resolves with the round-trip time in ms. */

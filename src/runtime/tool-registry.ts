@@ -128,10 +128,15 @@ export class ToolRegistry {
     return this.toolsByServer.get(server)?.get(tool)?.annotations?.readOnlyHint === true;
   }
 
-  /** Throws ValidationError naming the field when `args` do not match the tool's known `inputSchema`. */
+  /**
+   * Throws ValidationError naming the field when `args` do not match the tool's known `inputSchema`.
+   * A `null` for an optional top-level property counts as omitted (see {@link withoutOptionalNulls}).
+   */
   validateArguments(server: string, tool: string, args: unknown): void {
     const t = this.toolsByServer.get(server)?.get(tool);
-    if (t) validateAgainstSchema(t.inputSchema, args, 'arguments', `${tool} on ${server}`, server);
+    if (!t) return;
+    const checked = withoutOptionalNulls(t.inputSchema, args);
+    validateAgainstSchema(t.inputSchema, checked, 'arguments', `${tool} on ${server}`, server);
   }
 
   /** Throws ValidationError naming the field when `structuredContent` does not match the `outputSchema`. */
@@ -172,6 +177,25 @@ export class ToolRegistry {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
   }
+}
+
+/**
+ * `args` without the top-level properties that are `null` and not `required` by `schema`: what
+ * validation sees (the call still sends the `null`). Callers use `null` for "not given", and on the
+ * 2026-07-28 wire a `null` designated parameter is sent without its `Mcp-Param-*` header
+ * (SEP-2243), so refusing it locally would block a call the server accepts. A `null` for a required
+ * property, or a wrong non-null type, is still refused.
+ *
+ * @example
+ * withoutOptionalNulls({ type: 'object', properties: { verbose: { type: 'boolean' } } }, { verbose: null });
+ * // {}
+ */
+export function withoutOptionalNulls(schema: { required?: unknown }, args: unknown): unknown {
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) return args;
+  const required = new Set(Array.isArray(schema.required) ? schema.required : []);
+  const entries = Object.entries(args);
+  if (!entries.some(([k, v]) => v === null && !required.has(k))) return args;
+  return Object.fromEntries(entries.filter(([k, v]) => v !== null || required.has(k)));
 }
 
 function collect<T>(by: Map<string, Map<string, T>>, server?: string): T[] {

@@ -185,6 +185,25 @@ async function scenarioCalls(
       // A result without resultType must be refused without a retry.
       await call('test_mrtr_no_result_type');
       return;
+    case 'sep-2640-client-no-prefetch':
+    case 'sep-2640-client-verify-digest':
+    case 'sep-2640-client-verify-size':
+    case 'sep-2640-client-verify-frontmatter': {
+      // As the v2 baseline: list; for verify-* load the first skill (SKILL.md), and its other
+      // files only once SKILL.md passed verification (a tampered one rejects with PROTOCOL).
+      const skill = (await rt.listSkills(SERVER))[0];
+      if (!skill || r.scenario === 'sep-2640-client-no-prefetch') return;
+      const loaded = await rt.readSkill(SERVER, skill).then(
+        () => true,
+        (error: unknown) => {
+          log(`skill ${skill.uri} refused: ${String(error)}`);
+          return false;
+        },
+      );
+      const files = loaded && Array.isArray(skill.resources) ? skill.resources : [];
+      for (const file of files) if (file.uri !== skill.uri) await rt.readSkill(SERVER, skill, file.uri);
+      return;
+    }
     case 'json-schema-2020-12-preservation': {
       const focal = await rt
         .listTools(SERVER)

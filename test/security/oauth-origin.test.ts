@@ -6,13 +6,12 @@
  * its own authorization server, answers 401 naming a `resource_metadata` on the other origin; the
  * other origin serves that document and records every request it gets.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpFetch } from '../../src/actors/http-fetch.js';
 import { createDemoMcpServer } from '../../src/demo/demo-server.js';
 import { createRuntime, type McpRuntime } from '../../src/index.js';
+import { json, type Seen, type Site, serve } from '../helpers/recording-site.js';
 
 const API_KEY = 'api-key-7f3e9a1c44';
 const COOKIE_VALUE = 'cookie-sid-2b8d6e0f91';
@@ -28,51 +27,6 @@ const fast = {
   connectTimeoutMs: 2_000,
   initializeTimeoutMs: 2_000,
 };
-
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-interface Site {
-  origin: string;
-  seen: Seen[];
-  close(): Promise<void>;
-}
-
-/** A loopback HTTP server recording every request (headers and body) before `handle` answers it. */
-async function serve(handle: (req: Seen, res: ServerResponse, raw: IncomingMessage) => void): Promise<Site> {
-  const seen: Seen[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const entry = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-      };
-      seen.push(entry);
-      handle(entry, res, req);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-const json = (res: ServerResponse, status: number, value: unknown) =>
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
 
 /**
  * The MCP server and its authorization server on one origin. Only `Bearer NEW_ACCESS` is accepted;
