@@ -7,7 +7,7 @@ export default defineConfig({
     hookTimeout: 20_000,
     pool: 'forks',
     reporters: process.env.CI_JSON
-      ? ['default', ['json', { outputFile: '.cache/vitest.json' }]]
+      ? ['default', ['json', { outputFile: process.env.CI_JSON_FILE ?? '.cache/vitest.json' }]]
       : ['default'],
   },
 });
