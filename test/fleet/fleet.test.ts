@@ -129,10 +129,11 @@ describe.skipIf(!redisAvailable)('a fleet of four processes on one Redis', { tim
       `FLEET breaker: failures before fleet-wide open ${total} (per process ${counted.join('/')}; codes ${opened.map((o) => o.codes.join(',')).join(' | ')}), fleet counter ${fleetCount}, refused for want of a slot ${opened.map((o) => o.refused).join('/')}, threshold ${THRESHOLD}, open spread ${spreadMs} ms, ${Date.now() - t0} ms`,
     );
     expect(opened.every((o) => o.open)).toBe(true);
-    // Shared counting with failure slots: the fleet as a whole sees at most THRESHOLD failures
-    // (without a fleet: WORKERS × THRESHOLD). THRESHOLD > WORKERS, so the unguarded first wave
-    // (one call in flight per process) fits within it.
-    expect(total).toBeLessThanOrEqual(THRESHOLD);
+    // Shared counting with failure slots: THRESHOLD failures in all when every process hears of the
+    // first failure (and declares its call in flight) within the 50 ms settle time. A process that
+    // hears later (4 workers on 2 loaded cores) can add its one in-flight call: at most WORKERS - 1
+    // more. Without a fleet: WORKERS × THRESHOLD.
+    expect(total).toBeLessThanOrEqual(THRESHOLD + WORKERS - 1);
     expect(total).toBeGreaterThanOrEqual(Math.min(THRESHOLD, WORKERS));
 
     const served = await Promise.all(
