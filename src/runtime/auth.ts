@@ -14,7 +14,9 @@ import {
   McpRuntimeError,
   ServerFailedError,
 } from '../errors/index.js';
+import type { RefreshingTokenSource } from './auth-refresh.js';
 import type { ResolvedServerConfig } from './config.js';
+import type { Fleet } from './fleet/fleet.js';
 import { SecretSet } from './redact.js';
 
 /** A configuration that works but weakens security; reported once per server (event `warning` and console). */
@@ -28,6 +30,8 @@ export interface SecurityWarning {
 export interface TransportSpecHooks {
   onStderr?: (text: string) => void;
   fetch?: typeof fetch;
+  /** The fleet the runtime joined: `auth.refresh` token sets are then the fleet's. */
+  fleet?: Promise<Fleet | undefined> | undefined;
 }
 
 /** True when the URL is plain text (ws:, http:) to a host other than loopback. */
@@ -43,7 +47,8 @@ function secretFields(server: ResolvedServerConfig): ConfigIssue[] {
   const at = `servers.${server.name}`;
   const issues: ConfigIssue[] = [];
   const add = (path: string, what: string) => issues.push({ path, message: what });
-  if (server.auth?.token || server.auth?.getToken || server.auth?.oauth) add(`${at}.auth`, 'a credential');
+  if (server.auth?.token || server.auth?.getToken || server.auth?.oauth || server.auth?.refresh)
+    add(`${at}.auth`, 'a credential');
   for (const name of Object.keys(server.headers))
     if (isSecretName(name)) add(`${at}.headers.${name}`, `header ${name}`);
   if (server.url) {
@@ -130,10 +135,61 @@ export function warnSecurityOnce(
   }
 }
 
-async function tokenOf(server: ResolvedServerConfig): Promise<string | undefined> {
+const refreshSources = new WeakMap<ResolvedServerConfig, Promise<RefreshingTokenSource>>();
+
+/** The `auth.refresh` source of a server, built once (the fleet's when the runtime joined one). */
+function refreshSourceOf(
+  server: ResolvedServerConfig,
+  hooks: TransportSpecHooks,
+): Promise<RefreshingTokenSource> {
+  let source = refreshSources.get(server);
+  if (!source) {
+    const secrets = secretsFor(server);
+    const auth = server.auth as NonNullable<ResolvedServerConfig['auth']>;
+    // Imported here: only a server with `auth.refresh` loads the token-set logic.
+    source = Promise.all([import('./auth-refresh.js'), hooks.fleet]).then(([m, fleet]) =>
+      m.createRefreshingTokenSource(
+        server.name,
+        { refresh: auth.refresh as NonNullable<typeof auth.refresh>, tokens: auth.tokens },
+        fleet,
+        (t) => secrets.add(t),
+      ),
+    );
+    // A source that failed to build (no fleet.key) is rebuilt on the next attempt.
+    source.catch(() => refreshSources.delete(server));
+    refreshSources.set(server, source);
+  }
+  return source;
+}
+
+/** The last token sent for a server with `auth.refresh` (a 401 names it to the source). */
+const sentTokens = new WeakMap<ResolvedServerConfig, string>();
+
+async function refreshedTokenOf(
+  server: ResolvedServerConfig,
+  hooks: TransportSpecHooks,
+  rejected: boolean,
+): Promise<string> {
+  try {
+    const source = await refreshSourceOf(server, hooks);
+    const last = sentTokens.get(server);
+    const token = rejected && last !== undefined ? await source.rejected(last) : await source.getToken();
+    sentTokens.set(server, token);
+    return token;
+  } catch (error) {
+    if (error instanceof McpRuntimeError) throw secretsFor(server).redactError(error);
+    throw new AuthError(`${server.name}: token refresh failed`, {
+      server: server.name,
+      cause: secretsFor(server).redactError(error),
+    });
+  }
+}
+
+async function tokenOf(server: ResolvedServerConfig, hooks: TransportSpecHooks): Promise<string | undefined> {
   const auth = server.auth;
   if (!auth) return undefined;
   if (auth.token) return auth.token;
+  if (auth.refresh) return refreshedTokenOf(server, hooks, false);
   if (auth.getToken) {
     let token: unknown;
     try {
@@ -196,9 +252,10 @@ export async function buildTransportSpec(
   hooks: TransportSpecHooks,
 ): Promise<TransportSpec> {
   const secrets = secretsFor(server);
-  const token = await tokenOf(server);
+  const token = await tokenOf(server, hooks);
   const headers = { ...server.headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) };
   const getToken = server.auth?.getToken;
+  const refreshes = server.auth?.refresh !== undefined;
   const onStderr = hooks.onStderr;
   return {
     server: server.name,
@@ -218,9 +275,11 @@ export async function buildTransportSpec(
     fetch: hooks.fetch,
     // A child may print its environment: stderr is redacted like every other channel.
     onStderr: onStderr ? (text) => onStderr(secrets.redact(text)) : undefined,
-    refreshHeaders: getToken
-      ? async () => ({ Authorization: `Bearer ${(await tokenOf(server)) ?? ''}` })
-      : undefined,
+    refreshHeaders: refreshes
+      ? async () => ({ Authorization: `Bearer ${await refreshedTokenOf(server, hooks, true)}` })
+      : getToken
+        ? async () => ({ Authorization: `Bearer ${(await tokenOf(server, hooks)) ?? ''}` })
+        : undefined,
     allowInsecure: server.allowInsecure,
   };
 }

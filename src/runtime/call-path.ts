@@ -119,7 +119,17 @@ export interface CallPathDeps {
  * Without a fleet none of it exists and the path is exactly the single-process one.
  */
 export interface CallPathFleet {
-  breakers: Pick<SharedBreakers, 'recordSuccess' | 'recordFailure' | 'localTransition' | 'acquireProbe'>;
+  breakers: Pick<
+    SharedBreakers,
+    | 'recordSuccess'
+    | 'recordFailure'
+    | 'localTransition'
+    | 'acquireProbe'
+    | 'guarded'
+    | 'reserve'
+    | 'declare'
+    | 'settle'
+  >;
   retryBudget: RetryBudgetLike;
 }
 
@@ -147,6 +157,10 @@ interface Pending {
   /** The half-open phase this call probes, when it is a probe. */
   probePhase: number | undefined;
   breakerKey: string;
+  /** The fleet failure slot this call holds (guarded keys only; see shared-breaker.ts). */
+  slot: string | undefined;
+  /** Sent (between startAttempt and finish). */
+  inFlight: boolean;
   settled: boolean;
   resolve: (value: unknown) => void;
   reject: (error: McpRuntimeError) => void;
@@ -215,6 +229,8 @@ export class CallPath {
         timeoutMs,
         probePhase: undefined,
         breakerKey: this.deps.perToolBreakers && spec.tool ? spec.tool : '*',
+        slot: undefined,
+        inFlight: false,
         settled: false,
         resolve: resolve as (value: unknown) => void,
         reject,
@@ -283,6 +299,19 @@ export class CallPath {
       }
     } finally {
       this.applyingFleet = false;
+    }
+  }
+
+  /**
+   * The fleet has un-reset failures on `key` (shared-breaker.ts): each call in flight on it that
+   * holds no slot declares one, so the fleet reserves around the calls it cannot stop.
+   */
+  declareInFlight(key: string): void {
+    const fleet = this.fleet;
+    if (!fleet || this.closed) return;
+    for (const p of this.pending.values()) {
+      if (p.inFlight && p.slot === undefined && p.probePhase === undefined && p.breakerKey === key)
+        p.slot = fleet.breakers.declare(key, Math.max(1, p.deadlineAt - Date.now()) + 1_000);
     }
   }
 
@@ -450,6 +479,11 @@ export class CallPath {
       this.admitFleetProbe(p, breaker, decision.phase);
       return;
     }
+    // Fleet with un-reset failures on this key: reserve one of the remaining failures first.
+    if (!decision.probe && this.fleet?.breakers.guarded(p.breakerKey)) {
+      this.admitFleetGuarded(p, breaker);
+      return;
+    }
     this.startAttempt(p, breaker, decision.probe ? decision.phase : undefined);
   }
 
@@ -479,9 +513,43 @@ export class CallPath {
     });
   }
 
+  /**
+   * A call while the fleet has un-reset failures: it runs only with a slot (failures + calls in
+   * flight stay within the threshold fleet-wide); `full` refuses it, `over` opens the breaker.
+   */
+  private admitFleetGuarded(p: Pending, breaker: BreakerActor): void {
+    const fleet = this.fleet as CallPathFleet;
+    fleet.breakers.reserve(p.breakerKey, Math.max(1, p.deadlineAt - Date.now()) + 1_000).then((d) => {
+      if (p.settled || this.closed) {
+        if (d.kind === 'go' && d.slot) fleet.breakers.settle(p.breakerKey, d.slot, 'ignored');
+        if (!p.settled) this.settle(p, this.closedError(p, undefined));
+        return;
+      }
+      if (d.kind === 'over') this.applyFleet(p.breakerKey, { kind: 'trip' });
+      const pass = canPass(breaker.getSnapshot().context, Date.now());
+      if (d.kind === 'go' && pass.allow && !pass.probe) {
+        p.slot = d.slot;
+        this.startAttempt(p, breaker, undefined);
+        return;
+      }
+      if (d.kind === 'go' && d.slot) fleet.breakers.settle(p.breakerKey, d.slot, 'ignored');
+      this.stats.breakerRejections++;
+      this.release(p);
+      this.settle(
+        p,
+        new BreakerOpenError(
+          `${p.spec.operation} on ${this.deps.server}: circuit breaker is open${d.kind === 'full' ? ' (the fleet is at its failure threshold with calls in flight)' : ''}`,
+          pass.allow ? p.timeoutMs : pass.retryAfterMs,
+          { server: this.deps.server },
+        ),
+      );
+    });
+  }
+
   /** Connection and request of an admitted call (`probePhase` when it is the half-open probe). */
   private startAttempt(p: Pending, breaker: BreakerActor, probePhase: number | undefined): void {
     p.probePhase = probePhase;
+    p.inFlight = true;
     if (probePhase !== undefined) breaker.send({ type: 'PROBE_STARTED', nowMs: Date.now() });
     let leased: ServerConnection | Promise<ServerConnection>;
     try {
@@ -533,11 +601,19 @@ export class CallPath {
     error: McpRuntimeError | undefined,
     value: unknown,
   ): void {
+    p.inFlight = false;
     if (conn) this.deps.release(conn);
     const nowMs = Date.now();
     const outcome = this.breakerOutcome(error, conn);
     // Fleet: outcomes of calls admitted while closed count fleet-wide (a success is a field read).
-    if (this.fleet && p.probePhase === undefined && breaker.getSnapshot().context.circuit === 'closed') {
+    if (p.slot !== undefined) {
+      this.fleet?.breakers.settle(p.breakerKey, p.slot, outcome);
+      p.slot = undefined;
+    } else if (
+      this.fleet &&
+      p.probePhase === undefined &&
+      breaker.getSnapshot().context.circuit === 'closed'
+    ) {
       if (outcome === 'failure') this.fleet.breakers.recordFailure(p.breakerKey);
       else if (outcome === 'success') this.fleet.breakers.recordSuccess(p.breakerKey);
     }

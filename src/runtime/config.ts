@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { InProcessServer, TransportKind } from '../actors/transport-factory.js';
 import { ConfigError } from '../errors/index.js';
 import type { FleetConfig } from './fleet/fleet.js';
+import type { FleetTokenSet } from './fleet/fleet-tokens.js';
 import type { FleetStore } from './fleet/store.js';
 import { parseFleetKey } from './fleet/token-cipher.js';
 import type { ElicitationHandler, RootsHandler, SamplingHandler } from './server-requests.js';
@@ -14,6 +15,9 @@ import type { ElicitationHandler, RootsHandler, SamplingHandler } from './server
 export const DEFAULT_MAX_INPUT_ROUNDS = 8;
 
 const positiveMs = z.number().int().nonnegative();
+/** `auth.refresh`: the refresh_token grant; must honour `signal` (aborted before its lock's lease ends). */
+export type RefreshTokens = (current: FleetTokenSet, signal: AbortSignal) => Promise<FleetTokenSet>;
+
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `expected ${what}` });
 
 const tlsSchema = z
@@ -38,10 +42,24 @@ const authSchema = z
         message: 'expected an OAuthClientProvider',
       })
       .optional(),
+    // A refreshable token set (runtime/auth-refresh.ts): one refresh per expiry, fleet-wide with `fleet`.
+    refresh: fn<RefreshTokens>('a function refreshing the token set').optional(),
+    tokens: z
+      .object({
+        accessToken: z.string().min(1),
+        refreshToken: z.string().min(1).optional(),
+        expiresAtMs: z.number().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
-  .refine((a) => [a.token, a.getToken, a.oauth].filter((v) => v !== undefined).length <= 1, {
-    message: 'give one of `token`, `getToken` or `oauth`',
+  .refine((a) => [a.token, a.getToken, a.oauth, a.refresh].filter((v) => v !== undefined).length <= 1, {
+    message: 'give one of `token`, `getToken`, `oauth` or `refresh`',
+  })
+  .refine((a) => a.tokens === undefined || a.refresh !== undefined, {
+    message: 'are only used with `refresh`',
+    path: ['tokens'],
   })
   // `token: process.env.X` with X unset must not silently mean "no auth".
   .refine((a) => !('token' in a) || a.token !== undefined, {

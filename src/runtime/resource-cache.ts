@@ -6,8 +6,13 @@
  * Concurrent loads of the same key share one request. A load that was in flight when the key was
  * invalidated (resources/updated, list_changed, session re-initialisation) delivers its value to
  * its callers but is NOT stored, so the cache never keeps a value older than an invalidation.
+ *
+ * 2026 caching hints on a result: `ttlMs` shortens the entry's life (capped by the configured
+ * `ttlMs`; 0 = not stored); `cacheScope: 'public'` lets a fleet share it (fleet/shared-cache.ts),
+ * `'private'` never leaves the process, even for a read the user marked `shared`.
  */
 import { LRUCache } from 'lru-cache';
+import type { SharedResponseCache } from './fleet/shared-cache.js';
 
 /** Hit/miss/eviction counters. */
 export interface CacheStats {
@@ -50,6 +55,24 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
+/** The 2026 caching hints a result carries (`ttlMs`, `cacheScope`), read defensively. */
+export function cacheHintsOf(value: unknown): {
+  ttlMs: number | undefined;
+  scope: 'public' | 'private' | undefined;
+} {
+  if (!value || typeof value !== 'object') return { ttlMs: undefined, scope: undefined };
+  const v = value as { ttlMs?: unknown; cacheScope?: unknown };
+  const ttlMs = typeof v.ttlMs === 'number' && Number.isFinite(v.ttlMs) && v.ttlMs >= 0 ? v.ttlMs : undefined;
+  const scope = v.cacheScope === 'public' || v.cacheScope === 'private' ? v.cacheScope : undefined;
+  return { ttlMs, scope };
+}
+
+/** Options of {@link ResourceCache.get}. */
+export interface CacheGetOptions {
+  /** Share the value with the fleet even without `cacheScope: 'public'` (never a `private` one). */
+  shared?: boolean;
+}
+
 /**
  * The cache of one runtime (`rt.cache`).
  *
@@ -59,14 +82,25 @@ export function canonicalJson(value: unknown): string {
  */
 export class ResourceCache {
   private readonly servers = new Map<string, ServerCache>();
+  private shared: SharedResponseCache | undefined;
 
-  constructor(private readonly policyOf: (server: string) => CachePolicy) {}
+  /** `nowMs` is the clock entries age on (default `performance.now()`; a virtual one in tests). */
+  constructor(
+    private readonly policyOf: (server: string) => CachePolicy,
+    private readonly options: { nowMs?: () => number } = {},
+  ) {}
+
+  /** Shares entries with the fleet from now on (runtime/fleet); its invalidations arrive at {@link dropLocal}. */
+  attachShared(shared: SharedResponseCache): void {
+    this.shared = shared;
+  }
 
   /**
    * The cached value of `key` on `server`, or the result of `load` (shared by concurrent callers).
-   * With `maxSize: 0` nothing is stored (loads are still shared).
+   * With `maxSize: 0` nothing is stored (loads are still shared). In a fleet a local miss asks the
+   * fleet's cache first (one bounded store read).
    */
-  get<T>(server: string, key: string, load: () => Promise<T>): Promise<T> {
+  get<T>(server: string, key: string, load: () => Promise<T>, options: CacheGetOptions = {}): Promise<T> {
     const s = this.serverCache(server);
     const hit = s.lru?.get(key);
     if (hit) {
@@ -80,10 +114,14 @@ export class ResourceCache {
     }
     s.stats.misses++;
     const version = this.versionOf(s, key);
-    const promise = load().then(
+    const shared = this.shared;
+    const source = shared
+      ? shared.get(server, key).then((v) => (v === undefined ? load() : (v as T)))
+      : load();
+    const promise = source.then(
       (value) => {
         if (s.inflight.get(key) === promise) s.inflight.delete(key);
-        if (s.lru && this.versionOf(s, key) === version) s.lru.set(key, { value, storedAt: Date.now() });
+        if (this.versionOf(s, key) === version) this.store(server, s, key, value, options);
         return value;
       },
       (error: unknown) => {
@@ -100,8 +138,18 @@ export class ResourceCache {
     return this.servers.get(server)?.lru?.has(key) ?? false;
   }
 
-  /** Drops one key (e.g. a resource on `notifications/resources/updated`). */
+  /** Drops one key (e.g. a resource on `notifications/resources/updated`); in a fleet, everywhere. */
   invalidate(server: string, key: string): void {
+    this.shared?.invalidate(server, key);
+    this.dropLocal(server, key);
+  }
+
+  /** Drops one key here only (an invalidation heard from the fleet); `undefined` = the whole server. */
+  dropLocal(server: string, key: string | undefined): void {
+    if (key === undefined) {
+      this.clear(server);
+      return;
+    }
     const s = this.servers.get(server);
     if (!s) return;
     s.versions.set(key, (s.versions.get(key) ?? 0) + 1);
@@ -169,6 +217,22 @@ export class ResourceCache {
     return out;
   }
 
+  /** Stores a loaded value by its hints: TTL capped by the policy, shared only when allowed. */
+  private store(server: string, s: ServerCache, key: string, value: unknown, options: CacheGetOptions): void {
+    const hints = cacheHintsOf(value);
+    if (hints.ttlMs === 0) return; // the server says: do not reuse
+    const policyTtlMs = this.policyOf(server).ttlMs;
+    const ttlMs =
+      hints.ttlMs === undefined
+        ? undefined
+        : policyTtlMs > 0
+          ? Math.min(hints.ttlMs, policyTtlMs)
+          : hints.ttlMs;
+    s.lru?.set(key, { value, storedAt: Date.now() }, ttlMs === undefined ? {} : { ttl: ttlMs });
+    if (this.shared && hints.scope !== 'private' && (hints.scope === 'public' || options.shared))
+      this.shared.set(server, key, value, ttlMs ?? (policyTtlMs > 0 ? policyTtlMs : undefined));
+  }
+
   private versionOf(s: ServerCache, key: string): string {
     return `${s.epoch}:${s.versions.get(key) ?? 0}`;
   }
@@ -184,6 +248,7 @@ export class ResourceCache {
           ? new LRUCache<string, { value: unknown; storedAt: number }>({
               max: policy.maxSize,
               ...(policy.ttlMs > 0 ? { ttl: policy.ttlMs, ttlAutopurge: false } : {}),
+              ...(this.options.nowMs ? { perf: { now: this.options.nowMs }, ttlResolution: 0 } : {}),
               dispose: (_value, _key, reason) => {
                 if (reason === 'evict') stats.evictions++;
               },

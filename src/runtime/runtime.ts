@@ -61,6 +61,8 @@ export interface CallToolOptions extends CallOptions {
 export interface ReadOptions extends CallOptions {
   /** `false` bypasses the cache (the fresh result is not stored either). Default true. */
   cache?: boolean;
+  /** In a fleet, share the result with every process unless its `cacheScope` is `private`. */
+  shared?: boolean;
   /** Context for this call, merged over the configured `context` (sent in `_meta`). */
   context?: Record<string, unknown>;
 }
@@ -272,7 +274,9 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       h.call(`resources/read ${uri}`, options, (client, opts) =>
         client.readResource(meta ? { uri, _meta: meta } : { uri }, opts),
       );
-    return options.cache === false ? read() : this.features.cache.get(server, resourceKey(uri), read);
+    return options.cache === false
+      ? read()
+      : this.features.cache.get(server, resourceKey(uri), read, options.shared ? { shared: true } : {});
   }
 
   /** The resource cache: `rt.cache.stats()`, `rt.cache.clear(server?)`. */
@@ -524,6 +528,14 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     // Imported here: a runtime without `fleet` never loads the fleet layer (nor ioredis).
     return import('./fleet/fleet.js')
       .then(({ Fleet }) => Fleet.create(config, emit))
+      .then(async (fleet) => {
+        // The shared second-level cache; the fleet's invalidations drop the local copies.
+        const cache = this.features.cache;
+        cache.attachShared(
+          await fleet.cache(this.config.cache.ttlMs, (inv) => cache.dropLocal(inv.server, inv.key)),
+        );
+        return fleet;
+      })
       .catch((error: unknown) => {
         this.emitError(
           '*',

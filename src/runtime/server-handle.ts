@@ -185,7 +185,7 @@ export class ServerHandle {
     return new ServerConnection({
       server: c.name,
       spec: async () => ({
-        ...(await buildTransportSpec(c, { onStderr: this.hooks.onStderr })),
+        ...(await buildTransportSpec(c, { onStderr: this.hooks.onStderr, fleet: this.hooks.fleet })),
         ...(c.mock ? { inProcess: c.mock } : {}),
         concurrency: c.queue.concurrency,
       }),
@@ -304,6 +304,7 @@ export class ServerHandle {
         onFleetTrip: (key) => path.applyFleet(key, { kind: 'trip' }),
         onRemoteOpen: (key, openForMs) => path.applyFleet(key, { kind: 'open', openForMs }),
         onRemoteClose: (key) => path.applyFleet(key, { kind: 'close' }),
+        onGuard: (key) => path.declareInFlight(key),
       },
     );
     const retryBudget = fleet.retryBudget(c.name, {

@@ -23,7 +23,9 @@ const rt = createRuntime({
       reconnect: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 1_000, jitter: true },
     },
   },
-  fleet: { redis: { url: env.REDIS_URL as string }, namespace: env.NS as string, timeoutMs: 100 },
+  // Store timeout 1 s: four workers, Redis and the demo server share 2 loaded cores; a shorter bound
+  // degrades the store (local fallback, no longer exact counting) on scheduling delays alone.
+  fleet: { redis: { url: env.REDIS_URL as string }, namespace: env.NS as string, timeoutMs: 1_000 },
 });
 const breakerLog: { from: string; to: string; reason: string; at: number }[] = [];
 const fleetLog: string[] = [];
@@ -52,6 +54,14 @@ async function call(tool: string): Promise<{ ok: boolean; code?: string; text?: 
   }
 }
 
+function breakerState(): string | undefined {
+  return (rt.snapshot().servers?.demo as { breakers?: Record<string, { state: string }> } | undefined)
+    ?.breakers?.['*']?.state;
+}
+
+// The parent is gone (a failed or interrupted run): leave, never linger as an orphan.
+process.on('disconnect', () => process.exit(1));
+
 process.on('message', async (m: Command) => {
   switch (m.cmd) {
     case 'start': {
@@ -62,15 +72,20 @@ process.on('message', async (m: Command) => {
     case 'untilOpen': {
       // Sequential calls (one in flight) until the breaker answers BREAKER_OPEN.
       const codes: string[] = [];
+      let refused = 0;
       const deadline = Date.now() + 8_000;
       for (let i = 0; i < m.max && Date.now() < deadline; i++) {
         const r = await call('echo');
-        if (r.code === 'BREAKER_OPEN') return send({ codes, open: true });
-        if (!r.ok) codes.push(r.code ?? '?');
+        // BREAKER_OPEN also answers a call the fleet refused a failure slot (shared-breaker.ts):
+        // done only once this process's own breaker is open.
+        if (r.code === 'BREAKER_OPEN' && breakerState() === 'open')
+          return send({ codes, refused, open: true });
+        if (r.code === 'BREAKER_OPEN') refused++;
+        else if (!r.ok) codes.push(r.code ?? '?');
         // A call refused at once (connection down) would spin: pace the loop.
         if (r.ms < 10) await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      return send({ codes, open: false });
+      return send({ codes, refused, open: false });
     }
     case 'untilServed': {
       // Calls until one succeeds (after the reset timeout, the fleet's probe closes the breaker).

@@ -129,6 +129,20 @@ export class FleetTokens {
     }
   }
 
+  /**
+   * Offers the set this process was configured with: stored only when the fleet has none (every
+   * process starting with the same first set must not overwrite a set the fleet already rotated).
+   * Adopted locally either way as the fallback while the store is unreachable.
+   */
+  async seedIfAbsent(tokens: FleetTokenSet): Promise<void> {
+    this.current ??= tokens;
+    try {
+      await this.ctx.store.set(this.recordKey, this.seal({ tokens, fence: 0 }), { onlyIfAbsent: true });
+    } catch (e) {
+      if (!isFleetStoreError(e)) throw e;
+    }
+  }
+
   /** The access token: cached while fresh (no round trip), else the fleet's, refreshed once. */
   async getToken(): Promise<string> {
     const c = this.current;

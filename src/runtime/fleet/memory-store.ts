@@ -7,6 +7,8 @@
 import {
   type FleetGuard,
   type FleetSetOptions,
+  type FleetSlotOptions,
+  type FleetSlotReply,
   type FleetStore,
   FleetStoreError,
   type FleetStoreState,
@@ -34,6 +36,8 @@ export interface MemoryFleetStoreOptions {
 export class MemoryFleetStore implements FleetStore {
   readonly kind = 'memory';
   private readonly entries = new Map<string, Entry>();
+  /** Slot sets (reserveSlot): slot id → expiry, per key. */
+  private readonly slots = new Map<string, Map<string, number>>();
   private readonly channels = new Map<string, Set<(message: string) => void>>();
   private readonly stateListeners = new Set<(change: FleetStoreStateChange) => void>();
   private readonly nowMs: () => number;
@@ -111,6 +115,45 @@ export class MemoryFleetStore implements FleetStore {
     if (e?.value !== expected) return false;
     e.expiresAtMs = this.expiry(ttlMs);
     return true;
+  }
+
+  async reserveSlot(
+    keys: { count: string; slots: string; onset: string },
+    slotId: string,
+    o: FleetSlotOptions,
+  ): Promise<FleetSlotReply> {
+    this.check();
+    const now = this.nowMs();
+    const slots = this.slots.get(keys.slots) ?? new Map<string, number>();
+    this.slots.set(keys.slots, slots);
+    if (o.force) {
+      slots.set(slotId, now + o.leaseMs);
+      return 'reserved';
+    }
+    const count = Number(this.live(keys.count)?.value ?? 0);
+    if (count === 0) return 'clear';
+    if (count >= o.limit) return 'over';
+    if (!this.live(keys.onset))
+      this.entries.set(keys.onset, { value: String(now), expiresAtMs: now + o.windowMs });
+    const settle = Number(this.live(keys.onset)?.value) + o.settleMs - now;
+    if (settle > 0) return { waitMs: settle };
+    for (const [id, expiresAtMs] of slots) if (expiresAtMs <= now) slots.delete(id);
+    if (count + slots.size >= o.limit) return 'full';
+    slots.set(slotId, now + o.leaseMs);
+    return 'reserved';
+  }
+
+  async settleSlot(
+    countKey: string,
+    slotsKey: string,
+    slotId: string,
+    failed: boolean,
+    ttlMs: number,
+  ): Promise<number> {
+    this.check();
+    this.slots.get(slotsKey)?.delete(slotId);
+    if (failed) return this.incr(countKey, 1, ttlMs);
+    return Number(this.live(countKey)?.value ?? 0);
   }
 
   async publish(channel: string, message: string): Promise<void> {

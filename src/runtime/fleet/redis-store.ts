@@ -17,6 +17,8 @@ import { ConfigError } from '../../errors/index.js';
 import {
   type FleetGuard,
   type FleetSetOptions,
+  type FleetSlotOptions,
+  type FleetSlotReply,
   type FleetStore,
   FleetStoreError,
   type FleetStoreState,
@@ -44,7 +46,27 @@ interface ScriptCommands {
   fleetDeleteIf(key: string, expected: string): Promise<number>;
   fleetExpireIf(key: string, expected: string, ttlMs: number): Promise<number>;
   fleetIncr(key: string, by: number, ttlMs: number): Promise<number>;
+  fleetReserveSlot(
+    countKey: string,
+    slotsKey: string,
+    onsetKey: string,
+    slotId: string,
+    limit: number,
+    leaseMs: number,
+    settleMs: number,
+    windowMs: number,
+    force: number,
+  ): Promise<number>;
+  fleetSettleSlot(
+    countKey: string,
+    slotsKey: string,
+    slotId: string,
+    failed: number,
+    ttlMs: number,
+  ): Promise<number>;
 }
+
+const SLOT_REPLIES = ['clear', 'reserved', 'full', 'over'] as const;
 
 const SCRIPTS = {
   fleetSetIf: {
@@ -67,6 +89,42 @@ return 1`,
     lua: `local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v`,
+  },
+  // Slots are a sorted set scored by their expiry on Redis's own clock (TIME): a process that
+  // dies holding one loses it after its lease, with no clock shared between processes.
+  fleetReserveSlot: {
+    numberOfKeys: 3,
+    lua: `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[3])
+if ARGV[6] == '1' then
+  redis.call('ZADD', KEYS[2], now + lease, ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], lease)
+  return 1
+end
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count == 0 then return 0 end
+local limit = tonumber(ARGV[2])
+if count >= limit then return 3 end
+redis.call('SET', KEYS[3], now, 'NX', 'PX', tonumber(ARGV[5]))
+local onset = tonumber(redis.call('GET', KEYS[3]) or now)
+local settle = onset + tonumber(ARGV[4]) - now
+if settle > 0 then return -settle end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if count + redis.call('ZCARD', KEYS[2]) >= limit then return 2 end
+redis.call('ZADD', KEYS[2], now + lease, ARGV[1])
+redis.call('PEXPIRE', KEYS[2], lease)
+return 1`,
+  },
+  fleetSettleSlot: {
+    numberOfKeys: 2,
+    lua: `redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[2] == '1' then
+  local v = redis.call('INCR', KEYS[1])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+  return v
+end
+return tonumber(redis.call('GET', KEYS[1]) or '0')`,
   },
 } as const;
 
@@ -188,6 +246,37 @@ class RedisFleetStore implements FleetStore {
 
   expireIf(key: string, expected: string, ttlMs: number): Promise<boolean> {
     return this.run(async () => (await this.cmd.fleetExpireIf(key, expected, ttlMs)) === 1);
+  }
+
+  reserveSlot(
+    keys: { count: string; slots: string; onset: string },
+    slotId: string,
+    o: FleetSlotOptions,
+  ): Promise<FleetSlotReply> {
+    return this.run(async () => {
+      const reply = await this.cmd.fleetReserveSlot(
+        keys.count,
+        keys.slots,
+        keys.onset,
+        slotId,
+        o.limit,
+        o.leaseMs,
+        o.settleMs,
+        o.windowMs,
+        o.force ? 1 : 0,
+      );
+      return reply < 0 ? { waitMs: -reply } : (SLOT_REPLIES[reply] ?? 'clear');
+    });
+  }
+
+  settleSlot(
+    countKey: string,
+    slotsKey: string,
+    slotId: string,
+    failed: boolean,
+    ttlMs: number,
+  ): Promise<number> {
+    return this.run(() => this.cmd.fleetSettleSlot(countKey, slotsKey, slotId, failed ? 1 : 0, ttlMs));
   }
 
   publish(channel: string, message: string): Promise<void> {

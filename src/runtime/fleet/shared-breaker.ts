@@ -5,6 +5,12 @@
  * - failures are counted fleet-wide (an atomic counter with a window); the process whose failure
  *   reaches `failureThreshold` trips its breaker (`onFleetTrip`), so the fleet opens after
  *   `failureThreshold` failures in all, not one threshold per process;
+ * - while the fleet has un-reset failures for a key (this process counted one, or heard the
+ *   fleet's `suspect` message sent on the first), each call first reserves a slot (one atomic
+ *   script): failures + calls in flight never exceed the threshold, so calls dispatched in
+ *   lockstep by every process cannot overshoot it. A success resets the count; the next
+ *   reservation that finds it zero drops the guard. Only calls dispatched before a process
+ *   learns of the first failure are unguarded (at most the calls in flight at that moment);
  * - an open is published; the others apply it (`onRemoteOpen`) from the message, within one
  *   pub/sub hop (well under 50 ms on a LAN); the open record (SET NX) gives the phase a fleet
  *   generation, so concurrent openers agree on one;
@@ -12,11 +18,12 @@
  *   probe key; a prober that dies loses it when the lease expires);
  * - a close (the probe succeeded) is published; the others close (`onRemoteClose`).
  *
- * Hot path: a healthy call touches none of this but {@link SharedBreakers.recordSuccess}, a field
- * read. Everything else happens on failures and state changes, fire-and-forget: a store failure
+ * Hot path: a healthy call touches none of this but {@link SharedBreakers.guarded} and
+ * {@link SharedBreakers.recordSuccess}, two field reads. Everything else happens on failures and state changes, fire-and-forget: a store failure
  * leaves the local breaker deciding alone (advisory; the store reports `degraded`).
  */
 import type { FleetContext } from './fleet-context.js';
+import type { FleetSlotReply } from './store.js';
 
 /** Knobs of the shared breaker (from the server's breaker config plus the fleet's). */
 export interface SharedBreakerOptions {
@@ -25,6 +32,8 @@ export interface SharedBreakerOptions {
   failureWindowMs?: number;
   /** How long one process holds the fleet's half-open probe before others may try (default 30 s). */
   probeLeaseMs?: number;
+  /** How long the first reservations of an episode wait for the fleet to hear of it (default 50 ms). */
+  settleMs?: number;
 }
 
 /** What the fleet asks of the local breakers (the runtime's wiring turns these into machine events). */
@@ -35,6 +44,8 @@ export interface SharedBreakerHooks {
   onRemoteOpen(key: string, openForMs: number): void;
   /** Another process closed `key`'s breaker (its probe succeeded): close the local one. */
   onRemoteClose(key: string): void;
+  /** Calls on `key` must now hold slots: declare the ones already in flight ({@link SharedBreakers.declare}). */
+  onGuard?(key: string): void;
 }
 
 interface OpenMessage {
@@ -44,13 +55,25 @@ interface OpenMessage {
   openForMs: number;
   from: string;
 }
+interface SuspectMessage {
+  kind: 'suspect';
+  key: string;
+  from: string;
+}
 interface CloseMessage {
   kind: 'close';
   key: string;
   gen: number;
   from: string;
 }
-type BreakerMessage = OpenMessage | CloseMessage;
+type BreakerMessage = OpenMessage | CloseMessage | SuspectMessage;
+
+/**
+ * What a guarded call may do: `go` (with `slot` when one is held: settle it with
+ * {@link SharedBreakers.settle}), `full` (the fleet's remaining failures are taken by calls in
+ * flight: refuse), `over` (the fleet reached the threshold: open the local breaker).
+ */
+export type SlotDecision = { kind: 'go'; slot: string | undefined } | { kind: 'full' } | { kind: 'over' };
 
 interface OpenRecord {
   gen: number;
@@ -60,6 +83,8 @@ interface OpenRecord {
 interface KeyView {
   /** Whether this process counted a failure since the last reset it knows of (a success must reset). */
   failuresPending: boolean;
+  /** The fleet has un-reset failures for this key (as far as this process knows): calls reserve slots. */
+  guarded: boolean;
   /** Generation of the current open phase, when known. */
   gen: number | undefined;
   /** Probe key this process holds, when it is the fleet's prober. */
@@ -79,7 +104,9 @@ export class SharedBreakers {
   private readonly views = new Map<string, KeyView>();
   private readonly failureWindowMs: number;
   private readonly probeLeaseMs: number;
+  private readonly settleMs: number;
   private readonly channel: string;
+  private nextSlot = 0;
   private unsubscribe: (() => void) | undefined;
   private stopStateWatch: (() => void) | undefined;
 
@@ -91,6 +118,7 @@ export class SharedBreakers {
   ) {
     this.failureWindowMs = options.failureWindowMs ?? 60_000;
     this.probeLeaseMs = options.probeLeaseMs ?? 30_000;
+    this.settleMs = options.settleMs ?? 50;
     this.channel = ctx.key('brk', server);
   }
 
@@ -109,16 +137,94 @@ export class SharedBreakers {
     const v = this.views.get(key);
     if (!v?.failuresPending) return;
     v.failuresPending = false;
-    this.ctx.background(this.ctx.store.del(this.failuresKey(key)));
+    this.ctx.background(this.resetCount(key));
   }
 
-  /** A failure counted by the local breaker (closed circuit): counted fleet-wide too. */
+  /** A failure counted by the local breaker (closed circuit, no slot held): counted fleet-wide too. */
   recordFailure(key: string): void {
-    this.view(key).failuresPending = true;
+    const v = this.view(key);
+    v.failuresPending = true;
+    this.guard(v, key);
     this.ctx.background(
-      this.ctx.store.incr(this.failuresKey(key), 1, this.failureWindowMs).then((count) => {
-        if (count === this.options.failureThreshold) this.hooks.onFleetTrip(key);
+      this.ctx.store
+        .incr(this.failuresKey(key), 1, this.failureWindowMs)
+        .then((count) => this.counted(key, count)),
+    );
+  }
+
+  /** Hot path: whether calls on `key` must reserve a slot first (a field read). */
+  guarded(key: string): boolean {
+    return this.views.get(key)?.guarded === true;
+  }
+
+  /**
+   * Reserves one of the fleet's remaining failures for a call about to run (guarded keys only),
+   * held at most `leaseMs` (a process that dies holding it loses it then). The first reservations
+   * of an episode wait `settleMs` (bounded: two waits at most) so every process has heard of the
+   * failures and declared its calls in flight ({@link declare}). When the store fails, the local
+   * breaker decides alone (`go` without a slot).
+   */
+  async reserve(key: string, leaseMs: number): Promise<SlotDecision> {
+    const v = this.view(key);
+    const slot = this.slotId();
+    for (let round = 0; round < 3; round++) {
+      let reply: FleetSlotReply;
+      try {
+        reply = await this.ctx.store.reserveSlot(this.slotKeys(key), slot, {
+          limit: this.options.failureThreshold,
+          leaseMs: Math.max(1, Math.ceil(leaseMs)),
+          settleMs: this.settleMs,
+          windowMs: this.failureWindowMs,
+        });
+      } catch {
+        return { kind: 'go', slot: undefined };
+      }
+      if (reply === 'clear') {
+        v.guarded = false; // the fleet's count was reset: back to the free path
+        return { kind: 'go', slot: undefined };
+      }
+      if (reply === 'reserved') return { kind: 'go', slot };
+      if (typeof reply === 'string') return { kind: reply };
+      await new Promise((resolve) => setTimeout(resolve, Math.min(reply.waitMs, this.settleMs)).unref?.());
+    }
+    return { kind: 'full' };
+  }
+
+  /**
+   * A call already in flight when this process learned of the fleet's failures: it takes a slot
+   * whatever the count (it cannot be stopped), so the others reserve around it. Returns the slot.
+   */
+  declare(key: string, leaseMs: number): string {
+    const slot = this.slotId();
+    this.ctx.background(
+      this.ctx.store.reserveSlot(this.slotKeys(key), slot, {
+        limit: this.options.failureThreshold,
+        leaseMs: Math.max(1, Math.ceil(leaseMs)),
+        settleMs: this.settleMs,
+        windowMs: this.failureWindowMs,
+        force: true,
       }),
+    );
+    return slot;
+  }
+
+  /** The outcome of a call that held `slot`: releases it, counting a failure fleet-wide. */
+  settle(key: string, slot: string, outcome: 'success' | 'failure' | 'ignored'): void {
+    const v = this.view(key);
+    const failed = outcome === 'failure';
+    if (failed) v.failuresPending = true;
+    if (outcome === 'success') {
+      v.failuresPending = false;
+      v.guarded = false;
+    }
+    const store = this.ctx.store;
+    this.ctx.background(
+      store
+        .settleSlot(this.failuresKey(key), this.slotKeys(key).slots, slot, failed, this.failureWindowMs)
+        .then(async (count) => {
+          if (failed) this.counted(key, count);
+          else if (outcome === 'success') await this.resetCount(key);
+        }),
     );
   }
 
@@ -130,16 +236,18 @@ export class SharedBreakers {
     const v = this.view(key);
     if (to === 'open') {
       v.failuresPending = false;
+      v.guarded = false;
       this.ctx.background(this.publishOpen(key, openForMs));
     } else if (to === 'closed') {
       const gen = v.gen ?? 0;
       const probe = v.probe;
+      v.guarded = false;
       v.gen = undefined;
       v.probe = undefined;
       this.ctx.background(
         (async () => {
           const store = this.ctx.store;
-          await store.del(this.failuresKey(key));
+          await this.resetCount(key);
           await store.del(this.openKey(key));
           await store.publish(
             this.channel,
@@ -176,6 +284,18 @@ export class SharedBreakers {
     this.stopStateWatch?.();
   }
 
+  /** The fleet's failure count after one of ours: the first warns the fleet, the threshold trips. */
+  private counted(key: string, count: number): void {
+    if (count === 1)
+      this.ctx.background(
+        this.ctx.store.publish(
+          this.channel,
+          JSON.stringify({ kind: 'suspect', key, from: this.ctx.processId } satisfies SuspectMessage),
+        ),
+      );
+    if (count === this.options.failureThreshold) this.hooks.onFleetTrip(key);
+  }
+
   private async publishOpen(key: string, openForMs: number): Promise<void> {
     const store = this.ctx.store;
     const v = this.view(key);
@@ -209,13 +329,17 @@ export class SharedBreakers {
     }
     if (m.from === this.ctx.processId || typeof m.key !== 'string') return;
     const v = this.view(m.key);
-    if (m.kind === 'open') {
+    if (m.kind === 'suspect') {
+      this.guard(v, m.key);
+    } else if (m.kind === 'open') {
       v.gen = m.gen;
       v.failuresPending = false;
+      v.guarded = false;
       this.hooks.onRemoteOpen(m.key, m.openForMs);
     } else if (m.kind === 'close') {
       v.gen = undefined;
       v.failuresPending = false;
+      v.guarded = false;
       this.hooks.onRemoteClose(m.key);
     }
   }
@@ -240,7 +364,7 @@ export class SharedBreakers {
   private view(key: string): KeyView {
     let v = this.views.get(key);
     if (!v) {
-      v = { failuresPending: false, gen: undefined, probe: undefined };
+      v = { failuresPending: false, guarded: false, gen: undefined, probe: undefined };
       this.views.set(key, v);
     }
     return v;
@@ -248,6 +372,32 @@ export class SharedBreakers {
 
   private failuresKey(key: string): string {
     return this.ctx.key('brk', this.server, key, 'failures');
+  }
+
+  private slotKeys(key: string): { count: string; slots: string; onset: string } {
+    return {
+      count: this.failuresKey(key),
+      slots: this.ctx.key('brk', this.server, key, 'slots'),
+      onset: this.ctx.key('brk', this.server, key, 'onset'),
+    };
+  }
+
+  private slotId(): string {
+    return `${this.ctx.processId}:${++this.nextSlot}`;
+  }
+
+  /** Forgets the fleet's failure count of `key` (a success, a close): a new episode starts at zero. */
+  private async resetCount(key: string): Promise<void> {
+    const keys = this.slotKeys(key);
+    await this.ctx.store.del(keys.count);
+    await this.ctx.store.del(keys.onset);
+  }
+
+  /** Becomes guarded: calls already in flight on `key` declare themselves (hook). */
+  private guard(v: KeyView, key: string): void {
+    if (v.guarded) return;
+    v.guarded = true;
+    this.hooks.onGuard?.(key);
   }
 
   private openKey(key: string): string {

@@ -33,6 +33,30 @@ export interface FleetGuard {
   equals: string;
 }
 
+/**
+ * Answer of {@link FleetStore.reserveSlot}: `clear` (the count is zero: nothing to guard),
+ * `reserved` (a slot is held for `slotId`), `full` (count + live slots reached the limit), `over`
+ * (the count alone reached it: the breaker should be open).
+ */
+export type FleetSlotReply = 'clear' | 'reserved' | 'full' | 'over' | { waitMs: number };
+
+/** Options of {@link FleetStore.reserveSlot}. */
+export interface FleetSlotOptions {
+  /** Failures at which the breaker opens. */
+  limit: number;
+  /** How long a slot is held at most (a process that dies holding it loses it then). */
+  leaseMs: number;
+  /**
+   * No slot is granted before this long after the first reservation of an episode (answer
+   * `{ waitMs }`): time for every process to hear of the failures and declare its calls in flight.
+   */
+  settleMs: number;
+  /** Expiry of the episode's start mark (the failure window). */
+  windowMs: number;
+  /** Take the slot whatever the count (a call already in flight declares itself). */
+  force?: boolean;
+}
+
 /** The shared store. Keys and channels are already namespaced by the caller (see fleet.ts). */
 export interface FleetStore {
   readonly kind: 'memory' | 'redis';
@@ -52,6 +76,26 @@ export interface FleetStore {
   deleteIf(key: string, expected: string): Promise<boolean>;
   /** Re-arms the expiry of `key` only while it equals `expected` (a lease renewal). */
   expireIf(key: string, expected: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Atomically: drops the expired slots, then reserves one for `slotId` when the counter plus the
+   * live slots stay below `limit` and the episode's settle time has passed (see {@link FleetSlotOptions}).
+   */
+  reserveSlot(
+    keys: { count: string; slots: string; onset: string },
+    slotId: string,
+    options: FleetSlotOptions,
+  ): Promise<FleetSlotReply>;
+  /**
+   * Atomically releases the slot `slotId`; when `failed`, adds one to the counter at `countKey`
+   * (re-arming its expiry `ttlMs`). Resolves the counter's value.
+   */
+  settleSlot(
+    countKey: string,
+    slotsKey: string,
+    slotId: string,
+    failed: boolean,
+    ttlMs: number,
+  ): Promise<number>;
   /** Publishes to every subscriber of `channel` in the fleet (this process included). */
   publish(channel: string, message: string): Promise<void>;
   /**
