@@ -250,7 +250,12 @@ const fleetSchema = z
       .strict()
       .optional(),
     namespace: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
-    key: z.union([z.string(), z.instanceof(Uint8Array)]).optional(),
+    key: z
+      .union([
+        z.string(),
+        z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected a string or bytes' }),
+      ])
+      .optional(),
     timeoutMs: z.number().int().positive().max(10_000).optional(),
     store: z
       .custom<FleetStore>((v) => typeof v === 'object' && v !== null, { message: 'expected a FleetStore' })
