@@ -1,0 +1,195 @@
+/**
+ * The telemetry seam of the call path. Created once per runtime; decides ONCE whether anything
+ * records. When neither a tracer provider nor a meter provider is registered (or the API is not
+ * installed, or telemetry is off) it is {@link NOOP_TELEMETRY}: `startCall` returns the shared
+ * {@link NOOP_CALL_SPAN}, so the healthy path pays one call and no allocation.
+ */
+import type { Histogram, Meter, Tracer } from '@opentelemetry/api';
+import {
+  type CallSpan,
+  errorTypeOf,
+  NOOP_CALL_SPAN,
+  RecordingCallSpan,
+  type RecordingDeps,
+  type TelemetryError,
+} from './call-span.js';
+import { ATTR, DURATION_BUCKETS_S, INSTRUMENTATION_SCOPE, METRIC } from './names.js';
+import { loadOtelApi, type OtelApi, type OtelApiLoader } from './otel-api.js';
+import { registerRuntimeMetrics, type StatsSource } from './runtime-metrics.js';
+import type { TelemetryServer } from './server-info.js';
+
+/** A tracer provider, structurally (so the public types do not need `@opentelemetry/api`). */
+export interface TracerProviderLike {
+  getTracer(name: string, version?: string): unknown;
+}
+
+/** A meter provider, structurally. */
+export interface MeterProviderLike {
+  getMeter(name: string, version?: string): unknown;
+}
+
+/** The `telemetry` option of the runtime. */
+export interface TelemetryOptions {
+  /** Where spans go. Default: the global tracer provider (`trace.setGlobalTracerProvider`). */
+  tracerProvider?: TracerProviderLike;
+  /** Where metrics go. Default: the global meter provider. */
+  meterProvider?: MeterProviderLike;
+  /**
+   * Name `resources/read` spans `resources/read {uri}`. Off by default: the conventions keep
+   * URIs (high cardinality) out of span names; the URI is always in `mcp.resource.uri`.
+   */
+  resourceUriInSpanName?: boolean;
+}
+
+/** What the runtime hands {@link createCallTelemetry}. */
+export interface CallTelemetryInit extends TelemetryOptions {
+  /** Per-server figures for the runtime instruments (breaker, queue, pool, retries...). */
+  stats?: StatsSource;
+  /** The runtime's version, recorded as the instrumentation scope version. */
+  version?: string;
+  /** Loads `@opentelemetry/api` (tests simulate its absence with a throwing loader). */
+  loader?: OtelApiLoader;
+}
+
+/** The call path's view of telemetry. */
+export interface CallTelemetry {
+  /** False on the no-op implementation. */
+  readonly enabled: boolean;
+  /**
+   * Starts the span of one logical call: `method` is the JSON-RPC method, `name` the tool or
+   * prompt, `uri` the resource. The parent is the active context.
+   */
+  startCall(
+    server: TelemetryServer,
+    method: string,
+    name: string | undefined,
+    uri: string | undefined,
+  ): CallSpan;
+  /** Writes the active trace context into a `_meta` object (requests outside a call: handshakes). */
+  injectActive(meta: Record<string, unknown>): void;
+  /** A session (a connection's life from ready to lost or closed) ended: `mcp.client.session.duration`. */
+  sessionEnded(
+    server: TelemetryServer,
+    durationMs: number,
+    protocolVersion: string | undefined,
+    error: TelemetryError | undefined,
+  ): void;
+  /** Unregisters the runtime instruments. Idempotent. */
+  shutdown(): void;
+}
+
+/** Telemetry that records nothing. */
+export const NOOP_TELEMETRY: CallTelemetry = Object.freeze({
+  enabled: false,
+  startCall: () => NOOP_CALL_SPAN,
+  injectActive: () => {},
+  sessionEnded: () => {},
+  shutdown: () => {},
+});
+
+/**
+ * The telemetry of one runtime, or {@link NOOP_TELEMETRY} when nothing would record. The global
+ * providers are read once, here: register the OpenTelemetry SDK before creating the runtime.
+ *
+ * @example
+ * const telemetry = createCallTelemetry({ stats: () => servers.map(statsOf) });
+ * const span = telemetry.startCall(server, 'tools/call', 'echo', undefined);
+ * span.end(undefined, result);
+ */
+export function createCallTelemetry(init: CallTelemetryInit | false = {}): CallTelemetry {
+  if (init === false) return NOOP_TELEMETRY;
+  const api = loadOtelApi(init.loader);
+  if (!api) return NOOP_TELEMETRY;
+  const tracer = recordingTracer(api, init.tracerProvider, init.version);
+  const meter = recordingMeter(api, init.meterProvider, init.version);
+  if (!tracer && !meter) return NOOP_TELEMETRY;
+  return new ActiveTelemetry(api, tracer, meter, init);
+}
+
+/** The tracer, or undefined when the provider is the API's no-op one. */
+function recordingTracer(
+  api: OtelApi,
+  given: TracerProviderLike | undefined,
+  version?: string,
+): Tracer | undefined {
+  const provider = (given ?? api.trace.getTracerProvider()) as TracerProviderLike & {
+    getDelegateTracer?: (name: string, version?: string) => Tracer | undefined;
+  };
+  // The global provider is a proxy; without a registered delegate every tracer it gives is no-op.
+  // (Duck-typed: the proxy may come from another copy of the API, e.g. the application's ESM one.)
+  if (typeof provider.getDelegateTracer === 'function')
+    return provider.getDelegateTracer(INSTRUMENTATION_SCOPE, version);
+  return provider.getTracer(INSTRUMENTATION_SCOPE, version) as Tracer;
+}
+
+/** The meter, or undefined when the provider is the API's no-op one. */
+function recordingMeter(
+  api: OtelApi,
+  given: MeterProviderLike | undefined,
+  version?: string,
+): Meter | undefined {
+  const provider = given ?? api.metrics.getMeterProvider();
+  const meter = provider.getMeter(INSTRUMENTATION_SCOPE, version) as Meter;
+  return meter === api.createNoopMeter() ? undefined : meter;
+}
+
+class ActiveTelemetry implements CallTelemetry {
+  readonly enabled = true;
+  private readonly deps: RecordingDeps;
+  private readonly sessionDuration: Histogram | undefined;
+  private unregister: (() => void) | undefined;
+
+  constructor(
+    private readonly api: OtelApi,
+    tracer: Tracer | undefined,
+    meter: Meter | undefined,
+    init: CallTelemetryInit,
+  ) {
+    const advice = { explicitBucketBoundaries: DURATION_BUCKETS_S };
+    const duration = meter?.createHistogram(METRIC.clientOperationDuration, {
+      description:
+        'Duration of an MCP request as the client observed it, per logical call (queueing and retries included).',
+      unit: 's',
+      advice,
+    });
+    this.sessionDuration = meter?.createHistogram(METRIC.clientSessionDuration, {
+      description:
+        'Duration of an MCP session (a connection from ready until lost or closed) as the client observed it.',
+      unit: 's',
+      advice,
+    });
+    this.deps = { api, tracer, duration, resourceUriInSpanName: init.resourceUriInSpanName ?? false };
+    if (meter && init.stats) this.unregister = registerRuntimeMetrics(meter, init.stats);
+  }
+
+  startCall(
+    server: TelemetryServer,
+    method: string,
+    name: string | undefined,
+    uri: string | undefined,
+  ): CallSpan {
+    return new RecordingCallSpan(this.deps, server, method, name, uri);
+  }
+
+  injectActive(meta: Record<string, unknown>): void {
+    this.api.propagation.inject(this.api.context.active(), meta);
+  }
+
+  sessionEnded(
+    server: TelemetryServer,
+    durationMs: number,
+    protocolVersion: string | undefined,
+    error: TelemetryError | undefined,
+  ): void {
+    if (!this.sessionDuration) return;
+    const attributes: Record<string, string | number> = { ...server.attributes };
+    if (protocolVersion !== undefined) attributes[ATTR.mcpProtocolVersion] = server.redact(protocolVersion);
+    if (error) attributes[ATTR.errorType] = errorTypeOf(error);
+    this.sessionDuration.record(durationMs / 1000, attributes);
+  }
+
+  shutdown(): void {
+    this.unregister?.();
+    this.unregister = undefined;
+  }
+}
