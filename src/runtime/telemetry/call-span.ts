@@ -100,11 +100,13 @@ export class RecordingCallSpan implements CallSpan {
   private withSpan: Context | undefined;
   private protocolVersion: string | undefined;
   private ended = false;
+  /** Set while an attempt runs: its first request of {@link method} is the attempt's (see `outgoing`). */
+  awaitingSend = false;
 
   constructor(
     private readonly deps: RecordingDeps,
     private readonly server: TelemetryServer,
-    private readonly method: string,
+    readonly method: string,
     name: string | undefined,
     uri: string | undefined,
   ) {
@@ -137,6 +139,11 @@ export class RecordingCallSpan implements CallSpan {
       } else if (this.method === 'prompts/get') attributes[ATTR.genAiPromptName] = this.target;
     }
     return attributes;
+  }
+
+  /** True once {@link end} ran: a later message sent in this call's async context is not its. */
+  get isEnded(): boolean {
+    return this.ended;
   }
 
   queued(depth: number): void {

@@ -4,6 +4,7 @@
  * installed, or telemetry is off) it is {@link NOOP_TELEMETRY}: `startCall` returns the shared
  * {@link NOOP_CALL_SPAN}, so the healthy path pays one call and no allocation.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Histogram, Meter, Tracer } from '@opentelemetry/api';
 import {
   type CallSpan,
@@ -65,7 +66,24 @@ export interface CallTelemetry {
     name: string | undefined,
     uri: string | undefined,
   ): CallSpan;
-  /** Writes the active trace context into a `_meta` object (requests outside a call: handshakes). */
+  /**
+   * Runs one attempt of a call: `fn(a, b)` (the SDK request) with `span` as the call whose
+   * messages are being sent, through every await inside the SDK (an AsyncLocalStorage, only when
+   * something records; the no-op just calls `fn`).
+   */
+  run<A, B, R>(span: CallSpan, fn: (a: A, b: B) => R, a: A, b: B): R;
+  /**
+   * A JSON-RPC message about to leave on a transport. Returns it with the trace context
+   * in `params._meta` (a new message and params: the caller's objects are never touched), and
+   * gives the attempt being sent its request id, protocol version and session id. Messages that
+   * carry nothing new are returned as they are.
+   */
+  outgoing<M extends OutgoingMessage>(
+    message: M,
+    protocolVersion: string | undefined,
+    sessionId: string | undefined,
+  ): M;
+  /** Writes the active trace context into a `_meta` object. */
   injectActive(meta: Record<string, unknown>): void;
   /** A session (a connection's life from ready to lost or closed) ended: `mcp.client.session.duration`. */
   sessionEnded(
@@ -78,10 +96,19 @@ export interface CallTelemetry {
   shutdown(): void;
 }
 
+/** A JSON-RPC message as {@link CallTelemetry.outgoing} reads it (requests and notifications have a method). */
+export interface OutgoingMessage {
+  method?: string;
+  id?: string | number;
+  params?: { _meta?: Record<string, unknown>; [key: string]: unknown };
+}
+
 /** Telemetry that records nothing. */
 export const NOOP_TELEMETRY: CallTelemetry = Object.freeze({
   enabled: false,
   startCall: () => NOOP_CALL_SPAN,
+  run: <A, B, R>(_span: CallSpan, fn: (a: A, b: B) => R, a: A, b: B): R => fn(a, b),
+  outgoing: <M>(message: M): M => message,
   injectActive: () => {},
   sessionEnded: () => {},
   shutdown: () => {},
@@ -137,6 +164,8 @@ class ActiveTelemetry implements CallTelemetry {
   readonly enabled = true;
   private readonly deps: RecordingDeps;
   private readonly sessionDuration: Histogram | undefined;
+  /** The call whose attempt is running, across the SDK's awaits down to the transport. */
+  private readonly sending = new AsyncLocalStorage<RecordingCallSpan>();
   private unregister: (() => void) | undefined;
 
   constructor(
@@ -169,6 +198,33 @@ class ActiveTelemetry implements CallTelemetry {
     uri: string | undefined,
   ): CallSpan {
     return new RecordingCallSpan(this.deps, server, method, name, uri);
+  }
+
+  run<A, B, R>(span: CallSpan, fn: (a: A, b: B) => R, a: A, b: B): R {
+    if (!(span instanceof RecordingCallSpan)) return fn(a, b);
+    span.awaitingSend = true;
+    return this.sending.run(span, fn, a, b);
+  }
+
+  outgoing<M extends OutgoingMessage>(
+    message: M,
+    protocolVersion: string | undefined,
+    sessionId: string | undefined,
+  ): M {
+    if (typeof message.method !== 'string') return message; // a response: no params to carry context
+    const store = this.sending.getStore();
+    // A context that outlived its call (a socket or timer created during it) is not the call's.
+    const call = store && !store.isEnded ? store : undefined;
+    if (call?.awaitingSend && message.id !== undefined && message.method === call.method) {
+      call.awaitingSend = false;
+      call.sent(message.id, protocolVersion, sessionId);
+    }
+    const carrier: Record<string, unknown> = {};
+    if (call) call.inject(carrier);
+    else this.injectActive(carrier);
+    if (carrier.traceparent === undefined && carrier.baggage === undefined) return message;
+    const params = message.params;
+    return { ...message, params: { ...params, _meta: { ...params?._meta, ...carrier } } };
   }
 
   injectActive(meta: Record<string, unknown>): void {
