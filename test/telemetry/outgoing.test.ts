@@ -91,12 +91,15 @@ describe('outgoing messages', () => {
       null,
     );
     for (const m of first) expect(m.params?._meta?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    expect((await spans()).length).toBe(0);
-    // A retry is another run of the same span: its request id replaces the first.
-    await t.run(span, sdkRequest, t, { id: 9, method: 'resources/read', params: { uri: 'file:///a' } });
     span.end(undefined);
-    const [out] = await spans();
-    expect(out!.attributes[ATTR.jsonrpcRequestId]).toBe('9');
+    expect((await spans())[0]!.attributes[ATTR.jsonrpcRequestId]).toBe('2');
+
+    // A retry is another run of the same span: its request id replaces the first attempt's.
+    const retried = t.startCall(server, 'tools/list', undefined, undefined);
+    await t.run(retried, sdkRequest, t, { id: 4, method: 'tools/list' });
+    await t.run(retried, sdkRequest, t, { id: 9, method: 'tools/list' });
+    retried.end(undefined);
+    expect((await spans())[1]!.attributes[ATTR.jsonrpcRequestId]).toBe('9');
   });
 
   it('outside a call the active context is injected; with none the message is returned as it is', async () => {
