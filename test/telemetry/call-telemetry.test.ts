@@ -141,6 +141,25 @@ describe('spans', () => {
     expect(prompt!.attributes[ATTR.genAiOperationName]).toBeUndefined();
   });
 
+  it('startOperation reads the runtime operation label', async () => {
+    const { provider, spans } = memoryTracing();
+    const t = createCallTelemetry({ tracerProvider: provider });
+    const s = server();
+    for (const op of ['tools/call get sum', 'resources/subscribe demo://x y', 'prompts/get p', 'tools/list'])
+      t.startOperation(s, op).end(undefined);
+    const out = await spans();
+    expect(out.map((x) => x.name)).toEqual([
+      'tools/call get sum',
+      'resources/subscribe',
+      'prompts/get p',
+      'tools/list',
+    ]);
+    expect(out[0]!.attributes[ATTR.genAiToolName]).toBe('get sum');
+    expect(out[1]!.attributes[ATTR.mcpResourceUri]).toBe('demo://x y');
+    expect(out[2]!.attributes[ATTR.genAiPromptName]).toBe('p');
+    expect(NOOP_TELEMETRY.startOperation(s, 'tools/call x')).toBe(NOOP_CALL_SPAN);
+  });
+
   it('no span attribute, event or status carries a secret', async () => {
     const { provider, spans } = memoryTracing();
     const t = createCallTelemetry({ tracerProvider: provider });

@@ -67,6 +67,11 @@ export interface CallTelemetry {
     uri: string | undefined,
   ): CallSpan;
   /**
+   * {@link startCall} from the runtime's operation label (`tools/call echo`, `resources/read URI`,
+   * `prompts/get NAME`, `tools/list`): the label is only parsed when something records.
+   */
+  startOperation(server: TelemetryServer, operation: string): CallSpan;
+  /**
    * Runs one attempt of a call: `fn(a, b)` (the SDK request) with `span` as the call whose
    * messages are being sent, through every await inside the SDK (an AsyncLocalStorage, only when
    * something records; the no-op just calls `fn`).
@@ -107,6 +112,7 @@ export interface OutgoingMessage {
 export const NOOP_TELEMETRY: CallTelemetry = Object.freeze({
   enabled: false,
   startCall: () => NOOP_CALL_SPAN,
+  startOperation: () => NOOP_CALL_SPAN,
   run: <A, B, R>(_span: CallSpan, fn: (a: A, b: B) => R, a: A, b: B): R => fn(a, b),
   outgoing: <M>(message: M): M => message,
   injectActive: () => {},
@@ -160,6 +166,9 @@ function recordingMeter(
   return meter === api.createNoopMeter() ? undefined : meter;
 }
 
+/** Methods whose operation label ends with a resource URI (else it ends with a tool or prompt name). */
+const URI_METHODS = new Set(['resources/read', 'resources/subscribe', 'resources/unsubscribe']);
+
 class ActiveTelemetry implements CallTelemetry {
   readonly enabled = true;
   private readonly deps: RecordingDeps;
@@ -198,6 +207,16 @@ class ActiveTelemetry implements CallTelemetry {
     uri: string | undefined,
   ): CallSpan {
     return new RecordingCallSpan(this.deps, server, method, name, uri);
+  }
+
+  startOperation(server: TelemetryServer, operation: string): CallSpan {
+    const space = operation.indexOf(' ');
+    if (space === -1) return this.startCall(server, operation, undefined, undefined);
+    const method = operation.slice(0, space);
+    const target = operation.slice(space + 1);
+    return URI_METHODS.has(method)
+      ? this.startCall(server, method, undefined, target)
+      : this.startCall(server, method, target, undefined);
   }
 
   run<A, B, R>(span: CallSpan, fn: (a: A, b: B) => R, a: A, b: B): R {
