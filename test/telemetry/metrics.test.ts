@@ -6,6 +6,7 @@ import { createCallTelemetry } from '../../src/runtime/telemetry/call-telemetry.
 import { ATTR, DURATION_BUCKETS_S, METRIC, RUNTIME_ATTR } from '../../src/runtime/telemetry/names.js';
 import { protocolEraOf, type ServerStatsView } from '../../src/runtime/telemetry/runtime-metrics.js';
 import { describeServer } from '../../src/runtime/telemetry/server-info.js';
+import { statsFromSnapshot } from '../../src/runtime/telemetry/stats-view.js';
 import { memoryMetrics, pointsOf, unknownNames } from './otel-harness.js';
 
 const TOKEN = 'tok-9f8e7d6c5b4a3921';
@@ -159,6 +160,58 @@ describe('metrics', () => {
     const text = JSON.stringify(await m.collect(), (_k, v) => (v instanceof Map ? [...v] : v));
     expect(text).toContain('mcp.example.com');
     expect(text).not.toContain(TOKEN);
+  });
+
+  it("reads the instruments' figures from a server snapshot", () => {
+    const s = server();
+    const view = statsFromSnapshot(s, {
+      readyCount: 3,
+      session: { protocolVersion: '2025-11-25' },
+      queue: { queued: 4 },
+      breakers: { '*': { state: 'halfOpen' }, echo: { state: 'open' } },
+      stats: {
+        retries: 5,
+        retriesDeniedByBudget: 1,
+        breakerRejections: 2,
+        queueRejections: 6,
+        breakerTransitions: 7,
+      },
+      pool: { size: 2, inFlight: 9 },
+    });
+    expect(view).toEqual({
+      server: s,
+      breakerState: 'halfOpen',
+      breakerTransitions: 7,
+      breakerRejections: 2,
+      queueDepth: 4,
+      queueRejections: 6,
+      poolSize: 2,
+      inFlight: 9,
+      retries: 5,
+      retryBudgetDenials: 1,
+      reconnects: 2,
+      protocolVersion: '2025-11-25',
+    });
+    const idle = statsFromSnapshot(s, {
+      readyCount: 0,
+      session: null,
+      queue: { queued: 0 },
+      breakers: {},
+      stats: {
+        retries: 0,
+        retriesDeniedByBudget: 0,
+        breakerRejections: 0,
+        queueRejections: 0,
+        breakerTransitions: 0,
+      },
+      pool: null,
+    });
+    expect([idle.breakerState, idle.reconnects, idle.poolSize, idle.protocolVersion]).toEqual([
+      undefined,
+      0,
+      0,
+      undefined,
+    ]);
   });
 
   it('the era of a version', () => {
