@@ -9,7 +9,7 @@
  */
 import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
+import type { Implementation, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import {
   AuthError,
@@ -53,6 +53,15 @@ export interface ServerConnectionOptions {
   onTransportError?: (error: McpRuntimeError) => void;
   /** Lets the caller register notification/request handlers on the Client once. */
   configureClient?: (client: Client) => void;
+  /**
+   * Sees every outgoing JSON-RPC message with the negotiated version and session id (undefined
+   * before the handshake) and may return a replacement (telemetry puts trace context in `_meta`).
+   */
+  outgoing?: (
+    message: JSONRPCMessage,
+    protocolVersion: string | undefined,
+    sessionId: string | undefined,
+  ) => JSONRPCMessage;
 }
 
 /** One transition of the connection, as seen from outside. */
@@ -259,9 +268,16 @@ export class ServerConnection {
     await this.disposeTransport();
     const spec = await this.options.spec();
     const inner: Transport = createTransport(spec);
+    const outgoing = this.options.outgoing;
     const wrapper: StartedTransport = new StartedTransport(inner, {
       onclose: () => this.onTransportClosed(wrapper),
       onerror: (error) => this.onTransportError(wrapper, error),
+      ...(outgoing
+        ? {
+            onsend: (message: JSONRPCMessage) =>
+              outgoing(message, this.actor.getSnapshot().context.session?.protocolVersion, wrapper.sessionId),
+          }
+        : {}),
     });
     this.transport = wrapper;
     this.handshaking = true;

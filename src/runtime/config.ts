@@ -8,6 +8,9 @@ import { ConfigError } from '../errors/index.js';
 import type { ElicitationHandler, RootsHandler, SamplingHandler } from './server-requests.js';
 
 const positiveMs = z.number().int().nonnegative();
+
+import type { MeterProviderLike, TelemetryOptions, TracerProviderLike } from './telemetry/call-telemetry.js';
+
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `expected ${what}` });
 
 const tlsSchema = z
@@ -206,6 +209,28 @@ const handlersSchema = z
   })
   .strict();
 
+/** An object with method `method` (an OpenTelemetry provider, checked structurally). */
+const withMethod = <T>(method: string, what: string) =>
+  z.custom<T>(
+    (v) =>
+      typeof v === 'object' && v !== null && typeof (v as Record<string, unknown>)[method] === 'function',
+    { message: `expected ${what} (an object with ${method}())` },
+  );
+
+const telemetrySchema = z.union([
+  z.literal(false),
+  z
+    .object({
+      tracerProvider: withMethod<TracerProviderLike>(
+        'getTracer',
+        'an OpenTelemetry TracerProvider',
+      ).optional(),
+      meterProvider: withMethod<MeterProviderLike>('getMeter', 'an OpenTelemetry MeterProvider').optional(),
+      resourceUriInSpanName: z.boolean().optional(),
+    })
+    .strict(),
+]);
+
 /** The zod schema of {@link RuntimeConfig}. */
 export const runtimeConfigSchema = z
   .object({
@@ -218,6 +243,11 @@ export const runtimeConfigSchema = z
     context: z.record(z.string(), z.unknown()).optional(),
     clientInfo: z.object({ name: z.string(), version: z.string() }).strict().optional(),
     handlers: handlersSchema.optional(),
+    /**
+     * OpenTelemetry (docs/observability.md): the global providers by default, your own here, or
+     * `false` for none. Without `@opentelemetry/api` installed there is no telemetry either way.
+     */
+    telemetry: telemetrySchema.optional(),
   })
   .strict();
 
@@ -312,6 +342,7 @@ export interface ResolvedConfig {
   context: Record<string, unknown>;
   clientInfo: { name: string; version: string };
   handlers: ParsedConfig['handlers'];
+  telemetry: TelemetryOptions | false;
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -380,5 +411,6 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     context: c.context ?? {},
     clientInfo: c.clientInfo ?? DEFAULT_CLIENT_INFO,
     handlers: c.handlers,
+    telemetry: c.telemetry ?? {},
   };
 }

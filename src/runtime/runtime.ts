@@ -37,6 +37,8 @@ import { PERSIST_FORMAT, PERSIST_VERSION, type PersistedRuntime, parsePersisted 
 import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resource-cache.js';
 import { type CallOptions, ServerHandle } from './server-handle.js';
 import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
+import { type CallTelemetry, createCallTelemetry } from './telemetry/call-telemetry.js';
+import { statsFromSnapshot } from './telemetry/stats-view.js';
 import { type CompletionRef, completionRef, expandTemplate, type TemplateVariables } from './templates.js';
 import type { RegisteredPrompt, RegisteredTool } from './tool-registry.js';
 
@@ -78,6 +80,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   readonly config: ResolvedConfig;
   /** Sessions, cache, registry, subscriptions, logs, health (src/runtime/features.ts). */
   private readonly features: RuntimeFeatures;
+  /** Spans, `_meta` propagation and metrics (the shared no-op when nothing records). */
+  private readonly telemetry: CallTelemetry;
 
   constructor(config: ResolvedConfig, options: RuntimeOptions = {}) {
     super();
@@ -86,6 +90,17 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     const restored = options.restoreFrom === undefined ? undefined : parsePersisted(options.restoreFrom);
     this.inspection = new InspectionHub(options.inspect);
     this.features = this.createFeatures();
+    this.telemetry = createCallTelemetry(
+      config.telemetry === false
+        ? false
+        : {
+            ...config.telemetry,
+            version: config.clientInfo.version,
+            // The runtime instruments read the snapshot the inspector shows: one bookkeeping.
+            stats: () =>
+              [...this.servers.values()].map((h) => statsFromSnapshot(h.telemetryServer, h.snapshot())),
+          },
+    );
     for (const [name, saved] of Object.entries(restored?.servers ?? {})) {
       if (saved.lists && config.servers.has(name)) this.features.cache.importLists(name, saved.lists);
     }
@@ -115,6 +130,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
           onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
           configureClient: (name, client) => this.configureClient(name, client),
           inspect: this.inspection.observer,
+          telemetry: this.telemetry,
           toolHints: (name, tool) => this.features.registry.findTool(name, tool)?.annotations,
           ...(restored?.servers[server.name] ? { restore: restored.servers[server.name] } : {}),
         }),
@@ -468,7 +484,10 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       ...[...this.servers.values()].map((h) => h.close()),
       // Open inspector pages go with the runtime, at once (no socket left behind).
       ...[...this.inspectors].map((i) => i.close()),
-    ]).then(() => this.features.close());
+    ]).then(() => {
+      this.telemetry.shutdown();
+      return this.features.close();
+    });
     return this.closePromise;
   }
 

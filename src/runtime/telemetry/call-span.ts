@@ -71,6 +71,11 @@ export interface RecordingDeps {
   resourceUriInSpanName: boolean;
 }
 
+/** A negotiated protocol version worth recording (the runtime says `unknown` when a transport cannot tell). */
+export function knownVersion(version: string | undefined): string | undefined {
+  return version === undefined || version === '' || version === 'unknown' ? undefined : version;
+}
+
 /** `error.type` of a failure, per the conventions: the JSON-RPC code for REMOTE, else the runtime's code. */
 export function errorTypeOf(error: TelemetryError): string {
   if (error.code === 'REMOTE' && typeof error.rpcCode === 'number') return String(error.rpcCode);
@@ -179,7 +184,8 @@ export class RecordingCallSpan implements CallSpan {
     protocolVersion: string | undefined,
     sessionId: string | undefined,
   ): void {
-    if (protocolVersion !== undefined) this.protocolVersion = this.server.redact(protocolVersion);
+    const version = knownVersion(protocolVersion);
+    if (version !== undefined) this.protocolVersion = this.server.redact(version);
     const span = this.span;
     if (!span) return;
     if (requestId !== undefined)

@@ -9,6 +9,7 @@ import type { Histogram, Meter, Tracer } from '@opentelemetry/api';
 import {
   type CallSpan,
   errorTypeOf,
+  knownVersion,
   NOOP_CALL_SPAN,
   RecordingCallSpan,
   type RecordingDeps,
@@ -258,7 +259,8 @@ class ActiveTelemetry implements CallTelemetry {
   ): void {
     if (!this.sessionDuration) return;
     const attributes: Record<string, string | number> = { ...server.attributes };
-    if (protocolVersion !== undefined) attributes[ATTR.mcpProtocolVersion] = server.redact(protocolVersion);
+    const version = knownVersion(protocolVersion);
+    if (version !== undefined) attributes[ATTR.mcpProtocolVersion] = server.redact(version);
     if (error) attributes[ATTR.errorType] = errorTypeOf(error);
     this.sessionDuration.record(durationMs / 1000, attributes);
   }

@@ -4,6 +4,7 @@
  * `snapshot()` and the inspector (one batch callback, one read of the stats per collection).
  */
 import type { BatchObservableResult, Meter, Observable } from '@opentelemetry/api';
+import { knownVersion } from './call-span.js';
 import { ATTR, BREAKER_STATE_VALUE, METRIC, RUNTIME_ATTR } from './names.js';
 import type { TelemetryServer } from './server-info.js';
 
@@ -120,8 +121,9 @@ export function registerRuntimeMetrics(meter: Meter, stats: StatsSource): () => 
       result.observe(retries, s.retries, attributes);
       result.observe(denials, s.retryBudgetDenials, attributes);
       result.observe(reconnects, s.reconnects, attributes);
-      if (s.protocolVersion !== undefined) {
-        const version = s.server.redact(s.protocolVersion);
+      const known = knownVersion(s.protocolVersion);
+      if (known !== undefined) {
+        const version = s.server.redact(known);
         result.observe(era, protocolEraOf(version), { ...attributes, [ATTR.mcpProtocolVersion]: version });
       }
     }
