@@ -107,11 +107,11 @@ describe('a runtime with telemetry', () => {
 
     // Metrics from the same run: the retry and the reconnect as the snapshot counts them.
     const collected = await metrics.collect();
-    const valueOf = (name: string) =>
+    const pointValue = (name: string) =>
       pointsOf(collected, name).points.find((p) => p.attributes[RUNTIME_ATTR.server] === 't')?.value;
-    expect(valueOf(METRIC.retries)).toBe(rt.snapshot().servers.t!.stats.retries);
-    expect(valueOf(METRIC.retries)).toBe(1);
-    expect(valueOf(METRIC.reconnects)).toBe(1);
+    expect(pointValue(METRIC.retries)).toBe(rt.snapshot().servers.t!.stats.retries);
+    expect(pointValue(METRIC.retries)).toBe(1);
+    expect(pointValue(METRIC.reconnects)).toBe(1);
     const durations = pointsOf(collected, METRIC.clientOperationDuration).points;
     expect(durations.some((p) => p.attributes[ATTR.genAiToolName] === 'flaky')).toBe(true);
     const sessions = pointsOf(collected, METRIC.clientSessionDuration).points;
