@@ -20,6 +20,7 @@ import {
   reconnectScenario,
   startScenario,
 } from './scenarios/other.js';
+import { telemetryScenario } from './scenarios/telemetry.js';
 import { httpScenario, memoryScenario, stdioScenario, webSocketScenario } from './scenarios/throughput.js';
 import { startBenchServers } from './server-process.js';
 
@@ -78,6 +79,10 @@ try {
   if (wanted('start')) {
     log('start');
     rows.push(...(await startScenario(servers.mcpWsUrl, quick ? 1 : 3, quick ? 50 : 1_000)));
+  }
+  if (wanted('telemetry')) {
+    log('telemetry');
+    rows.push(...(await telemetryScenario(servers, shape)));
   }
   if (wanted('cache')) {
     log('cache');

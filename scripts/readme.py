@@ -2,7 +2,7 @@
 import re, pathlib
 root = pathlib.Path(__file__).resolve().parent.parent
 parts = [(root / 'docs/readme-head.md').read_text()]
-sections = ['protocol-eras', 'resilience', 'batch-pool', 'features', 'security', 'cli', 'embedding', 'testing', 'conformance', 'fleet', 'architecture']
+sections = ['protocol-eras', 'observability', 'resilience', 'batch-pool', 'features', 'security', 'cli', 'embedding', 'testing', 'conformance', 'fleet', 'architecture']
 for name in sections:
     path = root / 'docs' / f'{name}.md'
     if not path.exists():

@@ -73,5 +73,10 @@ export type {
 } from './runtime/server-requests.js';
 export type { Skill, SkillFile } from './runtime/skills.js';
 export type { StreamEvent, StreamTarget } from './runtime/streams.js';
+export type {
+  MeterProviderLike,
+  TelemetryOptions,
+  TracerProviderLike,
+} from './runtime/telemetry/call-telemetry.js';
 export { type CompletionRef, expandTemplate, type TemplateVariables } from './runtime/templates.js';
 export type { RegisteredPrompt, RegisteredTool } from './runtime/tool-registry.js';

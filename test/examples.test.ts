@@ -37,6 +37,11 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^breaker halfOpen -> closed/m,
   ],
   'mock-based-test': [/^mock-based test: 4 checks passed$/m],
+  opentelemetry: [
+    /^attempts carrying the request's trace: 3 of 3$/m,
+    /^span tools\/call lookup: 2 retries$/m,
+    /^metric mcp_actors\.retries \(\{retry\}\): 2$/m,
+  ],
   'live-integration': [/^live integration: 6 checks passed$/m],
   'embedded-agent': [
     /^agent saw: breaker primary: closed -> open$/m,

@@ -19,6 +19,7 @@ import {
   type ConnectOptions,
   type DiscoverResult,
   type Implementation,
+  type JSONRPCMessage,
   type McpSubscription,
   SdkError,
   SdkErrorCode,
@@ -79,6 +80,15 @@ export interface ServerConnectionOptions {
   onTransportError?: (error: McpRuntimeError) => void;
   /** Lets the caller register notification/request handlers on the Client once. */
   configureClient?: (client: Client) => void;
+  /**
+   * Sees every outgoing JSON-RPC message with the negotiated version and session id (undefined
+   * before the handshake) and may return a replacement (telemetry puts trace context in `_meta`).
+   */
+  outgoing?: (
+    message: JSONRPCMessage,
+    protocolVersion: string | undefined,
+    sessionId: string | undefined,
+  ) => JSONRPCMessage;
 }
 
 /** An era verdict with what a modern one needs to be adopted without a round trip. */
@@ -316,11 +326,22 @@ export class ServerConnection {
     await this.disposeTransport();
     const spec = await this.options.spec();
     const inner: Transport = createTransport(spec);
+    const outgoing = this.options.outgoing;
     const wrapper: StartedTransport = new StartedTransport(
       inner,
       {
         onclose: () => this.onTransportClosed(wrapper),
         onerror: (error) => this.onTransportError(wrapper, error),
+        ...(outgoing
+          ? {
+              onsend: (message: JSONRPCMessage) =>
+                outgoing(
+                  message,
+                  this.actor.getSnapshot().context.session?.protocolVersion,
+                  wrapper.sessionId,
+                ),
+            }
+          : {}),
       },
       spec.kind === 'stdio' || spec.kind === 'websocket' || spec.kind === 'memory',
     );

@@ -17,6 +17,8 @@ import type {
 export interface StartedTransportHooks {
   onclose: () => void;
   onerror: (error: Error) => void;
+  /** Sees every outgoing message and may return a replacement (trace context in `_meta`). */
+  onsend?: (message: JSONRPCMessage) => JSONRPCMessage;
 }
 
 /** A started transport the Client can connect to. */
@@ -57,7 +59,8 @@ export class StartedTransport implements Transport {
   async start(): Promise<void> {}
 
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    return this.inner.send(message, options);
+    const onsend = this.hooks.onsend;
+    return this.inner.send(onsend ? onsend(message) : message, options);
   }
 
   setProtocolVersion(version: string): void {

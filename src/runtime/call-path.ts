@@ -59,6 +59,9 @@ import {
 } from '../machines/retry-policy.js';
 import type { SharedBreakers } from './fleet/shared-breaker.js';
 import type { RetryBudgetLike } from './fleet/shared-retry-budget.js';
+import { type CallSpan, NOOP_CALL_SPAN } from './telemetry/call-span.js';
+import type { CallTelemetry } from './telemetry/call-telemetry.js';
+import type { TelemetryServer } from './telemetry/server-info.js';
 
 /** Per-call options every runtime method accepts. */
 export interface CallOptions {
@@ -112,6 +115,8 @@ export interface CallPathDeps {
   seed?: number;
   /** Breakers (by key, `*` = the server's) and retry budget to resume from a persisted runtime. */
   restore?: { breakers: Record<string, BreakerPersisted>; retryBudget: RetryBudgetState | null };
+  /** One span per logical call (the shared no-op when nothing records) and the server it describes. */
+  telemetry?: { calls: CallTelemetry; server: TelemetryServer };
 }
 
 /**
@@ -145,6 +150,8 @@ export interface CallPathStats {
   retriesDeniedByBudget: number;
   breakerRejections: number;
   queueRejections: number;
+  /** State changes of the breakers (the server's and per-tool ones). */
+  breakerTransitions: number;
   failuresByCode: Record<string, number>;
 }
 
@@ -165,6 +172,10 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: McpRuntimeError) => void;
   onAbort: (() => void) | undefined;
+  /** The call's span (the shared no-op when nothing records). */
+  span: CallSpan;
+  /** When the call entered the queue (0 when it was admitted at once). */
+  enqueuedAtMs: number;
 }
 
 type BreakerActor = Actor<typeof breakerMachine>;
@@ -178,6 +189,7 @@ function emptyStats(): CallPathStats {
     retriesDeniedByBudget: 0,
     breakerRejections: 0,
     queueRejections: 0,
+    breakerTransitions: 0,
     failuresByCode: {},
   };
 }
@@ -218,6 +230,7 @@ export class CallPath {
     if (signal?.aborted) return Promise.reject(this.cancelled(spec.operation, signal.reason));
     const timeoutMs = spec.options.timeoutMs ?? this.deps.timeoutMs;
     const nowMs = Date.now();
+    const telemetry = this.deps.telemetry;
     this.stats.calls++;
     this.budget.recordCall(nowMs);
     return new Promise<T>((resolve, reject) => {
@@ -235,6 +248,8 @@ export class CallPath {
         resolve: resolve as (value: unknown) => void,
         reject,
         onAbort: undefined,
+        span: telemetry ? telemetry.calls.startOperation(telemetry.server, spec.operation) : NOOP_CALL_SPAN,
+        enqueuedAtMs: 0,
       };
       if (signal) {
         p.onAbort = () => this.abortQueued(p);
@@ -259,6 +274,7 @@ export class CallPath {
         const t = snap.context.lastTransition;
         if (t && t !== last) {
           last = t;
+          this.stats.breakerTransitions++;
           this.deps.onBreaker(key === '*' ? t : { ...t, tool: key });
           if (this.fleet && !this.applyingFleet) {
             const openForMs = t.to === 'open' ? Math.max(0, (snap.context.openUntil ?? t.atMs) - t.atMs) : 0;
@@ -425,6 +441,8 @@ export class CallPath {
       this.dispatch(p);
       return;
     }
+    p.enqueuedAtMs = nowMs;
+    if (p.span !== NOOP_CALL_SPAN) p.span.queued(queueCounts(this.queue.getSnapshot().context).queued);
     this.queue.send({
       type: 'ENQUEUE',
       id: p.id,
@@ -461,9 +479,14 @@ export class CallPath {
   private dispatch(p: Pending): void {
     const breaker = this.breaker(p.breakerKey);
     const nowMs = Date.now();
+    if (p.enqueuedAtMs !== 0) {
+      p.span.dequeued(nowMs - p.enqueuedAtMs);
+      p.enqueuedAtMs = 0;
+    }
     const decision = canPass(breaker.getSnapshot().context, nowMs);
     if (!decision.allow) {
       this.stats.breakerRejections++;
+      p.span.breakerRejected(decision.retryAfterMs);
       this.release(p);
       this.settle(
         p,
@@ -559,8 +582,12 @@ export class CallPath {
       return;
     }
     if (leased instanceof Promise) {
+      const waitFromMs = Date.now();
       leased.then(
-        (conn) => this.request(p, breaker, conn),
+        (conn) => {
+          p.span.connectionWaited(Date.now() - waitFromMs);
+          this.request(p, breaker, conn);
+        },
         (e: unknown) => this.finish(p, breaker, undefined, this.mapError(p, e), undefined),
       );
     } else {
@@ -582,7 +609,11 @@ export class CallPath {
         opts.timeout = p.timeoutMs;
       }
       if (options.maxTotalTimeoutMs !== undefined) opts.maxTotalTimeout = options.maxTotalTimeoutMs;
-      sent = p.spec.run(conn.client, opts);
+      const telemetry = this.deps.telemetry;
+      // With telemetry the attempt runs as the call's, down to the transport (_meta, request id).
+      sent = telemetry
+        ? telemetry.calls.run(p.span, p.spec.run, conn.client, opts)
+        : p.spec.run(conn.client, opts);
     } catch (e) {
       this.finish(p, breaker, conn, this.mapError(p, e), undefined);
       return;
@@ -674,6 +705,7 @@ export class CallPath {
     }
     p.attempt++;
     this.stats.retries++;
+    p.span.retry(p.attempt, delayMs, error.code);
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       if (p.settled) return;
@@ -738,6 +770,7 @@ export class CallPath {
     p.settled = true;
     this.pending.delete(p.id);
     if (p.onAbort) p.spec.options.signal?.removeEventListener('abort', p.onAbort);
+    p.span.end(error, value);
     if (error === undefined) {
       this.stats.ok++;
       p.resolve(value);

@@ -18,6 +18,8 @@ const positiveMs = z.number().int().nonnegative();
 /** `auth.refresh`: the refresh_token grant; must honour `signal` (aborted before its lock's lease ends). */
 export type RefreshTokens = (current: FleetTokenSet, signal: AbortSignal) => Promise<FleetTokenSet>;
 
+import type { MeterProviderLike, TelemetryOptions, TracerProviderLike } from './telemetry/call-telemetry.js';
+
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `expected ${what}` });
 
 const tlsSchema = z
@@ -277,6 +279,27 @@ const fleetSchema = z
       });
     }
   });
+/** An object with method `method` (an OpenTelemetry provider, checked structurally). */
+const withMethod = <T>(method: string, what: string) =>
+  z.custom<T>(
+    (v) =>
+      typeof v === 'object' && v !== null && typeof (v as Record<string, unknown>)[method] === 'function',
+    { message: `expected ${what} (an object with ${method}())` },
+  );
+
+const telemetrySchema = z.union([
+  z.literal(false),
+  z
+    .object({
+      tracerProvider: withMethod<TracerProviderLike>(
+        'getTracer',
+        'an OpenTelemetry TracerProvider',
+      ).optional(),
+      meterProvider: withMethod<MeterProviderLike>('getMeter', 'an OpenTelemetry MeterProvider').optional(),
+      resourceUriInSpanName: z.boolean().optional(),
+    })
+    .strict(),
+]);
 
 /** The zod schema of {@link RuntimeConfig}. */
 export const runtimeConfigSchema = z
@@ -291,6 +314,11 @@ export const runtimeConfigSchema = z
     clientInfo: z.object({ name: z.string(), version: z.string() }).strict().optional(),
     handlers: handlersSchema.optional(),
     fleet: fleetSchema.optional(),
+    /**
+     * OpenTelemetry (docs/observability.md): the global providers by default, your own here, or
+     * `false` for none. Without `@opentelemetry/api` installed there is no telemetry either way.
+     */
+    telemetry: telemetrySchema.optional(),
   })
   .strict();
 
@@ -391,6 +419,7 @@ export interface ResolvedConfig {
   handlers: ParsedConfig['handlers'];
   /** The fleet this runtime joins; undefined = a single process (nothing is loaded). */
   fleet: FleetConfig | undefined;
+  telemetry: TelemetryOptions | false;
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -462,5 +491,6 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     clientInfo: c.clientInfo ?? DEFAULT_CLIENT_INFO,
     handlers: c.handlers,
     fleet: c.fleet,
+    telemetry: c.telemetry ?? {},
   };
 }

@@ -34,6 +34,8 @@ import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resou
 import { type CallOptions, type ProtocolStatus, ServerHandle } from './server-handle.js';
 import { listSkills, readSkill, type Skill, type SkillFile } from './skills.js';
 import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
+import { type CallTelemetry, createCallTelemetry } from './telemetry/call-telemetry.js';
+import { statsFromSnapshot } from './telemetry/stats-view.js';
 import { type CompletionRef, completionRef, expandTemplate, type TemplateVariables } from './templates.js';
 import type { RegisteredPrompt, RegisteredTool } from './tool-registry.js';
 
@@ -79,6 +81,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   private readonly features: RuntimeFeatures;
   /** The fleet this runtime joins (`fleet` config), loaded lazily; undefined without one. */
   private readonly fleet: Promise<Fleet | undefined> | undefined;
+  /** Spans, `_meta` propagation and metrics (the shared no-op when nothing records). */
+  private readonly telemetry: CallTelemetry;
 
   constructor(config: ResolvedConfig, options: RuntimeOptions = {}) {
     super();
@@ -88,6 +92,17 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     this.inspection = new InspectionHub(options.inspect);
     this.features = this.createFeatures();
     this.fleet = config.fleet ? this.joinFleet(config.fleet) : undefined;
+    this.telemetry = createCallTelemetry(
+      config.telemetry === false
+        ? false
+        : {
+            ...config.telemetry,
+            version: config.clientInfo.version,
+            // The runtime instruments read the snapshot the inspector shows: one bookkeeping.
+            stats: () =>
+              [...this.servers.values()].map((h) => statsFromSnapshot(h.telemetryServer, h.snapshot())),
+          },
+    );
     for (const [name, saved] of Object.entries(restored?.servers ?? {})) {
       if (saved.lists && config.servers.has(name)) this.features.cache.importLists(name, saved.lists);
     }
@@ -117,6 +132,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
           onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
           configureClient: (name, client) => this.configureClient(name, client),
           inspect: this.inspection.observer,
+          telemetry: this.telemetry,
           toolHints: (name, tool) => this.features.registry.findTool(name, tool)?.annotations,
           ...(restored?.servers[server.name] ? { restore: restored.servers[server.name] } : {}),
           ...(this.fleet ? { fleet: this.fleet } : {}),
@@ -506,7 +522,10 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       this.fleet?.then((f) => f?.close()),
       // Open inspector pages go with the runtime, at once (no socket left behind).
       ...[...this.inspectors].map((i) => i.close()),
-    ]).then(() => this.features.close());
+    ]).then(() => {
+      this.telemetry.shutdown();
+      return this.features.close();
+    });
     return this.closePromise;
   }
 

@@ -19,7 +19,7 @@ import type { BreakerTransition } from '../machines/breaker.js';
 import type { ConnectionStateName } from '../machines/connection.js';
 import type { RequestKind, ToolHints } from '../machines/retry-policy.js';
 import { type SupervisorEvent, supervisorMachine, takeSupervisorOutput } from '../machines/supervisor.js';
-import { buildTransportSpec, surfaceError } from './auth.js';
+import { buildTransportSpec, secretsFor, surfaceError } from './auth.js';
 import { type CallOptions, CallPath } from './call-path.js';
 import type { ResolvedServerConfig } from './config.js';
 import type { Fleet } from './fleet/fleet.js';
@@ -27,6 +27,8 @@ import type { PersistedServer } from './persist.js';
 import { redactUrl } from './redact.js';
 import { requestKindOf } from './request-kind.js';
 import { ServerPool } from './server-pool.js';
+import type { CallTelemetry } from './telemetry/call-telemetry.js';
+import { describeServer, type TelemetryServer } from './telemetry/server-info.js';
 
 export type { CallOptions } from './call-path.js';
 
@@ -54,6 +56,8 @@ export interface ServerHandleHooks {
   restore?: PersistedServer;
   /** The fleet this runtime joined (resolves once its store connected; undefined without one). */
   fleet?: Promise<Fleet | undefined>;
+  /** Spans, `_meta` propagation and session durations; absent (or the no-op) when nothing records. */
+  telemetry?: CallTelemetry;
   /** Wraps each request's `run` (session re-initialisation on HTTP 404, health metrics). */
   wrapRun?: <T>(server: string, operation: string, options: CallOptions, run: RunRequest<T>) => RunRequest<T>;
 }
@@ -74,6 +78,8 @@ export type RunRequest<T> = (client: Client, opts: RequestOptions) => Promise<T>
 /** A configured server: lazy pool of connections, supervisor, call path, counters. */
 export class ServerHandle {
   readonly name: string;
+  /** The server as telemetry describes it (address, transport, redactor). */
+  readonly telemetryServer: TelemetryServer;
   private serverPool: ServerPool | undefined;
   private supervisor: Actor<typeof supervisorMachine> | undefined;
   private failure: McpRuntimeError | undefined;
@@ -87,6 +93,13 @@ export class ServerHandle {
     private readonly hooks: ServerHandleHooks,
   ) {
     this.name = config.name;
+    const secrets = secretsFor(config);
+    this.telemetryServer = describeServer({
+      name: config.name,
+      transport: config.transport,
+      url: config.url,
+      redact: (text) => secrets.redact(text),
+    });
     const restored = hooks.restore?.era ?? null;
     // A restored verdict counts only if it fits the configured preference.
     this.verdict =
@@ -182,6 +195,8 @@ export class ServerHandle {
     onState: (change: ConnectionStateChange) => void,
   ): ServerConnection {
     const c = this.config;
+    const telemetry = this.hooks.telemetry?.enabled ? this.hooks.telemetry : undefined;
+    let readyAtMs = 0;
     return new ServerConnection({
       server: c.name,
       spec: async () => ({
@@ -201,6 +216,7 @@ export class ServerHandle {
         this.verdict = verdict;
       },
       onStateChange: (change) => {
+        if (telemetry) readyAtMs = this.recordSession(telemetry, change, readyAtMs);
         onState(change);
         this.hooks.onStateChange({ ...change, memberId });
       },
@@ -208,7 +224,26 @@ export class ServerHandle {
       configureClient: (client) => this.hooks.configureClient(c.name, client),
       ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
       ...(this.hooks.clientOptions ? { clientOptions: this.hooks.clientOptions(c.name) } : {}),
+      ...(telemetry
+        ? { outgoing: (message, version, sessionId) => telemetry.outgoing(message, version, sessionId) }
+        : {}),
     });
+  }
+
+  /** `mcp.client.session.duration`: a session lasts from ready until the connection leaves ready. */
+  private recordSession(telemetry: CallTelemetry, change: ConnectionStateChange, readyAtMs: number): number {
+    if (change.to === 'ready') return change.at;
+    if (change.from === 'ready' && readyAtMs !== 0) {
+      const closed = change.to === 'closing' || change.to === 'closed';
+      telemetry.sessionEnded(
+        this.telemetryServer,
+        change.at - readyAtMs,
+        change.session?.protocolVersion,
+        closed ? undefined : (change.lastError ?? { code: 'CONNECTION_LOST' }),
+      );
+      return 0;
+    }
+    return readyAtMs;
   }
 
   /**
@@ -284,6 +319,9 @@ export class ServerHandle {
       onBreaker: (change) => this.hooks.onBreaker?.(change),
       // Failures leave redacted, and a server given up on for AUTH rejects with AUTH (auth.ts).
       surfaceError: (error) => surfaceError(this.config, error) as McpRuntimeError,
+      ...(this.hooks.telemetry?.enabled
+        ? { telemetry: { calls: this.hooks.telemetry, server: this.telemetryServer } }
+        : {}),
       ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
       ...(this.hooks.restore
         ? { restore: { breakers: this.hooks.restore.breakers, retryBudget: this.hooks.restore.retryBudget } }
