@@ -4,7 +4,11 @@
  * `close()` waits out, stdio-client-transport.ts).
  */
 import type { OAuthClientProvider, Transport } from '@modelcontextprotocol/client';
-import { SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  SdkHttpError,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+} from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { ConfigError } from '../errors/index.js';
 import { createHttpFetch } from './http-fetch.js';
@@ -142,6 +146,24 @@ function createHttpTransport(spec: TransportSpec): Transport {
       ? new SSEClientTransport(url, options)
       : new StreamableHTTPClientTransport(url, options);
   transport = created;
+  const send = created.send.bind(created);
+  created.send = async (message, sendOptions) => {
+    try {
+      await send(message, sendOptions);
+    } catch (error) {
+      // A 429/503 for this request: its Retry-After goes with the SDK's error (map-error.ts reads it).
+      const id = 'method' in message && 'id' in message ? message.id : undefined;
+      const waitMs = id === undefined ? undefined : http.retryAfterFor(id);
+      if (
+        waitMs !== undefined &&
+        error instanceof SdkHttpError &&
+        typeof error.data === 'object' &&
+        error.data
+      )
+        Object.assign(error.data, { retryAfterMs: waitMs });
+      throw error;
+    }
+  };
   const close = created.close.bind(created);
   created.close = async () => {
     try {
