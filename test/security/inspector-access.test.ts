@@ -62,7 +62,7 @@ describe('inspector access', () => {
       (await get(inspector.url, '/', { host: `localhost:${port}`, origin: `http://localhost:${port}` }))
         .status,
     ).toBe(200);
-    for (const headers of [
+    for (const headers of <Array<Record<string, string>>>[
       { host: `evil.example:${port}` },
       { host: 'evil.example' },
       { host: `127.0.0.1:${Number(port) + 1}` },
