@@ -14,6 +14,7 @@
 import { Agent, fetch as undiciFetch } from 'undici';
 import { type McpRuntimeError, ProtocolError } from '../errors/index.js';
 import { guardOrigins, type OriginGuardOptions } from './origin-guard.js';
+import { parseRetryAfterMs } from './retry-after.js';
 import { type TlsOptions, tlsConnectOptions, tlsFailureOf } from './tls.js';
 
 /** Options of {@link createHttpFetch}. */
@@ -54,12 +55,20 @@ const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 /** A wrapped fetch and the resources behind it. */
 export interface HttpFetch {
   fetch: typeof fetch;
+  /**
+   * The `Retry-After` (ms) of the 429/503 that answered the JSON-RPC request `id`, once (then
+   * forgotten). The SDK's HTTP error carries status and body, not headers: the transport's `send`
+   * attaches this to it.
+   */
+  retryAfterFor(id: string | number): number | undefined;
   /** Closes the agent's sockets; idempotent. */
   close(): Promise<void>;
 }
 
 /** `data` key of the JSON-RPC error the fetch puts in place of an oversized SSE event. */
 export const LOCAL_CAP_MARK = 'mcp-actors/maxMessageBytes';
+/** Retry-After values kept for `retryAfterFor` at most (each is taken at once; this bounds a leak). */
+const RETRY_AFTER_KEPT = 64;
 
 /** Event type given to a cut-off SSE event, so the SDK (which only reads `message` events) skips it. */
 const encoder = new TextEncoder();
@@ -140,11 +149,25 @@ export function createHttpFetch(options: HttpFetchOptions): HttpFetch {
       rejectsToken(input, init, response)
     )
       await options.onTokenRejected(response);
+    if (response.status === 429 || response.status === 503) {
+      const waitMs = parseRetryAfterMs(response.headers.get('retry-after'), Date.now());
+      const id = waitMs === undefined ? undefined : requestIdOf(init);
+      if (id !== undefined) {
+        if (retryAfter.size >= RETRY_AFTER_KEPT) retryAfter.delete(retryAfter.keys().next().value!);
+        retryAfter.set(id, waitMs!);
+      }
+    }
     return limitResponse(response, init, options);
   }) as typeof fetch;
+  const retryAfter = new Map<string | number, number>();
 
   return {
     fetch: wrapped,
+    retryAfterFor(id) {
+      const waitMs = retryAfter.get(id);
+      retryAfter.delete(id);
+      return waitMs;
+    },
     async close() {
       const a = agent;
       agent = undefined;

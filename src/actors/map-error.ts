@@ -191,6 +191,17 @@ function fromHttpError(error: SdkHttpError, ctx: ErrorContext): McpRuntimeError 
     );
   }
   if (status === 404) return new ConnectionLostError(`${at}: session expired (HTTP 404)`, options);
+  // A 429/503's Retry-After (http-fetch.ts reads it, the transport's send attaches it): the retry
+  // waits at least that long, or the call fails at once when the wait would pass its deadline.
+  const retryAfterMs = (error.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  if (typeof retryAfterMs === 'number') {
+    return new RemoteError(
+      `${at}: ${error.message} (the server asks to retry after ${retryAfterMs} ms)`,
+      status,
+      error.data,
+      { ...options, retryAfterMs },
+    );
+  }
   return new RemoteError(`${at}: ${error.message}`, status, error.data, options);
 }
 

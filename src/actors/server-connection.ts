@@ -175,6 +175,8 @@ export class ServerConnection {
   private everReady = false;
   /** The open `subscriptions/listen` stream of a 2026 session. */
   private listening: McpSubscription | undefined;
+  /** Transport closes under way (the `disposeTransport` action does not wait; `closeTransport` does). */
+  private readonly disposals = new Set<Promise<void>>();
 
   constructor(private readonly options: ServerConnectionOptions) {
     this.server = options.server;
@@ -501,11 +503,20 @@ export class ServerConnection {
     if (liveness === 'ws-ping' && wrapper) await wrapper.ping(timeoutMs);
   }
 
-  /** Closes the current transport; the Client's pending requests reject with ConnectionClosed now. */
+  /**
+   * Closes the current transport; the Client's pending requests reject with ConnectionClosed now.
+   * Resolves when every transport this connection is closing is closed (a stdio child and its
+   * process group have exited), so `close()` leaves nothing behind.
+   */
   private async disposeTransport(): Promise<void> {
     const wrapper = this.transport;
     this.transport = undefined;
-    if (wrapper) await wrapper.close();
+    if (wrapper) {
+      const closing = wrapper.close();
+      this.disposals.add(closing);
+      void closing.finally(() => this.disposals.delete(closing));
+    }
+    await Promise.all(this.disposals);
   }
 
   private onTransportClosed(wrapper: StartedTransport): void {

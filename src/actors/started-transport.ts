@@ -45,6 +45,9 @@ export class StartedTransport implements Transport {
     }
     inner.onmessage = (message, extra) => this.onmessage?.(message, extra);
     inner.onerror = (error) => {
+      // Once closed, what the transport reports is its own teardown (aborted streams): not news,
+      // and it may come after the runtime's close() resolved.
+      if (this.closed) return;
       this.onerror?.(error);
       this.hooks.onerror(error);
     };

@@ -2,7 +2,8 @@
  * TLS for `wss://` and `https://`: the options passed to Node's `tls.connect`, and the recognition of a
  * failed certificate check, which is reported as {@link AuthError} (code AUTH) — the server could not
  * prove who it is, or refused our client certificate — so the connection fails at once instead of
- * retrying a handshake that cannot succeed.
+ * retrying a handshake that cannot succeed. A client key that cannot be decrypted (wrong
+ * `tls.passphrase`) is AUTH too.
  */
 import { AuthError } from '../errors/index.js';
 
@@ -52,12 +53,18 @@ const CERT_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/** OpenSSL codes of a client key that cannot be read (wrong or missing `tls.passphrase`, not a key). */
+const KEY_CODES = new Set(['ERR_OSSL_BAD_DECRYPT', 'ERR_OSSL_EVP_BAD_DECRYPT', 'ERR_OSSL_PEM_BAD_DECRYPT']);
+
 function codeAndMessage(error: unknown): { code: string; message: string } | undefined {
   let e: unknown = error;
   for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth++) {
     const code = (e as { code?: unknown }).code;
     const message = (e as { message?: unknown }).message;
-    if (typeof code === 'string' && (CERT_CODES.has(code) || /^ERR_SSL_.*ALERT/.test(code))) {
+    if (
+      typeof code === 'string' &&
+      (CERT_CODES.has(code) || KEY_CODES.has(code) || /^ERR_SSL_.*ALERT/.test(code))
+    ) {
       return { code, message: typeof message === 'string' ? message : code };
     }
     e = (e as { cause?: unknown }).cause;
@@ -77,8 +84,11 @@ export function tlsFailureOf(error: unknown, server?: string): AuthError | undef
   const found = codeAndMessage(error);
   if (!found) return undefined;
   const peerRefused = found.code.startsWith('ERR_SSL_');
-  const message = peerRefused
-    ? `TLS handshake refused by the server (${found.code}: ${found.message}); check tls.cert and tls.key`
-    : `TLS certificate of the server was rejected (${found.code}: ${found.message}); trust its CA with tls.ca`;
+  // Our own key cannot be used: the same every attempt, so AUTH (not a lost connection to retry).
+  const message = KEY_CODES.has(found.code)
+    ? `TLS client key (tls.key) could not be decrypted (${found.code}); check tls.passphrase`
+    : peerRefused
+      ? `TLS handshake refused by the server (${found.code}: ${found.message}); check tls.cert and tls.key`
+      : `TLS certificate of the server was rejected (${found.code}: ${found.message}); trust its CA with tls.ca`;
   return new AuthError(message, { ...(server ? { server } : {}), cause: error });
 }

@@ -1,14 +1,20 @@
 /**
  * Builds the SDK `Transport` a server's configuration asks for: WebSocket (ours, over `ws`),
- * Streamable HTTP and legacy SSE (the SDK's), or stdio (the SDK's, child process).
+ * Streamable HTTP and legacy SSE (the SDK's), or stdio (ours: the child leads a process group that
+ * `close()` waits out, stdio-client-transport.ts).
  */
 import type { OAuthClientProvider, Transport } from '@modelcontextprotocol/client';
-import { SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import {
+  SdkHttpError,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+} from '@modelcontextprotocol/client';
+import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { ConfigError } from '../errors/index.js';
 import { createHttpFetch } from './http-fetch.js';
 import { ReauthTransport } from './reauth-transport.js';
 import { isSecretName } from './secret-names.js';
+import { StdioClientTransport } from './stdio-client-transport.js';
 import { type TlsOptions, tlsConnectOptions } from './tls.js';
 import { WebSocketClientTransport } from './websocket-client-transport.js';
 
@@ -87,11 +93,12 @@ export function createTransport(spec: TransportSpec): Transport {
         command: spec.command!,
         args: spec.args ?? [],
         env: { ...getDefaultEnvironment(), ...spec.env },
-        ...(spec.cwd ? { cwd: spec.cwd } : {}),
-        stderr: 'pipe',
+        cwd: spec.cwd,
       });
       const onStderr = spec.onStderr;
-      if (onStderr) transport.stderr?.on('data', (chunk: Buffer) => onStderr(chunk.toString('utf8')));
+      // Unread, the pipe would fill and block a child that writes to stderr.
+      if (onStderr) transport.stderr.on('data', (chunk: Buffer) => onStderr(chunk.toString('utf8')));
+      else transport.stderr.resume();
       return transport;
     }
   }
@@ -155,6 +162,24 @@ function createHttpTransport(spec: TransportSpec): Transport {
       ? new SSEClientTransport(url, options)
       : new StreamableHTTPClientTransport(url, options);
   transport = created;
+  const send = created.send.bind(created);
+  created.send = async (message, sendOptions) => {
+    try {
+      await send(message, sendOptions);
+    } catch (error) {
+      // A 429/503 for this request: its Retry-After goes with the SDK's error (map-error.ts reads it).
+      const id = 'method' in message && 'id' in message ? message.id : undefined;
+      const waitMs = id === undefined ? undefined : http.retryAfterFor(id);
+      if (
+        waitMs !== undefined &&
+        error instanceof SdkHttpError &&
+        typeof error.data === 'object' &&
+        error.data
+      )
+        Object.assign(error.data, { retryAfterMs: waitMs });
+      throw error;
+    }
+  };
   const close = created.close.bind(created);
   created.close = async () => {
     try {

@@ -36,11 +36,32 @@ async function newRuntime(config: RuntimeConfig): Promise<McpRuntime> {
   return createRuntime(config);
 }
 
-async function withRuntime<T>(config: RuntimeConfig, run: (rt: McpRuntime) => Promise<T>): Promise<T> {
+/** The exit code after Ctrl-C (128 + SIGINT), as shells report it. */
+const EXIT_INTERRUPTED = 130;
+
+/**
+ * Runs `run` with a runtime and closes it. Ctrl-C (or SIGTERM) closes the runtime before the
+ * process exits: a stdio child leads its own process group, so the terminal's signal does not reach
+ * it, and only `close()` makes sure it is gone. `watch` handles the signals itself (`signals: false`).
+ */
+async function withRuntime<T>(
+  config: RuntimeConfig,
+  run: (rt: McpRuntime) => Promise<T>,
+  signals = true,
+): Promise<T> {
   const rt = await newRuntime(config);
+  const onSignal = (): void => {
+    void rt.close().finally(() => process.exit(EXIT_INTERRUPTED));
+  };
+  if (signals) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
   try {
     return await run(rt);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await rt.close();
   }
 }
@@ -288,17 +309,21 @@ export async function watchCommand(ctx: CommandContext): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return await withRuntime(config, async (rt) => {
-      const first = await rt.readResource(server, uri);
-      emit(ctx.out, uri, first, 0);
-      let seen = 0;
-      for await (const update of rt.watch(server, uri, { signal: stop.signal })) {
-        seen++;
-        emit(ctx.out, uri, update as ReadResourceResult, seen);
-        if (seen >= max) break;
-      }
-      return EXIT.ok;
-    });
+    return await withRuntime(
+      config,
+      async (rt) => {
+        const first = await rt.readResource(server, uri);
+        emit(ctx.out, uri, first, 0);
+        let seen = 0;
+        for await (const update of rt.watch(server, uri, { signal: stop.signal })) {
+          seen++;
+          emit(ctx.out, uri, update as ReadResourceResult, seen);
+          if (seen >= max) break;
+        }
+        return EXIT.ok;
+      },
+      false,
+    );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

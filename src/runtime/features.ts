@@ -12,12 +12,15 @@ import type {
   RequestOptions,
 } from '@modelcontextprotocol/client';
 import type { InspectionEvent } from 'xstate';
+import { toRuntimeError } from '../actors/map-error.js';
 import type { ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
+import { ConnectionLostError } from '../errors/index.js';
 import type { SessionStateName } from '../machines/session.js';
 import { DEFAULT_MAX_INPUT_ROUNDS, type ResolvedConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import type { HealthSnapshot } from './health.js';
 import { listKey, ResourceCache, resourceKey } from './resource-cache.js';
+import { MAX_BACKGROUND_READS_PER_SERVER, ResourceRefresher } from './resource-refresher.js';
 import { sharedJsonSchemaValidator } from './schema.js';
 import {
   capabilitiesFor,
@@ -55,7 +58,6 @@ export interface FeatureHost {
   base(server: string): EventBase;
   listTools(server: string): Promise<unknown>;
   listPrompts(server: string): Promise<unknown>;
-  readResource(server: string, uri: string): Promise<ReadResourceResult>;
   /** Subscribes `uri`; `all` is the whole set after it (a 2026 listen stream carries the set). */
   subscribeRequest(server: string, uri: string, all: readonly string[]): Promise<void>;
   /** Ends the subscription of `uri`; `all` is the whole set after it. */
@@ -77,6 +79,12 @@ export class RuntimeFeatures {
   private readonly logLevels = new Map<string, LoggingLevel>();
   /** Handler calls (server requests or 2026 input rounds) per server, for the `input` event. */
   private readonly inputRounds = new Map<string, number>();
+  /** Background re-reads of updated resources. */
+  private readonly refresher = new ResourceRefresher<ReadResourceResult>({
+    maxInFlight: MAX_BACKGROUND_READS_PER_SERVER,
+    read: (server, uri) => this.backgroundRead(server, uri),
+    settled: (server, uri, outcome) => this.onRefreshed(server, uri, outcome),
+  });
 
   constructor(
     private readonly host: FeatureHost,
@@ -251,6 +259,7 @@ export class RuntimeFeatures {
 
   /** Cancels timers; stops the session actors. */
   close(): void {
+    this.refresher.close();
     this.registry.close();
     for (const s of this.sessions.values()) s.stop();
   }
@@ -260,22 +269,51 @@ export class RuntimeFeatures {
     return this.sessions.get(server)?.snapshot();
   }
 
-  private async onResourceUpdated(server: string, uri: string): Promise<void> {
-    this.cache.invalidate(server, resourceKey(uri));
-    let contents: ReadResourceResult | undefined;
-    let error: unknown;
-    try {
-      // Re-read through the cache, so the event reports (and the cache holds) the fresh value.
-      contents = await this.host.readResource(server, uri);
-    } catch (e) {
-      error = e;
+  /**
+   * A server says `uri` changed. Only a URI the application subscribed to (or watches) or holds in
+   * its cache is re-read, in the background (resource-refresher.ts: deduplicated, bounded, beside
+   * the call path); any other notification is dropped: a server cannot turn its notifications into
+   * reads through the application's queue and breaker.
+   */
+  private onResourceUpdated(server: string, uri: string): void {
+    const key = resourceKey(uri);
+    const wanted =
+      this.cache.has(server, key) ||
+      this.watchers.get(server)?.has(uri) === true ||
+      (this.sessions.get(server)?.subscriptions.includes(uri) ?? false);
+    if (!wanted) return;
+    this.cache.invalidate(server, key);
+    this.refresher.request(server, uri);
+  }
+
+  /** A background re-read on the server's connection, stored in the cache; fails at once when not ready. */
+  private backgroundRead(server: string, uri: string): Promise<ReadResourceResult> {
+    const conn = this.host.connectionOf(server);
+    if (!conn?.isReady) {
+      return Promise.reject(
+        new ConnectionLostError(`${server} is not connected: ${uri} was not re-read`, { server }),
+      );
     }
-    const base = this.host.base(server);
+    const timeout = this.host.config.servers.get(server)?.timeoutMs;
+    return this.cache.get(server, resourceKey(uri), () =>
+      conn.client.readResource({ uri }, timeout ? { timeout } : {}).catch((error: unknown) => {
+        throw toRuntimeError(error, { server, operation: `resources/read ${uri}` });
+      }),
+    );
+  }
+
+  /** Reports a background re-read: the event carries the fresh value (or the error); watchers get the value. */
+  private onRefreshed(
+    server: string,
+    uri: string,
+    outcome: { value: ReadResourceResult } | { error: unknown },
+  ): void {
+    if (this.host.isClosed()) return;
+    const contents = 'value' in outcome ? outcome.value : undefined;
     this.host.emit('resourceUpdated', {
-      ...base,
+      ...this.host.base(server),
       uri,
-      ...(contents ? { contents } : {}),
-      ...(error ? { error: error as never } : {}),
+      ...(contents ? { contents } : { error: (outcome as { error: unknown }).error as never }),
     });
     if (contents) for (const push of this.watchers.get(server)?.get(uri) ?? []) push(contents);
   }

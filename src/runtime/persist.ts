@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { KnownEra } from '../actors/server-connection.js';
 import { ConfigError } from '../errors/index.js';
 import type { BreakerPersisted } from '../machines/breaker.js';
+import { MAX_TIMER_MS } from '../machines/breaker-config.js';
 import type { RetryBudgetState } from '../machines/retry-policy.js';
 
 /** The format tag of a persisted runtime. */
@@ -16,17 +17,35 @@ export const PERSIST_FORMAT = 'mcp-actors.persist';
 /** The version this build writes and reads. */
 export const PERSIST_VERSION = 1;
 
+/**
+ * Semantic bounds: a snapshot is data from disk (or another process), and a value that types well
+ * can still disable the runtime, e.g. a retry budget of 1e9 retries in a bucket that starts a year
+ * ahead refuses every retry for the process's whole life.
+ */
+/** Largest count one retry-budget bucket may hold. */
+const MAX_BUCKET_COUNT = 1_000_000;
+/** Buckets of a retry budget (machines/retry-policy.ts). */
+const BUDGET_BUCKETS = 10;
+/** How far ahead of this clock a saved timestamp may be (clocks of two hosts differ a little). */
+const CLOCK_SKEW_MS = 60_000;
+
+const count = z.number().int().nonnegative().max(MAX_BUCKET_COUNT);
+
 const breakerSchema = z.object({
   circuit: z.enum(['closed', 'open', 'halfOpen']),
   openUntil: z.number().nullable(),
-  resetTimeoutMs: z.number().nonnegative(),
-  openedCount: z.number().int().nonnegative(),
+  resetTimeoutMs: z.number().nonnegative().max(MAX_TIMER_MS),
+  openedCount: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 });
 
 const serverSchema = z.object({
   breakers: z.record(z.string(), breakerSchema),
   retryBudget: z
-    .object({ calls: z.array(z.number()), retries: z.array(z.number()), bucketStartMs: z.number() })
+    .object({
+      calls: z.array(count).length(BUDGET_BUCKETS),
+      retries: z.array(count).length(BUDGET_BUCKETS),
+      bucketStartMs: z.number().nonnegative(),
+    })
     .nullable(),
   session: z.object({ sessionId: z.string().optional(), protocolVersion: z.string().optional() }).nullable(),
   lists: z.record(z.string(), z.object({ value: z.unknown(), ageMs: z.number().nonnegative() })).optional(),
@@ -73,7 +92,7 @@ export interface PersistedRuntime {
  * @example
  * const restored = parsePersisted(await readFile('rt.json', 'utf8'));
  */
-export function parsePersisted(input: unknown): PersistedRuntime {
+export function parsePersisted(input: unknown, nowMs: number = Date.now()): PersistedRuntime {
   let value = input;
   if (typeof input === 'string') {
     try {
@@ -103,5 +122,31 @@ export function parsePersisted(input: unknown): PersistedRuntime {
       })),
     );
   }
+  const issues = timeIssues(parsed.data as PersistedRuntime, nowMs);
+  if (issues.length > 0) throw new ConfigError(issues);
   return parsed.data as PersistedRuntime;
+}
+
+/** Timestamps from the future (past clock skew), which would stall a budget or a breaker until then. */
+function timeIssues(data: PersistedRuntime, nowMs: number): Array<{ path: string; message: string }> {
+  const issues: Array<{ path: string; message: string }> = [];
+  const latest = nowMs + CLOCK_SKEW_MS;
+  if (data.savedAt > latest) issues.push({ path: 'restoreFrom.savedAt', message: 'is in the future' });
+  for (const [name, server] of Object.entries(data.servers)) {
+    const at = `restoreFrom.servers.${name}`;
+    const budget = server.retryBudget;
+    if (budget && budget.bucketStartMs > latest) {
+      issues.push({ path: `${at}.retryBudget.bucketStartMs`, message: 'is in the future' });
+    }
+    for (const [key, b] of Object.entries(server.breakers)) {
+      // Open for at most its own reset timeout from now (the machine never sets more).
+      if (b.openUntil !== null && b.openUntil > latest + b.resetTimeoutMs) {
+        issues.push({
+          path: `${at}.breakers.${key}.openUntil`,
+          message: `is further ahead than its resetTimeoutMs (${b.resetTimeoutMs} ms)`,
+        });
+      }
+    }
+  }
+  return issues;
 }

@@ -46,6 +46,8 @@ export class ServerPool {
   private readonly tracksLoad: boolean;
   private started = false;
   private closing: Promise<void> | undefined;
+  /** Closes of members the machine retired, until they are done. */
+  private readonly retiring = new Set<Promise<void>>();
 
   constructor(private readonly deps: ServerPoolDeps) {
     this.tracksLoad = deps.config.max > Math.max(1, deps.config.min);
@@ -164,7 +166,9 @@ export class ServerPool {
     this.closing ??= (async () => {
       this.rejectWaiters(new ClosedError(`${this.deps.server} was closed`, { server: this.deps.server }));
       this.send({ type: 'CLOSE', nowMs: Date.now() });
-      await Promise.all([...this.members.values()].map((c) => c.close()));
+      // Members the machine retired (idle, failed, the CLOSE itself) are closing already: wait for
+      // them too, so nothing (a stdio child, a late event) outlives close().
+      await Promise.all([...[...this.members.values()].map((c) => c.close()), ...this.retiring]);
       this.actor.stop();
     })();
     return this.closing;
@@ -227,11 +231,13 @@ export class ServerPool {
         const conn = this.members.get(o.memberId);
         if (!conn) return;
         this.members.delete(o.memberId);
-        void conn.close().then(() => {
+        const retired = conn.close().then(() => {
+          this.retiring.delete(retired);
           this.memberOf.delete(conn);
           if (o.reason !== 'failed')
             this.send({ type: 'MEMBER_CLOSED', memberId: o.memberId, nowMs: Date.now() });
         });
+        this.retiring.add(retired);
         return;
       }
       case 'primary':

@@ -2,6 +2,11 @@
  * Async iterators over a call's progress (`rt.stream`) and over a resource's updates (`rt.watch`).
  * Leaving the `for await` loop early (break, return, throw) cancels the call — the server gets
  * `notifications/cancelled` — or unsubscribes the resource.
+ *
+ * A consumer slower than the server does not make the runtime buffer without bound: progress events
+ * not yet read are coalesced (the newest replaces the one waiting), and so are resource updates
+ * (each is the whole resource: the newest is what matters). At most one item waits besides the
+ * result.
  */
 import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/client';
 import { CancelledError } from '../errors/index.js';
@@ -26,8 +31,11 @@ class PushQueue<T> {
   private failure: { error: unknown } | undefined;
   private ended = false;
 
-  push(item: T): void {
-    this.items.push(item);
+  /** Queues `item`, or replaces the last waiting item when `replaces(last)` says it supersedes it. */
+  push(item: T, replaces?: (last: T) => boolean): void {
+    const last = this.items.length - 1;
+    if (replaces && last >= 0 && replaces(this.items[last]!)) this.items[last] = item;
+    else this.items.push(item);
     this.wake?.();
   }
 
@@ -76,7 +84,11 @@ export async function* progressStream<T>(
   const queue = new PushQueue<StreamEvent<T>>();
   let settled = false;
   start(controller.signal, (p) => {
-    if (!settled) queue.push({ type: 'progress', progress: p.progress, total: p.total, message: p.message });
+    if (!settled)
+      queue.push(
+        { type: 'progress', progress: p.progress, total: p.total, message: p.message },
+        (last) => last.type === 'progress',
+      );
   }).then(
     (value) => {
       settled = true;
@@ -111,7 +123,7 @@ export async function* subscriptionStream<T>(
   const onAbort = (): void => queue.end();
   if (signal?.aborted) return;
   const unsubscribe = await subscribe(
-    (value) => queue.push(value),
+    (value) => queue.push(value, () => true),
     (error) => queue.fail(error),
   );
   signal?.addEventListener('abort', onAbort, { once: true });

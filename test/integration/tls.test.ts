@@ -23,6 +23,11 @@ interface Pki {
   clientCert: string;
   /** A second CA that signed nothing we serve. */
   otherCa: string;
+  /** A client certificate signed by the other CA (the server does not trust it). */
+  foreignClientKey: string;
+  foreignClientCert: string;
+  /** The client key, encrypted with the passphrase `right-passphrase`. */
+  clientKeyEncrypted: string;
 }
 
 function makePki(): Pki {
@@ -56,7 +61,7 @@ function makePki(): Pki {
       '-subj',
       '/CN=other CA',
     );
-    const leaf = (name: string, ext: string) => {
+    const leaf = (name: string, ext: string, ca = 'ca') => {
       run('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
       writeFileSync(join(dir, `${name}.ext`), ext);
       run(
@@ -65,9 +70,9 @@ function makePki(): Pki {
         '-in',
         `${name}.csr`,
         '-CA',
-        'ca.crt',
+        `${ca}.crt`,
         '-CAkey',
-        'ca.key',
+        `${ca}.key`,
         '-CAcreateserial',
         '-out',
         `${name}.crt`,
@@ -79,6 +84,17 @@ function makePki(): Pki {
     };
     leaf('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
     leaf('client', 'extendedKeyUsage=clientAuth\n');
+    leaf('foreign', 'extendedKeyUsage=clientAuth\n', 'other');
+    run(
+      'pkey',
+      '-in',
+      'client.key',
+      '-aes256',
+      '-passout',
+      'pass:right-passphrase',
+      '-out',
+      'client-enc.key',
+    );
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
     return {
       ca: read('ca.crt'),
@@ -87,6 +103,9 @@ function makePki(): Pki {
       clientKey: read('client.key'),
       clientCert: read('client.crt'),
       otherCa: read('other.crt'),
+      foreignClientKey: read('foreign.key'),
+      foreignClientCert: read('foreign.crt'),
+      clientKeyEncrypted: read('client-enc.key'),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -275,14 +294,58 @@ describe('mutual TLS (client certificate)', () => {
       expect(endpoint.clientSubjects.slice(before)).toContain('client');
     });
 
-    it(`${kind}: without a client certificate the server refuses; the error is typed, not a crash`, async () => {
-      rt = createRuntime({ servers: { s: { url: urlOf(), tls: { ca: pki.ca } } }, defaults: fast });
-      const error = await rt.start().catch((e: unknown) => e);
-      // TLS 1.3 reports the refusal after the handshake: an alert (AUTH) or a reset (CONNECTION_LOST,
-      // then the reconnect attempts run out). Either way a typed error, never an open connection.
-      expect(['AUTH', 'CONNECTION_LOST', 'SERVER_FAILED']).toContain((error as { code?: string }).code);
-      if (kind === 'wss') expect((error as Error).message).toMatch(/TLS handshake refused by the server/);
-      expect(rt.snapshot().servers.s!.state).not.toBe('ready');
+    const refusals = () => ({
+      'no client certificate': { ca: pki.ca },
+      'a client certificate from a CA the server does not trust': {
+        ca: pki.ca,
+        cert: pki.foreignClientCert,
+        key: pki.foreignClientKey,
+      },
+      'a wrong passphrase for the client key': {
+        ca: pki.ca,
+        cert: pki.clientCert,
+        key: pki.clientKeyEncrypted,
+        passphrase: 'wrong-passphrase',
+      },
     });
+    const names = [
+      'no client certificate',
+      'a client certificate from a CA the server does not trust',
+      'a wrong passphrase for the client key',
+    ] as const;
+    // Known gaps (issue 15 item 14), kept as expected failures so a fix flips them: a Node TLS 1.3
+    // server drops an untrusted client certificate without an alert (the client sees a hang-up after
+    // its own handshake completed), and over https the SDK's era probe reports the refusal as
+    // "connection closed" without its TLS cause.
+    const knownGap = (name: (typeof names)[number]): boolean =>
+      name === 'a client certificate from a CA the server does not trust' ||
+      (kind === 'https' && name === 'no client certificate');
+    for (const name of names) {
+      (knownGap(name) ? it.fails : it)(
+        `${kind}: ${name} is AUTH at once, not TIMEOUT, and not retried`,
+        async () => {
+          rt = createRuntime({ servers: { s: { url: urlOf(), tls: refusals()[name] } }, defaults: fast });
+          const states: string[] = [];
+          rt.on('state', (e) => states.push(e.to));
+          const started = performance.now();
+          const error = await rt.start().catch((e: unknown) => e);
+          expect({
+            code: (error as { code?: string }).code,
+            message: (error as Error).message,
+          }).toMatchObject({
+            code: 'AUTH',
+            message: expect.stringMatching(/TLS|passphrase/),
+          });
+          expect(performance.now() - started).toBeLessThan(fast.connectTimeoutMs);
+          expect(states).not.toContain('reconnecting');
+          await expect(rt.callTool('s', 'echo', { text: 'x' })).rejects.toMatchObject({ code: 'AUTH' });
+          expect(rt.snapshot().servers.s!.state).not.toBe('ready');
+          // The passphrase is a secret: never in the error.
+          expect(JSON.stringify({ m: (error as Error).message, s: rt.snapshot() })).not.toContain(
+            'wrong-passphrase',
+          );
+        },
+      );
+    }
   }
 });

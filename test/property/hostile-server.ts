@@ -27,6 +27,8 @@ export interface HostileServerOptions {
   onRequest?: (socket: HostileSocket) => void | Promise<void>;
   /** Upgrade check; `false` answers 401. */
   authenticate?: (req: IncomingMessage) => boolean;
+  /** The capabilities `initialize` answers with. Default `{ tools: {} }`. */
+  capabilities?: Record<string, unknown>;
 }
 
 /** A running hostile peer. */
@@ -82,7 +84,7 @@ export async function serveHostile(options: HostileServerOptions = {}): Promise<
           id,
           result: {
             protocolVersion: message.params?.protocolVersion ?? '2025-06-18',
-            capabilities: { tools: {} },
+            capabilities: options.capabilities ?? { tools: {} },
             serverInfo: { name: 'hostile', version: '0.0.0' },
           },
         });

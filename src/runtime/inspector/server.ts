@@ -4,6 +4,8 @@
  * charts are served from this process (no network); updates stream over Server-Sent Events from
  * the runtime's inspection hub and `state` events. Every message is scrubbed of the configured
  * secrets before it leaves; figures come from `rt.snapshot()`, which is redacted already.
+ * Only loopback `Host`/`Origin` are served, or requests with the token (access.ts); a page that
+ * stops reading is dropped once its backlog passes `maxClientBufferBytes`.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -11,7 +13,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AnyActorRef, AnyStateMachine, InspectionEvent } from 'xstate';
+import { ConfigError } from '../../errors/index.js';
 import type { McpRuntime } from '../runtime.js';
+import { type AccessVerdict, inspectorAccess, isLoopbackHost } from './access.js';
 import { activeStateIds, allStates, chartModel, eventLabel } from './chart-model.js';
 import type { InspectionHub } from './hub.js';
 import { configSecrets, scrubJson } from './secrets.js';
@@ -19,8 +23,17 @@ import { STATECHARTS_DIR } from './statecharts.js';
 
 /** Options of `rt.inspect()`. */
 export interface InspectorOptions {
-  /** Port on 127.0.0.1; 0 (default) picks a free one. */
+  /** Port; 0 (default) picks a free one. */
   port?: number;
+  /** Address to listen on (default `127.0.0.1`). Any other than loopback needs a `token`. */
+  host?: string;
+  /**
+   * Required of every request when set: `Authorization: Bearer <token>` or `?token=<token>` (which
+   * sets a cookie for the page's own requests). Without it only loopback `Host`/`Origin` are served.
+   */
+  token?: string;
+  /** A page whose unsent data passes this many bytes (it stopped reading) is dropped (default 1 MiB). */
+  maxClientBufferBytes?: number;
   /** How often the per-server figures are pushed, in ms (default 1000). */
   figuresIntervalMs?: number;
   /** Transitions kept for a page that connects late (default 200). */
@@ -29,7 +42,7 @@ export interface InspectorOptions {
 
 /** A running inspector. */
 export interface InspectorHandle {
-  /** `http://127.0.0.1:PORT/` */
+  /** `http://127.0.0.1:PORT/` (without the token) */
   readonly url: string;
   /** Stops serving; open pages are disconnected. Idempotent. */
   close(): Promise<void>;
@@ -40,6 +53,9 @@ export interface InspectorSource {
   runtime: McpRuntime;
   hub: InspectionHub;
 }
+
+/** Default of {@link InspectorOptions.maxClientBufferBytes}. */
+const MAX_CLIENT_BUFFER_BYTES = 1 << 20;
 
 const ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url));
 const ASSETS: Record<string, string> = {
@@ -93,6 +109,13 @@ export async function startInspector(
   options: InspectorOptions = {},
 ): Promise<InspectorHandle> {
   const { runtime, hub } = source;
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host) && !options.token) {
+    throw new ConfigError([
+      { path: 'inspect.token', message: `required to serve the inspector on ${host} (not loopback)` },
+    ]);
+  }
+  const maxBufferBytes = options.maxClientBufferBytes ?? MAX_CLIENT_BUFFER_BYTES;
   const secrets = configSecrets(runtime.config);
   const clients = new Set<ServerResponse>();
   const actors = new Map<string, ActorInfo>();
@@ -101,9 +124,18 @@ export async function startInspector(
 
   const encode = (message: Record<string, unknown>): string =>
     `data: ${scrubJson(JSON.stringify(message), secrets)}\n\n`;
+  /** Writes to one page; a page that stopped reading is dropped, so its backlog cannot grow the heap. */
+  const write = (res: ServerResponse, frame: string): void => {
+    if (res.destroyed) return;
+    res.write(frame);
+    if (res.writableLength > maxBufferBytes) {
+      clients.delete(res);
+      res.destroy();
+    }
+  };
   const broadcast = (message: Record<string, unknown>): string => {
     const frame = encode(message);
-    for (const res of clients) res.write(frame);
+    for (const res of clients) write(res, frame);
     return frame;
   };
 
@@ -192,17 +224,17 @@ export async function startInspector(
       'cache-control': 'no-store',
       connection: 'keep-alive',
     });
-    res.write(encode(hello()));
+    clients.add(res);
+    write(res, encode(hello()));
     for (const ref of hub.machineActors) {
       const info = describe(ref);
       if (!info) continue;
       const snapshot = ref.getSnapshot() as { value?: unknown; status?: string };
       info.value = formatStateValue(snapshot.value);
-      res.write(encode(actorMessage(info, snapshot, Date.now())));
+      write(res, encode(actorMessage(info, snapshot, Date.now())));
     }
-    for (const frame of log) res.write(frame);
-    res.write(encode(figures()));
-    clients.add(res);
+    for (const frame of log) write(res, frame);
+    write(res, encode(figures()));
     req.on('close', () => clients.delete(res));
   };
 
@@ -217,7 +249,22 @@ export async function startInspector(
     }
   };
 
+  let access: (req: IncomingMessage) => AccessVerdict = () => ({
+    ok: false,
+    status: 403,
+    reason: 'not listening',
+  });
   const server = createServer((req, res) => {
+    const verdict = access(req);
+    if (!verdict.ok) {
+      res.writeHead(verdict.status, {
+        'content-type': 'text/plain',
+        ...(verdict.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+      });
+      res.end(verdict.reason);
+      return;
+    }
+    if (verdict.setCookie) res.setHeader('set-cookie', verdict.setCookie);
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' });
@@ -240,7 +287,7 @@ export async function startInspector(
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -269,5 +316,6 @@ export async function startInspector(
   timer.unref();
 
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, close };
+  access = inspectorAccess({ port, token: options.token });
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`, close };
 }
