@@ -55,6 +55,12 @@ export interface ServerHandleHooks {
   wrapRun?: <T>(server: string, operation: string, options: CallOptions, run: RunRequest<T>) => RunRequest<T>;
 }
 
+/** The issue a connection's CONFIG failure carries (its message already names the field). */
+function configIssue(server: string, message: string): { path: string; message: string } {
+  const named = /^Invalid configuration: ([^:]+): (.*)$/s.exec(message);
+  return named ? { path: named[1]!, message: named[2]! } : { path: `servers.${server}`, message };
+}
+
 /** A server's protocol era as `snapshot()`, `health()` and the CLI show it. */
 export interface ProtocolStatus {
   /** Config `protocol`. */
@@ -224,7 +230,7 @@ export class ServerHandle {
       // No such command, no MCP endpoint at the URL, a refused protocol version: say so at once.
       this.failure =
         error.code === 'CONFIG'
-          ? new ConfigError([{ path: `servers.${this.name}`, message: error.message }], { server: this.name })
+          ? new ConfigError([configIssue(this.name, error.message)], { server: this.name })
           : new ProtocolError(`${error.message}; fix the configuration and call restart`, {
               server: this.name,
             });
