@@ -17,6 +17,7 @@ import type { SessionStateName } from '../machines/session.js';
 import { DEFAULT_MAX_INPUT_ROUNDS, type ResolvedConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import type { HealthSnapshot } from './health.js';
+import { ListsOnConnect } from './lists-on-connect.js';
 import { listKey, ResourceCache, resourceKey } from './resource-cache.js';
 import { sharedJsonSchemaValidator } from './schema.js';
 import {
@@ -71,6 +72,8 @@ const LIST_CHANGED_DEBOUNCE_MS = 50;
 export class RuntimeFeatures {
   readonly cache: ResourceCache;
   readonly registry: ToolRegistry;
+  /** Lists tools and prompts when a server's first connection is ready. */
+  readonly lists: ListsOnConnect;
   private readonly sessions = new Map<string, ServerSession>();
   /** Watchers per server and URI: the subscription is sent once and dropped with the last watcher. */
   private readonly watchers = new Map<string, Map<string, Set<(r: ReadResourceResult) => void>>>();
@@ -89,6 +92,11 @@ export class RuntimeFeatures {
       onChanged: (server, kind) => this.emitListChanged(server, kind),
       onError: (server, error) => host.emit('error', { ...host.base(server), error: error as never }),
       debounceMs: LIST_CHANGED_DEBOUNCE_MS,
+    });
+    this.lists = new ListsOnConnect({
+      registry: this.registry,
+      timeoutMs: (server) => config.servers.get(server)?.initializeTimeoutMs ?? 10_000,
+      onError: (server, error) => host.emit('error', { ...host.base(server), error: error as never }),
     });
     for (const server of config.servers.keys()) {
       this.sessions.set(
@@ -179,6 +187,10 @@ export class RuntimeFeatures {
   /** Feeds the session, then reports `serverStatus`. Called before the facade's own events. */
   onConnectionState(change: ConnectionStateChange): void {
     this.sessions.get(change.server)?.onConnectionState(change);
+    if (change.to === 'ready') {
+      const conn = this.host.connectionOf(change.server);
+      if (conn?.isReady) this.lists.onReady(change.server, conn.client);
+    }
     this.emitStatus(change.server, change.to);
   }
 

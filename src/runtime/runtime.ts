@@ -78,6 +78,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   readonly config: ResolvedConfig;
   /** Sessions, cache, registry, subscriptions, logs, health (src/runtime/features.ts). */
   private readonly features: RuntimeFeatures;
+  /** Options of calls that already waited for the tool list (see `beforeFirstCall`). */
+  private readonly waitedForLists = new WeakSet<CallToolOptions>();
 
   constructor(config: ResolvedConfig, options: RuntimeOptions = {}) {
     super();
@@ -151,9 +153,13 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     await Promise.all(
       servers.map((name) => {
         const h = this.handle(name);
-        return h.start().catch((error: unknown) => {
-          throw surfaceError(h.config, error);
-        });
+        // Ready includes the tool and prompt lists (listed on connect), so calls validate at once.
+        return h.start().then(
+          () => this.features.lists.pending(name),
+          (error: unknown) => {
+            throw surfaceError(h.config, error);
+          },
+        );
       }),
     );
   }
@@ -194,6 +200,10 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     try {
       const h = this.handle(server);
       const registry = this.features.registry;
+      if (!registry.isLoaded(server, 'tools') && !this.waitedForLists.has(options)) {
+        const first = this.beforeFirstCall(h, options);
+        if (first) return first.then((opts) => this.callTool(server, tool, args, opts));
+      }
       registry.validateArguments(server, tool, args);
       const context = this.metaFor(h, options.context);
       // No `_meta: {}` on the wire when there is nothing to say (the server parses every byte).
@@ -232,14 +242,38 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     }
   }
 
+  /**
+   * Before the tool list is known, a call waits (within its own deadline and signal) for the
+   * connection and the lists loaded on connect, so its arguments are validated like every later
+   * call's. Resolves with the options for what is left of the deadline; undefined = go at once.
+   */
+  private beforeFirstCall(h: ServerHandle, options: CallToolOptions): Promise<CallToolOptions> | undefined {
+    const listing = this.features.lists.pending(h.name);
+    const ready = h.existingConnection?.isReady === true;
+    if (!listing && (ready || h.state === 'failed' || h.state === 'closed')) return undefined;
+    const startedMs = Date.now();
+    const timeoutMs = options.timeoutMs ?? h.config.timeoutMs;
+    const waited = ready ? Promise.resolve() : h.pool.waitReady(timeoutMs, options.signal);
+    const rest = (): CallToolOptions => {
+      const opts = { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - startedMs)) };
+      this.waitedForLists.add(opts); // once: a server without a tool list is not waited for again
+      return opts;
+    };
+    // Not ready in time: the call path reports it (and counts it) as for any call.
+    return waited.then(() => this.features.lists.pending(h.name)).then(rest, rest);
+  }
+
   /** Lists a server's tools (follows pagination). */
   async listTools(server: string, options: CallOptions = {}): Promise<ListToolsResult['tools']> {
-    return this.paginate(server, 'tools/list', options, (client, cursor, opts) =>
+    const listing = this.paginate(server, 'tools/list', options, (client, cursor, opts) =>
       client.listTools(cursor ? { cursor } : undefined, opts).then((r) => [r.tools, r.nextCursor]),
     ).then((tools) => {
       this.features.registry.ingest(server, 'tools', tools);
       return tools;
     });
+    // The list on connect waits for this one instead of sending a second tools/list.
+    this.features.lists.track(server, listing);
+    return listing;
   }
 
   /** Lists a server's resources (follows pagination). */
