@@ -170,7 +170,11 @@ export class ServerHandle {
   /** Connects and resolves when a connection is ready (bounded by connect + initialize timeouts). */
   async start(): Promise<void> {
     const c = this.config;
-    await this.pool.waitReady(c.connectTimeoutMs + c.initializeTimeoutMs);
+    const timeoutMs = c.connectTimeoutMs + c.initializeTimeoutMs;
+    const startedMs = Date.now();
+    await this.pool.waitReady(timeoutMs);
+    // The pool's other `min` members too (bounded; a slow one does not fail the start).
+    if (c.pool.min > 1) await this.pool.waitMembersReady(c.pool.min, timeoutMs - (Date.now() - startedMs));
   }
 
   /** Leaves `failed` (supervisor and connections) and reconnects from attempt 1. */
