@@ -12,6 +12,7 @@ import type {
   Transport,
   TransportSendOptions,
 } from '@modelcontextprotocol/client';
+import { progressBeforeResult } from './progress-order.js';
 
 /** Extra observers of the inner transport, called besides the Client's own callbacks. */
 export interface StartedTransportHooks {
@@ -38,7 +39,7 @@ export class StartedTransport implements Transport {
       // probe recognises the shape by these two fields.
       Object.assign(this, { pid: undefined, stderr: undefined });
     }
-    inner.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    inner.onmessage = progressBeforeResult((message, extra) => this.onmessage?.(message, extra));
     inner.onerror = (error) => {
       this.onerror?.(error);
       this.hooks.onerror(error);

@@ -78,6 +78,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   readonly config: ResolvedConfig;
   /** Sessions, cache, registry, subscriptions, logs, health (src/runtime/features.ts). */
   private readonly features: RuntimeFeatures;
+  /** Progress notifications per server that arrived after their call had settled. */
+  private readonly lateProgress = new Map<string, number>();
   /** Options of calls that already waited for the tool list (see `beforeFirstCall`). */
   private readonly waitedForLists = new WeakSet<CallToolOptions>();
 
@@ -491,7 +493,13 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     return secretsForAll(this.config.servers.values()).redactValue({
       at: new Date().toISOString(),
       closed: this.isClosed,
-      servers: Object.fromEntries([...this.servers].map(([name, h]) => [name, h.snapshot()])),
+      servers: Object.fromEntries(
+        [...this.servers].map(([name, h]) => [
+          name,
+          // Progress that came after its call settled: dropped, counted for debugging.
+          { ...h.snapshot(), lateProgressDropped: this.lateProgress.get(name) ?? 0 },
+        ]),
+      ),
       sessions: Object.fromEntries(this.serverNames.map((name) => [name, this.features.snapshot(name)])),
       cache: this.features.cache.stats(),
     });
@@ -620,7 +628,12 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   }
 
   private configureClient(server: string, client: Client): void {
-    watchProtocolErrors(client, server, (error) => this.emitError(server, error));
+    watchProtocolErrors(
+      client,
+      server,
+      (error) => this.emitError(server, error),
+      () => this.lateProgress.set(server, (this.lateProgress.get(server) ?? 0) + 1),
+    );
     this.features.configureClient(server, client);
     // Server-initiated requests and notification handlers are registered here (session features).
   }
