@@ -13,6 +13,7 @@ import type {
 } from '@modelcontextprotocol/client';
 import type { InspectionEvent } from 'xstate';
 import type { ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
+import { ConnectionLostError } from '../errors/index.js';
 import type { SessionStateName } from '../machines/session.js';
 import { DEFAULT_MAX_INPUT_ROUNDS, type ResolvedConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
@@ -54,8 +55,6 @@ export interface FeatureHost {
   connectionOf(server: string): ServerConnection | undefined;
   emit<K extends keyof RuntimeEvents>(event: K, payload: Parameters<RuntimeEvents[K]>[0]): void;
   base(server: string): EventBase;
-  listTools(server: string): Promise<unknown>;
-  listPrompts(server: string): Promise<unknown>;
   readResource(server: string, uri: string): Promise<ReadResourceResult>;
   /** Subscribes `uri`; `all` is the whole set after it (a 2026 listen stream carries the set). */
   subscribeRequest(server: string, uri: string, all: readonly string[]): Promise<void>;
@@ -88,7 +87,16 @@ export class RuntimeFeatures {
     const config = host.config;
     this.cache = new ResourceCache((server) => config.servers.get(server)?.cache ?? config.cache);
     this.registry = new ToolRegistry({
-      list: (server, kind) => (kind === 'tools' ? host.listTools(server) : host.listPrompts(server)),
+      // Refreshes go straight to the ready connection (see ListsOnConnect.list).
+      list: (server, kind) => {
+        const conn = host.connectionOf(server);
+        if (!conn?.isReady) {
+          return Promise.reject(
+            new ConnectionLostError(`${kind}/list on ${server}: not connected`, { server }),
+          );
+        }
+        return this.lists.list(server, kind, conn.client);
+      },
       onChanged: (server, kind) => this.emitListChanged(server, kind),
       onError: (server, error) => host.emit('error', { ...host.base(server), error: error as never }),
       debounceMs: LIST_CHANGED_DEBOUNCE_MS,

@@ -8,7 +8,8 @@
  * call, so it does not pass the queue, the breaker or the call counters.
  */
 import type { Client, Prompt, Tool } from '@modelcontextprotocol/client';
-import type { ToolRegistry } from './tool-registry.js';
+import { toRuntimeError } from '../actors/map-error.js';
+import type { ListKind, ToolRegistry } from './tool-registry.js';
 
 /** A server's list is at most this many pages (a server repeating its cursor ends the loop). */
 const MAX_PAGES = 1_000;
@@ -56,16 +57,25 @@ export class ListsOnConnect {
     return this.loading.get(server);
   }
 
-  private async load(server: string, client: Client): Promise<void> {
-    const caps = client.getServerCapabilities();
+  /**
+   * Lists one kind on `client` now and puts it into the registry. The registry's own refreshes
+   * (list_changed, a renewed session) use this too: housekeeping, not a caller's call, so it is not
+   * counted with the calls (a refresh in flight made `calls` differ from `ok + failed`).
+   */
+  list(server: string, kind: ListKind, client: Client): Promise<void> {
+    return this.listKind(server, kind, client).catch((error: unknown) => {
+      throw toRuntimeError(error, { server, operation: `${kind}/list` });
+    });
+  }
+
+  private async listKind(server: string, kind: ListKind, client: Client): Promise<void> {
     const timeout = this.deps.timeoutMs(server);
-    if (caps?.tools) {
+    if (kind === 'tools') {
       const tools = await paginate<Tool>((cursor) =>
         client.listTools(cursor ? { cursor } : undefined, { timeout }).then((r) => [r.tools, r.nextCursor]),
       );
       this.deps.registry.ingest(server, 'tools', tools);
-    }
-    if (caps?.prompts) {
+    } else {
       const prompts = await paginate<Prompt>((cursor) =>
         client
           .listPrompts(cursor ? { cursor } : undefined, { timeout })
@@ -73,6 +83,12 @@ export class ListsOnConnect {
       );
       this.deps.registry.ingest(server, 'prompts', prompts);
     }
+  }
+
+  private async load(server: string, client: Client): Promise<void> {
+    const caps = client.getServerCapabilities();
+    if (caps?.tools) await this.list(server, 'tools', client);
+    if (caps?.prompts) await this.list(server, 'prompts', client);
   }
 }
 

@@ -568,8 +568,6 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
           (this.emit as (e: string, p: unknown) => boolean)(event, payload);
         },
         base: (server) => this.base(server),
-        listTools: (server) => this.listTools(server),
-        listPrompts: (server) => this.listPrompts(server),
         readResource: (server, uri) => this.readResource(server, uri),
         subscribeRequest: (server, uri, all) => {
           const h = this.handle(server);
