@@ -331,6 +331,8 @@ export interface ResolvedConfig {
   context: Record<string, unknown>;
   clientInfo: { name: string; version: string };
   handlers: ParsedConfig['handlers'];
+  /** The policy defaults as given, for servers added later (`rt.addServer`). */
+  defaults: NonNullable<ParsedConfig['defaults']>;
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -401,5 +403,6 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     context: c.context ?? {},
     clientInfo: c.clientInfo ?? DEFAULT_CLIENT_INFO,
     handlers: c.handlers,
+    defaults: d,
   };
 }

@@ -82,7 +82,7 @@ export class RuntimeFeatures {
 
   constructor(
     private readonly host: FeatureHost,
-    inspect?: (event: InspectionEvent) => void,
+    private readonly inspect?: (event: InspectionEvent) => void,
   ) {
     const config = host.config;
     this.cache = new ResourceCache((server) => config.servers.get(server)?.cache ?? config.cache);
@@ -106,17 +106,32 @@ export class RuntimeFeatures {
       timeoutMs: (server) => config.servers.get(server)?.initializeTimeoutMs ?? 10_000,
       onError: (server, error) => host.emit('error', { ...host.base(server), error: error as never }),
     });
-    for (const server of config.servers.keys()) {
-      this.sessions.set(
-        server,
-        new ServerSession(server, () => host.connectionOf(server), {
-          invalidateCache: (s) => this.onSessionRenewed(s),
-          onStateChange: (s, from, to) => this.onSessionState(s, from, to),
-          toolHints: (s, tool) => this.registry.findTool(s, tool)?.annotations,
-          ...(inspect ? { inspect } : {}),
-        }),
-      );
-    }
+    for (const server of config.servers.keys()) this.addServer(server);
+  }
+
+  /** A server joined (at construction, or `rt.addServer`): its session actor. */
+  addServer(server: string): void {
+    const inspect = this.inspect;
+    this.sessions.set(
+      server,
+      new ServerSession(server, () => this.host.connectionOf(server), {
+        invalidateCache: (s) => this.onSessionRenewed(s),
+        onStateChange: (s, from, to) => this.onSessionState(s, from, to),
+        toolHints: (s, tool) => this.registry.findTool(s, tool)?.annotations,
+        ...(inspect ? { inspect } : {}),
+      }),
+    );
+  }
+
+  /** A server left (`rt.removeServer`): its session, watchers, cache entries and registry entries go. */
+  removeServer(server: string): void {
+    this.sessions.get(server)?.stop();
+    this.sessions.delete(server);
+    this.watchers.delete(server);
+    this.logLevels.delete(server);
+    this.inputRounds.delete(server);
+    this.cache.clear(server);
+    this.registry.forget(server);
   }
 
   /** The session actor of a server. */

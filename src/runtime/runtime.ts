@@ -27,13 +27,25 @@ import {
 } from '../errors/index.js';
 import { checkTransportSecurity, secretsFor, secretsForAll, surfaceError, warnSecurityOnce } from './auth.js';
 import { Batch, type BatchOptions } from './batch.js';
-import { type ResolvedConfig, type RuntimeConfig, resolveConfig } from './config.js';
+import {
+  type ResolvedConfig,
+  type ResolvedServerConfig,
+  type RuntimeConfig,
+  resolveConfig,
+  type ServerConfig,
+} from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import { CONTEXT_META_KEY, RuntimeFeatures } from './features.js';
 import type { HealthSnapshot } from './health.js';
 import { InspectionHub } from './inspector/hub.js';
 import { type InspectorHandle, type InspectorOptions, startInspector } from './inspector/server.js';
-import { PERSIST_FORMAT, PERSIST_VERSION, type PersistedRuntime, parsePersisted } from './persist.js';
+import {
+  PERSIST_FORMAT,
+  PERSIST_VERSION,
+  type PersistedRuntime,
+  type PersistedServer,
+  parsePersisted,
+} from './persist.js';
 import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resource-cache.js';
 import { type CallOptions, type ProtocolStatus, ServerHandle } from './server-handle.js';
 import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
@@ -94,36 +106,72 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       if (saved.lists && config.servers.has(name)) this.features.cache.importLists(name, saved.lists);
     }
     for (const server of config.servers.values()) {
-      checkTransportSecurity(server);
-      this.servers.set(
-        server.name,
-        new ServerHandle(server, {
-          onStateChange: (change) => this.onConnectionState(change),
-          onSupervisorState: ({ server: name, from, to, at, lastError }) =>
-            this.emit('state', { ...this.base(name), at, actor: 'supervisor', from, to, lastError }),
-          onBreaker: ({ from, to, reason, atMs, tool }) =>
-            this.emit('breaker', {
-              ...this.base(server.name),
-              at: atMs,
-              from,
-              to,
-              reason,
-              ...(tool ? { tool } : {}),
-            }),
-          onError: (error) => {
-            this.features.onTransportError(server.name, error);
-            this.emitError(server.name, error);
-          },
-          clientOptions: (server) => this.features.clientOptions(server),
-          wrapRun: (name, operation, opts, run) => this.features.wrapRun(name, operation, opts, run),
-          onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
-          configureClient: (name, client) => this.configureClient(name, client),
-          inspect: this.inspection.observer,
-          toolHints: (name, tool) => this.features.registry.findTool(name, tool)?.annotations,
-          ...(restored?.servers[server.name] ? { restore: restored.servers[server.name] } : {}),
-        }),
-      );
+      this.servers.set(server.name, this.createHandle(server, restored?.servers[server.name]));
     }
+  }
+
+  /**
+   * Adds a server at run time, validated as `createRuntime` validates one (CONFIG naming the field;
+   * the runtime's `defaults` apply). It connects on `start([name])` or its first call.
+   */
+  addServer(name: string, config: ServerConfig): void {
+    if (this.isClosed) throw new ClosedError('the runtime is closed');
+    if (this.servers.has(name)) {
+      throw new ConfigError([{ path: `servers.${name}`, message: `server "${name}" is already configured` }]);
+    }
+    const c = this.config;
+    const resolved = resolveConfig({
+      servers: { [name]: config },
+      defaults: c.defaults,
+      cache: c.cache,
+      context: c.context,
+      clientInfo: c.clientInfo,
+    }).servers.get(name) as ResolvedServerConfig;
+    c.servers.set(name, resolved);
+    this.features.addServer(name);
+    this.servers.set(name, this.createHandle(resolved, undefined));
+  }
+
+  /**
+   * Removes a server at run time: its connections close, its queued and in-flight calls reject
+   * with CLOSED, and its session, cache entries and registry entries go. Unknown name: CONFIG.
+   */
+  async removeServer(name: string): Promise<void> {
+    const h = this.handle(name);
+    this.servers.delete(name);
+    this.config.servers.delete(name);
+    await h.close();
+    this.features.removeServer(name);
+    this.lateProgress.delete(name);
+  }
+
+  private createHandle(server: ResolvedServerConfig, restore: PersistedServer | undefined): ServerHandle {
+    checkTransportSecurity(server);
+    return new ServerHandle(server, {
+      onStateChange: (change) => this.onConnectionState(change),
+      onSupervisorState: ({ server: name, from, to, at, lastError }) =>
+        this.emit('state', { ...this.base(name), at, actor: 'supervisor', from, to, lastError }),
+      onBreaker: ({ from, to, reason, atMs, tool }) =>
+        this.emit('breaker', {
+          ...this.base(server.name),
+          at: atMs,
+          from,
+          to,
+          reason,
+          ...(tool ? { tool } : {}),
+        }),
+      onError: (error) => {
+        this.features.onTransportError(server.name, error);
+        this.emitError(server.name, error);
+      },
+      clientOptions: (server) => this.features.clientOptions(server),
+      wrapRun: (name, operation, opts, run) => this.features.wrapRun(name, operation, opts, run),
+      onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
+      configureClient: (name, client) => this.configureClient(name, client),
+      inspect: this.inspection.observer,
+      toolHints: (name, tool) => this.features.registry.findTool(name, tool)?.annotations,
+      ...(restore ? { restore } : {}),
+    });
   }
 
   /** Names of the configured servers. */
