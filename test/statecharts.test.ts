@@ -3,8 +3,10 @@
  * through createMachine, its SVG must be well-formed and name every state, and no secret may
  * appear in it.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { transform } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createMachine, setup } from 'xstate';
 import { chartFiles, chartMachines } from '../scripts/statecharts.js';
@@ -17,8 +19,11 @@ import {
   checkStatecharts,
   discoverMachines,
   type FoundMachine,
+  MACHINES_DIR,
   STATECHARTS_DIR,
 } from '../src/runtime/inspector/statecharts.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 let machines: FoundMachine[];
 let files: Map<string, string>;
@@ -54,6 +59,50 @@ function xmlProblems(text: string): string[] {
   if (stack.length) problems.push(`unclosed: ${stack.join(', ')}`);
   return problems;
 }
+
+describe('statecharts of the installed package', () => {
+  it('discovers the machines from compiled .js files (dist), not only .ts', async () => {
+    // The package ships dist/machines/*.js: compile src/machines the same way, inside the
+    // repository so `xstate` resolves.
+    const root = mkdtempSync(join(ROOT, 'node_modules', '.statecharts-js-'));
+    const dir = join(root, 'machines');
+    try {
+      // The machines and the errors they import, as dist lays them out.
+      for (const folder of ['machines', 'errors']) {
+        const src = join(MACHINES_DIR, '..', folder);
+        mkdirSync(join(root, folder));
+        for (const file of readdirSync(src).filter((f) => f.endsWith('.ts'))) {
+          const { code } = await transform(readFileSync(join(src, file), 'utf8'), {
+            loader: 'ts',
+            format: 'esm',
+          });
+          writeFileSync(join(root, folder, file.replace(/\.ts$/, '.js')), code);
+        }
+      }
+      const fromJs = (await discoverMachines(dir)).map((m) => m.name);
+      const fromTs = (await discoverMachines()).map((m) => m.name);
+      expect(fromJs).toEqual(fromTs);
+      expect(fromJs).toEqual(expect.arrayContaining(['breaker', 'connection', 'pool', 'queue']));
+      await expect(discoverMachines(join(root, 'no-such-dir'))).rejects.toThrow();
+      mkdirSync(join(dir, 'empty'));
+      await expect(discoverMachines(join(dir, 'empty'))).rejects.toThrow(/no state machines found/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('lays every SVG out to be read at page width', () => {
+    // Issue 16 item 10: they were up to 2,833 pt wide. The connection machine is the big one.
+    const widths = Object.fromEntries(
+      [...files]
+        .filter(([name]) => name.endsWith('.svg'))
+        .map(([name, svg]) => [name, Number(/<svg width="([\d.]+)pt"/.exec(svg)?.[1])]),
+    );
+    for (const [name, width] of Object.entries(widths)) {
+      expect(width, name).toBeLessThanOrEqual(name === 'connection.svg' ? 1_900 : 900);
+    }
+  });
+});
 
 describe('docs/statecharts', () => {
   it('finds every machine exported by src/machines, including connection, breaker and queue', async () => {
@@ -134,7 +183,10 @@ describe('docs/statecharts', () => {
     expect(mmd).toContain('reconnecting --> failed: always [attemptsExhausted]');
     expect(mmd).toContain('__any --> closing: CLOSE');
     expect(svg).toContain('after retryBackoff');
-    expect(svg).toContain('TRANSPORT_CLOSED [isFatalError] / recordError, disposeTransport');
+    // In the SVG a transition's actions go one a line, so long labels grow down, not across.
+    expect(svg).toContain('>TRANSPORT_CLOSED [isFatalError]</text>');
+    expect(svg).toContain('&#160;/ recordError,</text>');
+    expect(svg).toContain('disposeTransport</text>');
   });
 
   it('matches the files in the docs folder byte for byte (connection)', () => {

@@ -94,6 +94,14 @@ export function describeErrno(error: unknown): string | undefined {
   return facts.code;
 }
 
+/** `command "npx-typo" not found (ENOENT)`: what a failed spawn means to the user. */
+function spawnFailure(facts: ErrnoFacts): string {
+  const command = facts.path ?? facts.syscall?.replace(/^spawn /, '') ?? 'the command';
+  const what =
+    facts.code === 'ENOENT' ? 'not found' : facts.code === 'EACCES' ? 'is not executable' : 'cannot be run';
+  return `command "${command}" ${what} (${facts.code})`;
+}
+
 /** True when the error means the network path to the server is gone (not a protocol answer). */
 export function isNetworkFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -141,7 +149,7 @@ export function toRuntimeError(error: unknown, ctx: ErrorContext): McpRuntimeErr
   const errno = errnoOf(error);
   if (errno && PERMANENT_SPAWN_CODES.has(errno.code)) {
     return markPermanent(
-      new ConfigError([{ path: `servers.${server}`, message: `${describeErrno(error)}` }], options),
+      new ConfigError([{ path: `servers.${server}.command`, message: spawnFailure(errno) }], options),
     );
   }
   if (isNetworkFailure(error)) {

@@ -177,6 +177,11 @@ export class ServerConnection {
   private listening: McpSubscription | undefined;
   /** Transport closes under way (the `disposeTransport` action does not wait; `closeTransport` does). */
   private readonly disposals = new Set<Promise<void>>();
+  /**
+   * The network failure the transport reported during the current handshake: the SDK then only
+   * says "connection closed", and the real cause (`ECONNREFUSED 127.0.0.1:3001`) would be lost.
+   */
+  private handshakeCause: McpRuntimeError | undefined;
 
   constructor(private readonly options: ServerConnectionOptions) {
     this.server = options.server;
@@ -349,6 +354,7 @@ export class ServerConnection {
     );
     this.transport = wrapper;
     this.handshaking = true;
+    this.handshakeCause = undefined;
     try {
       await inner.start();
     } catch (error) {
@@ -433,7 +439,9 @@ export class ServerConnection {
         );
       }
     }
-    const mapped = toRuntimeError(error, { ...this.ctx('handshake'), firstContact: !this.everReady });
+    const mapped = this.networkCause(
+      toRuntimeError(error, { ...this.ctx('handshake'), firstContact: !this.everReady }),
+    );
     if (mapped instanceof RemoteError && HANDSHAKE_REFUSALS.has(mapped.rpcCode)) {
       // The server refused the handshake itself (unsupported or missing protocol version, no such
       // method): the same request gets the same answer, so fail now, naming what it said.
@@ -448,6 +456,20 @@ export class ServerConnection {
       );
     }
     return withPermanence(mapped);
+  }
+
+  /**
+   * A handshake that ended because the transport failed reads "connection closed" from the SDK;
+   * the transport's own report (refused, reset, unreachable) names the cause a user can act on.
+   */
+  private networkCause(mapped: McpRuntimeError): McpRuntimeError {
+    const cause = this.handshakeCause;
+    this.handshakeCause = undefined;
+    if (!cause || isPermanent(mapped) || mapped.code === 'AUTH' || mapped.code === 'REMOTE') return mapped;
+    return new ConnectionLostError(`${this.server}: ${cause.message.replace(/^[^:]+ on [^:]+: /, '')}`, {
+      server: this.server,
+      cause,
+    });
   }
 
   /**
@@ -534,8 +556,12 @@ export class ServerConnection {
   }
 
   private onTransportError(wrapper: StartedTransport, error: Error): void {
-    const mapped = toRuntimeError(error, this.ctx('transport'));
+    // Before the first ready, a 404 means "no MCP endpoint here", not an expired session.
+    const mapped = toRuntimeError(error, { ...this.ctx('transport'), firstContact: !this.everReady });
     this.options.onTransportError?.(mapped);
+    if (this.transport === wrapper && this.handshaking && mapped.code === 'CONNECTION_LOST') {
+      this.handshakeCause = mapped;
+    }
     // The SDK's HTTP transports report a dead server as an error on the stream, not a close;
     // closing it here fails the requests in flight at once instead of at their timeout.
     if (this.transport === wrapper && isNetworkFailure(error)) void wrapper.close();

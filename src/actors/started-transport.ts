@@ -12,6 +12,7 @@ import type {
   Transport,
   TransportSendOptions,
 } from '@modelcontextprotocol/client';
+import { progressBeforeResult } from './progress-order.js';
 
 /** Extra observers of the inner transport, called besides the Client's own callbacks. */
 export interface StartedTransportHooks {
@@ -43,7 +44,7 @@ export class StartedTransport implements Transport {
       // probe recognises the shape by these two fields.
       Object.assign(this, { pid: undefined, stderr: undefined });
     }
-    inner.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    inner.onmessage = progressBeforeResult((message, extra) => this.onmessage?.(message, extra));
     inner.onerror = (error) => {
       // Once closed, what the transport reports is its own teardown (aborted streams): not news,
       // and it may come after the runtime's close() resolved.

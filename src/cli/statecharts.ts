@@ -14,18 +14,21 @@ import {
 import type { CommandContext } from './commands.js';
 import { EXIT, UsageError } from './output.js';
 
-/** Runs the command; exit 1 when `--check` finds stale files. */
+/** Runs the command; exit 1 when `--check` finds stale files or the SVG renderer is missing. */
 export async function statechartsCommand(ctx: CommandContext): Promise<number> {
   if (ctx.positionals.length > 0) throw new UsageError('statecharts takes no arguments', ctx.usage);
   // The runtime's own machines only; the repository's docs/statecharts also draws example
   // machines (scripts/statecharts.ts), so the default here is a folder of the caller's.
   const dir = resolve(typeof ctx.values.out === 'string' ? ctx.values.out : 'mcp-actors-statecharts');
-  let renderer: SvgRenderer | undefined;
+  let renderer: SvgRenderer;
   try {
     renderer = await graphvizRenderer();
   } catch (error) {
-    // @hpcc-js/wasm-graphviz is a development dependency: without it, no SVG.
-    ctx.out.note(`no SVG: @hpcc-js/wasm-graphviz is not available (${(error as Error).message})`);
+    // The SVGs are part of what this command writes and checks: without a renderer, fail loudly.
+    ctx.out.note(
+      `cannot render SVGs: @hpcc-js/wasm-graphviz is not installed (${(error as Error).message}); install it next to mcp-actors (npm install --save-dev @hpcc-js/wasm-graphviz@1.29.2) and run again`,
+    );
+    return EXIT.failed;
   }
   const machines = await discoverMachines();
   const files = await generateStatecharts(machines, renderer);

@@ -420,6 +420,8 @@ export interface ResolvedConfig {
   /** The fleet this runtime joins; undefined = a single process (nothing is loaded). */
   fleet: FleetConfig | undefined;
   telemetry: TelemetryOptions | false;
+  /** The policy defaults as given, for servers added later (`rt.addServer`). */
+  defaults: NonNullable<ParsedConfig['defaults']>;
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -492,5 +494,6 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     handlers: c.handlers,
     fleet: c.fleet,
     telemetry: c.telemetry ?? {},
+    defaults: d,
   };
 }

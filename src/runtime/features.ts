@@ -19,6 +19,7 @@ import type { SessionStateName } from '../machines/session.js';
 import { DEFAULT_MAX_INPUT_ROUNDS, type ResolvedConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import type { HealthSnapshot } from './health.js';
+import { ListsOnConnect } from './lists-on-connect.js';
 import { listKey, ResourceCache, resourceKey } from './resource-cache.js';
 import { MAX_BACKGROUND_READS_PER_SERVER, ResourceRefresher } from './resource-refresher.js';
 import { sharedJsonSchemaValidator } from './schema.js';
@@ -56,8 +57,6 @@ export interface FeatureHost {
   connectionOf(server: string): ServerConnection | undefined;
   emit<K extends keyof RuntimeEvents>(event: K, payload: Parameters<RuntimeEvents[K]>[0]): void;
   base(server: string): EventBase;
-  listTools(server: string): Promise<unknown>;
-  listPrompts(server: string): Promise<unknown>;
   /** Subscribes `uri`; `all` is the whole set after it (a 2026 listen stream carries the set). */
   subscribeRequest(server: string, uri: string, all: readonly string[]): Promise<void>;
   /** Ends the subscription of `uri`; `all` is the whole set after it. */
@@ -73,6 +72,8 @@ const LIST_CHANGED_DEBOUNCE_MS = 50;
 export class RuntimeFeatures {
   readonly cache: ResourceCache;
   readonly registry: ToolRegistry;
+  /** Lists tools and prompts when a server's first connection is ready. */
+  readonly lists: ListsOnConnect;
   private readonly sessions = new Map<string, ServerSession>();
   /** Watchers per server and URI: the subscription is sent once and dropped with the last watcher. */
   private readonly watchers = new Map<string, Map<string, Set<(r: ReadResourceResult) => void>>>();
@@ -88,27 +89,56 @@ export class RuntimeFeatures {
 
   constructor(
     private readonly host: FeatureHost,
-    inspect?: (event: InspectionEvent) => void,
+    private readonly inspect?: (event: InspectionEvent) => void,
   ) {
     const config = host.config;
     this.cache = new ResourceCache((server) => config.servers.get(server)?.cache ?? config.cache);
     this.registry = new ToolRegistry({
-      list: (server, kind) => (kind === 'tools' ? host.listTools(server) : host.listPrompts(server)),
+      // Refreshes go straight to the ready connection (see ListsOnConnect.list).
+      list: (server, kind) => {
+        const conn = host.connectionOf(server);
+        if (!conn?.isReady) {
+          return Promise.reject(
+            new ConnectionLostError(`${kind}/list on ${server}: not connected`, { server }),
+          );
+        }
+        return this.lists.list(server, kind, conn.client);
+      },
       onChanged: (server, kind) => this.emitListChanged(server, kind),
       onError: (server, error) => host.emit('error', { ...host.base(server), error: error as never }),
       debounceMs: LIST_CHANGED_DEBOUNCE_MS,
     });
-    for (const server of config.servers.keys()) {
-      this.sessions.set(
-        server,
-        new ServerSession(server, () => host.connectionOf(server), {
-          invalidateCache: (s) => this.onSessionRenewed(s),
-          onStateChange: (s, from, to) => this.onSessionState(s, from, to),
-          toolHints: (s, tool) => this.registry.findTool(s, tool)?.annotations,
-          ...(inspect ? { inspect } : {}),
-        }),
-      );
-    }
+    this.lists = new ListsOnConnect({
+      registry: this.registry,
+      timeoutMs: (server) => config.servers.get(server)?.initializeTimeoutMs ?? 10_000,
+      onError: (server, error) => host.emit('error', { ...host.base(server), error: error as never }),
+    });
+    for (const server of config.servers.keys()) this.addServer(server);
+  }
+
+  /** A server joined (at construction, or `rt.addServer`): its session actor. */
+  addServer(server: string): void {
+    const inspect = this.inspect;
+    this.sessions.set(
+      server,
+      new ServerSession(server, () => this.host.connectionOf(server), {
+        invalidateCache: (s) => this.onSessionRenewed(s),
+        onStateChange: (s, from, to) => this.onSessionState(s, from, to),
+        toolHints: (s, tool) => this.registry.findTool(s, tool)?.annotations,
+        ...(inspect ? { inspect } : {}),
+      }),
+    );
+  }
+
+  /** A server left (`rt.removeServer`): its session, watchers, cache entries and registry entries go. */
+  removeServer(server: string): void {
+    this.sessions.get(server)?.stop();
+    this.sessions.delete(server);
+    this.watchers.delete(server);
+    this.logLevels.delete(server);
+    this.inputRounds.delete(server);
+    this.cache.clear(server);
+    this.registry.forget(server);
   }
 
   /** The session actor of a server. */
@@ -187,6 +217,10 @@ export class RuntimeFeatures {
   /** Feeds the session, then reports `serverStatus`. Called before the facade's own events. */
   onConnectionState(change: ConnectionStateChange): void {
     this.sessions.get(change.server)?.onConnectionState(change);
+    if (change.to === 'ready') {
+      const conn = this.host.connectionOf(change.server);
+      if (conn?.isReady) this.lists.onReady(change.server, conn.client);
+    }
     this.emitStatus(change.server, change.to);
   }
 

@@ -21,7 +21,13 @@ import type { ConnectionStateChange } from '../actors/server-connection.js';
 import { ClosedError, ConfigError, McpRuntimeError, ToolError, ValidationError } from '../errors/index.js';
 import { checkTransportSecurity, secretsFor, secretsForAll, surfaceError, warnSecurityOnce } from './auth.js';
 import { Batch, type BatchOptions } from './batch.js';
-import { type ResolvedConfig, type RuntimeConfig, resolveConfig } from './config.js';
+import {
+  type ResolvedConfig,
+  type ResolvedServerConfig,
+  type RuntimeConfig,
+  resolveConfig,
+  type ServerConfig,
+} from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import { CONTEXT_META_KEY, RuntimeFeatures } from './features.js';
 import type { Fleet, FleetConfig } from './fleet/fleet.js';
@@ -29,7 +35,13 @@ import type { FleetStoreStateChange } from './fleet/store.js';
 import type { HealthSnapshot } from './health.js';
 import { InspectionHub } from './inspector/hub.js';
 import { type InspectorHandle, type InspectorOptions, startInspector } from './inspector/server.js';
-import { PERSIST_FORMAT, PERSIST_VERSION, type PersistedRuntime, parsePersisted } from './persist.js';
+import {
+  PERSIST_FORMAT,
+  PERSIST_VERSION,
+  type PersistedRuntime,
+  type PersistedServer,
+  parsePersisted,
+} from './persist.js';
 import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resource-cache.js';
 import { type CallOptions, type ProtocolStatus, ServerHandle } from './server-handle.js';
 import { listSkills, readSkill, type Skill, type SkillFile } from './skills.js';
@@ -83,6 +95,10 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   private readonly fleet: Promise<Fleet | undefined> | undefined;
   /** Spans, `_meta` propagation and metrics (the shared no-op when nothing records). */
   private readonly telemetry: CallTelemetry;
+  /** Progress notifications per server that arrived after their call had settled. */
+  private readonly lateProgress = new Map<string, number>();
+  /** Options of calls that already waited for the tool list (see `beforeFirstCall`). */
+  private readonly waitedForLists = new WeakSet<CallToolOptions>();
 
   constructor(config: ResolvedConfig, options: RuntimeOptions = {}) {
     super();
@@ -107,38 +123,74 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       if (saved.lists && config.servers.has(name)) this.features.cache.importLists(name, saved.lists);
     }
     for (const server of config.servers.values()) {
-      checkTransportSecurity(server);
-      this.servers.set(
-        server.name,
-        new ServerHandle(server, {
-          onStateChange: (change) => this.onConnectionState(change),
-          onSupervisorState: ({ server: name, from, to, at, lastError }) =>
-            this.emit('state', { ...this.base(name), at, actor: 'supervisor', from, to, lastError }),
-          onBreaker: ({ from, to, reason, atMs, tool }) =>
-            this.emit('breaker', {
-              ...this.base(server.name),
-              at: atMs,
-              from,
-              to,
-              reason,
-              ...(tool ? { tool } : {}),
-            }),
-          onError: (error) => {
-            this.features.onTransportError(server.name, error);
-            this.emitError(server.name, error);
-          },
-          clientOptions: (server) => this.features.clientOptions(server),
-          wrapRun: (name, operation, opts, run) => this.features.wrapRun(name, operation, opts, run),
-          onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
-          configureClient: (name, client) => this.configureClient(name, client),
-          inspect: this.inspection.observer,
-          telemetry: this.telemetry,
-          toolHints: (name, tool) => this.features.registry.findTool(name, tool)?.annotations,
-          ...(restored?.servers[server.name] ? { restore: restored.servers[server.name] } : {}),
-          ...(this.fleet ? { fleet: this.fleet } : {}),
-        }),
-      );
+      this.servers.set(server.name, this.createHandle(server, restored?.servers[server.name]));
     }
+  }
+
+  /**
+   * Adds a server at run time, validated as `createRuntime` validates one (CONFIG naming the field;
+   * the runtime's `defaults` apply). It connects on `start([name])` or its first call.
+   */
+  addServer(name: string, config: ServerConfig): void {
+    if (this.isClosed) throw new ClosedError('the runtime is closed');
+    if (this.servers.has(name)) {
+      throw new ConfigError([{ path: `servers.${name}`, message: `server "${name}" is already configured` }]);
+    }
+    const c = this.config;
+    const resolved = resolveConfig({
+      servers: { [name]: config },
+      defaults: c.defaults,
+      cache: c.cache,
+      context: c.context,
+      clientInfo: c.clientInfo,
+    }).servers.get(name) as ResolvedServerConfig;
+    c.servers.set(name, resolved);
+    this.features.addServer(name);
+    this.servers.set(name, this.createHandle(resolved, undefined));
+  }
+
+  /**
+   * Removes a server at run time: its connections close, its queued and in-flight calls reject
+   * with CLOSED, and its session, cache entries and registry entries go. Unknown name: CONFIG.
+   */
+  async removeServer(name: string): Promise<void> {
+    const h = this.handle(name);
+    this.servers.delete(name);
+    this.config.servers.delete(name);
+    await h.close();
+    this.features.removeServer(name);
+    this.lateProgress.delete(name);
+  }
+
+  private createHandle(server: ResolvedServerConfig, restore: PersistedServer | undefined): ServerHandle {
+    checkTransportSecurity(server);
+    return new ServerHandle(server, {
+      onStateChange: (change) => this.onConnectionState(change),
+      onSupervisorState: ({ server: name, from, to, at, lastError }) =>
+        this.emit('state', { ...this.base(name), at, actor: 'supervisor', from, to, lastError }),
+      onBreaker: ({ from, to, reason, atMs, tool }) =>
+        this.emit('breaker', {
+          ...this.base(server.name),
+          at: atMs,
+          from,
+          to,
+          reason,
+          ...(tool ? { tool } : {}),
+        }),
+      onError: (error) => {
+        this.features.onTransportError(server.name, error);
+        this.emitError(server.name, error);
+      },
+      clientOptions: (server) => this.features.clientOptions(server),
+      wrapRun: (name, operation, opts, run) => this.features.wrapRun(name, operation, opts, run),
+      onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
+      configureClient: (name, client) => this.configureClient(name, client),
+      inspect: this.inspection.observer,
+      telemetry: this.telemetry,
+      toolHints: (name, tool) => this.features.registry.findTool(name, tool)?.annotations,
+      ...(restore ? { restore } : {}),
+      ...(this.fleet ? { fleet: this.fleet } : {}),
+    });
   }
 
   /** Names of the configured servers. */
@@ -171,9 +223,13 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     await Promise.all(
       servers.map((name) => {
         const h = this.handle(name);
-        return h.start().catch((error: unknown) => {
-          throw surfaceError(h.config, error);
-        });
+        // Ready includes the tool and prompt lists (listed on connect), so calls validate at once.
+        return h.start().then(
+          () => this.features.lists.pending(name),
+          (error: unknown) => {
+            throw surfaceError(h.config, error);
+          },
+        );
       }),
     );
   }
@@ -214,6 +270,10 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     try {
       const h = this.handle(server);
       const registry = this.features.registry;
+      if (!registry.isLoaded(server, 'tools') && !this.waitedForLists.has(options)) {
+        const first = this.beforeFirstCall(h, options);
+        if (first) return first.then((opts) => this.callTool(server, tool, args, opts));
+      }
       registry.validateArguments(server, tool, args);
       const context = this.metaFor(h, options.context);
       // No `_meta: {}` on the wire when there is nothing to say (the server parses every byte).
@@ -252,14 +312,38 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     }
   }
 
+  /**
+   * Before the tool list is known, a call waits (within its own deadline and signal) for the
+   * connection and the lists loaded on connect, so its arguments are validated like every later
+   * call's. Resolves with the options for what is left of the deadline; undefined = go at once.
+   */
+  private beforeFirstCall(h: ServerHandle, options: CallToolOptions): Promise<CallToolOptions> | undefined {
+    const listing = this.features.lists.pending(h.name);
+    const ready = h.existingConnection?.isReady === true;
+    if (!listing && (ready || h.state === 'failed' || h.state === 'closed')) return undefined;
+    const startedMs = Date.now();
+    const timeoutMs = options.timeoutMs ?? h.config.timeoutMs;
+    const waited = ready ? Promise.resolve() : h.pool.waitReady(timeoutMs, options.signal);
+    const rest = (): CallToolOptions => {
+      const opts = { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - startedMs)) };
+      this.waitedForLists.add(opts); // once: a server without a tool list is not waited for again
+      return opts;
+    };
+    // Not ready in time: the call path reports it (and counts it) as for any call.
+    return waited.then(() => this.features.lists.pending(h.name)).then(rest, rest);
+  }
+
   /** Lists a server's tools (follows pagination). */
   async listTools(server: string, options: CallOptions = {}): Promise<ListToolsResult['tools']> {
-    return this.paginate(server, 'tools/list', options, (client, cursor, opts) =>
+    const listing = this.paginate(server, 'tools/list', options, (client, cursor, opts) =>
       client.listTools(cursor ? { cursor } : undefined, opts).then((r) => [r.tools, r.nextCursor]),
     ).then((tools) => {
       this.features.registry.ingest(server, 'tools', tools);
       return tools;
     });
+    // The list on connect waits for this one instead of sending a second tools/list.
+    this.features.lists.track(server, listing);
+    return listing;
   }
 
   /** Lists a server's resources (follows pagination). */
@@ -509,7 +593,13 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     return secretsForAll(this.config.servers.values()).redactValue({
       at: new Date().toISOString(),
       closed: this.isClosed,
-      servers: Object.fromEntries([...this.servers].map(([name, h]) => [name, h.snapshot()])),
+      servers: Object.fromEntries(
+        [...this.servers].map(([name, h]) => [
+          name,
+          // Progress that came after its call settled: dropped, counted for debugging.
+          { ...h.snapshot(), lateProgressDropped: this.lateProgress.get(name) ?? 0 },
+        ]),
+      ),
       sessions: Object.fromEntries(this.serverNames.map((name) => [name, this.features.snapshot(name)])),
       cache: this.features.cache.stats(),
     });
@@ -619,8 +709,6 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
           (this.emit as (e: string, p: unknown) => boolean)(event, payload);
         },
         base: (server) => this.base(server),
-        listTools: (server) => this.listTools(server),
-        listPrompts: (server) => this.listPrompts(server),
         subscribeRequest: (server, uri, all) => {
           const h = this.handle(server);
           return h
@@ -678,7 +766,12 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   }
 
   private configureClient(server: string, client: Client): void {
-    watchProtocolErrors(client, server, (error) => this.emitError(server, error));
+    watchProtocolErrors(
+      client,
+      server,
+      (error) => this.emitError(server, error),
+      () => this.lateProgress.set(server, (this.lateProgress.get(server) ?? 0) + 1),
+    );
     this.features.configureClient(server, client);
     // Server-initiated requests and notification handlers are registered here (session features).
   }

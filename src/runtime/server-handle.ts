@@ -62,6 +62,12 @@ export interface ServerHandleHooks {
   wrapRun?: <T>(server: string, operation: string, options: CallOptions, run: RunRequest<T>) => RunRequest<T>;
 }
 
+/** The issue a connection's CONFIG failure carries (its message already names the field). */
+function configIssue(server: string, message: string): { path: string; message: string } {
+  const named = /^Invalid configuration: ([^:]+): (.*)$/s.exec(message);
+  return named ? { path: named[1]!, message: named[2]! } : { path: `servers.${server}`, message };
+}
+
 /** A server's protocol era as `snapshot()`, `health()` and the CLI show it. */
 export interface ProtocolStatus {
   /** Config `protocol`. */
@@ -180,7 +186,11 @@ export class ServerHandle {
   /** Connects and resolves when a connection is ready (bounded by connect + initialize timeouts). */
   async start(): Promise<void> {
     const c = this.config;
-    await this.pool.waitReady(c.connectTimeoutMs + c.initializeTimeoutMs);
+    const timeoutMs = c.connectTimeoutMs + c.initializeTimeoutMs;
+    const startedMs = Date.now();
+    await this.pool.waitReady(timeoutMs);
+    // The pool's other `min` members too (bounded; a slow one does not fail the start).
+    if (c.pool.min > 1) await this.pool.waitMembersReady(c.pool.min, timeoutMs - (Date.now() - startedMs));
   }
 
   /** Leaves `failed` (supervisor and connections) and reconnects from attempt 1. */
@@ -262,7 +272,7 @@ export class ServerHandle {
       // No such command, no MCP endpoint at the URL, a refused protocol version: say so at once.
       this.failure =
         error.code === 'CONFIG'
-          ? new ConfigError([{ path: `servers.${this.name}`, message: error.message }], { server: this.name })
+          ? new ConfigError([configIssue(this.name, error.message)], { server: this.name })
           : new ProtocolError(`${error.message}; fix the configuration and call restart`, {
               server: this.name,
             });

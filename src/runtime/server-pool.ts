@@ -131,6 +131,33 @@ export class ServerPool {
     );
   }
 
+  /**
+   * After the first member is ready, waits (at most `timeoutMs`, never rejecting) until `count`
+   * members are: a burst right after `start()` then spreads over the pool instead of queueing on
+   * the one member that happened to connect first.
+   */
+  async waitMembersReady(count: number, timeoutMs: number): Promise<void> {
+    const untilMs = Date.now() + timeoutMs;
+    // Each round ends when some member becomes ready, so the loop runs at most `count` times.
+    for (let round = 0; round < count; round++) {
+      const ready = [...this.members.values()].filter((c) => c.isReady).length;
+      const leftMs = untilMs - Date.now();
+      if (ready >= count || leftMs <= 0 || this.closing || this.deps.failure()) return;
+      const ok = await this.waiters
+        .wait(
+          leftMs,
+          undefined,
+          () => this.notReadyError(timeoutMs),
+          () => this.notReadyError(timeoutMs),
+        )
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!ok) return;
+    }
+  }
+
   /** Rejects every waiting call (the server failed or closed). */
   rejectWaiters(error: McpRuntimeError): void {
     this.waiters.rejectAll(error);

@@ -126,6 +126,27 @@ describe.concurrent('mcp-actors usage', () => {
 
 describe.concurrent('mcp-actors against the demo server', () => {
   it(
+    'reports a typo in a server command at once (CONFIG naming the command), not after a timeout',
+    async () => {
+      // The same process start and runtime import as a successful connect, so the difference is
+      // what the typo costs: the target is 1 s (it used to wait 30 s).
+      const timed = async (args: string[]): Promise<Run & { ms: number }> => {
+        const t0 = performance.now();
+        const run = await cli(args);
+        return { ...run, ms: performance.now() - t0 };
+      };
+      const ok = await timed(['connect', demo.wsUrl]);
+      const typo = await timed(['call', 'echo', '{}', '--', 'no-such-mcp-server-xyz']);
+      expect(ok.code).toBe(0);
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toContain('error CONFIG');
+      expect(typo.stderr).toContain('command "no-such-mcp-server-xyz" not found (ENOENT)');
+      expect(typo.ms).toBeLessThan(ok.ms + 1_000);
+    },
+    T,
+  );
+
+  it(
     'calls a tool: text, --json, no colour when not a TTY',
     async () => {
       const [text, json] = await series([

@@ -88,9 +88,11 @@ describe('features against the demo server (Streamable HTTP)', () => {
 
   it('registry: qualified names, annotations, arguments validated before sending, list_changed refresh', async () => {
     rt = make();
+    // The lists are loaded on connect: even the first call is checked before it is sent.
     await expect(rt.callTool('s', 'echo', { text: 1 as unknown as string })).rejects.toMatchObject({
-      code: 'TOOL',
-    }); // schema not known yet: the server rejects it (McpServer answers with an isError result)
+      code: 'VALIDATION',
+      path: 'arguments.text',
+    });
     const tools = await rt.refreshTools();
     expect(tools.map((t) => t.qualifiedName)).toEqual(expect.arrayContaining(['s.echo', 's.set-note']));
     expect(rt.findTool('s.echo')?.annotations).toMatchObject({ readOnlyHint: true });

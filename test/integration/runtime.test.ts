@@ -168,7 +168,8 @@ describe('runtime: server killed and restarted', () => {
         const connects: boolean[] = [];
         rt.on('connect', (e) => connects.push(e.reconnect));
         let settledAt = 0;
-        const inflight = rt.callTool('s', 'slow', { durationMs: 10_000, steps: 1 }).then(
+        // `slow` is read-only (known from the list on connect), so it would be retried: forbid it.
+        const inflight = rt.callTool('s', 'slow', { durationMs: 10_000, steps: 1 }, { retry: false }).then(
           () => null,
           (e: unknown) => {
             settledAt = performance.now();
@@ -195,7 +196,9 @@ describe('runtime: server killed and restarted', () => {
     const rt = createRuntime({ servers: { s: stdioServer() }, defaults: fast });
     try {
       await rt.start();
-      const inflight = rt.callTool('s', 'slow', { durationMs: 10_000, steps: 1 }).catch((e: unknown) => e);
+      const inflight = rt
+        .callTool('s', 'slow', { durationMs: 10_000, steps: 1 }, { retry: false })
+        .catch((e: unknown) => e);
       await new Promise((r) => setTimeout(r, 100));
       const crashed = rt.callTool('s', 'crash').catch((e: unknown) => e);
       expect(await inflight).toMatchObject({ code: 'CONNECTION_LOST' });

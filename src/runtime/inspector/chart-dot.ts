@@ -35,13 +35,30 @@ function stateLabel(state: ChartState, internal: string[]): string {
   return `<<table border="0" cellborder="0" cellspacing="0" cellpadding="1"><tr><td><b>${html(state.key)}</b></td></tr>${rows}</table>>`;
 }
 
+/** Layout direction: left to right, or top to bottom (narrower for long chains of states). */
+export type ChartDirection = 'LR' | 'TB';
+
+/**
+ * An edge label's lines: the actions after ` / ` and each further action on a line of its own, so
+ * a transition with many actions grows down, not across the page.
+ */
+function labelLines(label: string): string[] {
+  const slash = label.indexOf(' / ');
+  if (slash < 0) return [label];
+  const actions = label.slice(slash + 3).split(', ');
+  return [
+    label.slice(0, slash),
+    ...actions.map((a, i) => `${i === 0 ? '  / ' : '    '}${a}${i < actions.length - 1 ? ',' : ''}`),
+  ];
+}
+
 /**
  * Renders the model as DOT (lay it out with Graphviz `dot`).
  *
  * @example
  * const svg = graphviz.dot(toDot(chartModel(connectionMachine)));
  */
-export function toDot(model: ChartModel): string {
+export function toDot(model: ChartModel, direction: ChartDirection = 'LR'): string {
   const states = allStates(model);
   const byId = new Map(states.map((s) => [s.id, s]));
   const parentOf = new Map<string, string>();
@@ -60,7 +77,7 @@ export function toDot(model: ChartModel): string {
 
   const out: string[] = [
     `digraph ${q(model.id)} {`,
-    `  graph [rankdir=LR, compound=true, fontname=${q(FONT)}, fontsize=12, nodesep=0.35, ranksep=0.55, pad=0.2, id=${q(`machine:${model.id}`)}, label=<<b>${html(model.id)}</b>>, labelloc=t];`,
+    `  graph [rankdir=${direction}, compound=true, fontname=${q(FONT)}, fontsize=12, nodesep=0.35, ranksep=0.55, pad=0.2, id=${q(`machine:${model.id}`)}, label=<<b>${html(model.id)}</b>>, labelloc=t];`,
     `  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#4a5568", fontname=${q(FONT)}, fontsize=11, margin="0.12,0.06"];`,
     `  edge [fontname=${q(FONT)}, fontsize=9, color="#718096", fontcolor="#2d3748", arrowsize=0.7];`,
   ];
@@ -125,7 +142,10 @@ export function toDot(model: ChartModel): string {
     }
   }
   for (const e of edges.values()) {
-    const label = e.labels.map((l) => `${q(l).slice(1, -1)}\\l`).join('');
+    const label = e.labels
+      .flatMap(labelLines)
+      .map((l) => `${q(l).slice(1, -1)}\\l`)
+      .join('');
     out.push(`  ${q(e.from)} -> ${q(e.to)} [${[`label="${label}"`, ...e.attrs].join(', ')}];`);
   }
   out.push('}');

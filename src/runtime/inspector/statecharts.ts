@@ -42,11 +42,15 @@ function isMachine(value: unknown): value is AnyStateMachine {
 }
 
 /**
- * Imports every `*.ts` module of `dir` and returns the state machines they export, sorted by name.
- * Two machines with the same id are an error (their files would collide).
+ * Imports every `*.ts` (or compiled `*.js`) module of `dir` and returns the state machines they
+ * export, sorted by name. Two machines with the same id are an error (their files would collide),
+ * and so is a directory without machines.
  */
 export async function discoverMachines(dir = MACHINES_DIR): Promise<FoundMachine[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort();
+  // `.ts` in a checkout, `.js` in the installed package (dist).
+  const files = (await readdir(dir))
+    .filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.endsWith('.js'))
+    .sort();
   const found = new Map<string, FoundMachine>();
   for (const file of files) {
     const mod = (await import(pathToFileURL(join(dir, file)).href)) as Record<string, unknown>;
@@ -62,6 +66,7 @@ export async function discoverMachines(dir = MACHINES_DIR): Promise<FoundMachine
       found.set(value.id, { name: value.id, file, exportName, machine: value });
     }
   }
+  if (found.size === 0) throw new Error(`no state machines found in ${dir}`);
   return [...found.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -140,13 +145,22 @@ export async function generateStatecharts(
     mermaid.set(m.name, mmd);
     files.set(`${m.name}.mmd`, mmd);
     if (renderSvg) {
-      const svg = await renderSvg(toDot(model));
+      // Both directions, keeping the narrower drawing: charts are read at page width.
+      const wide = await renderSvg(toDot(model, 'LR'));
+      const tall = await renderSvg(toDot(model, 'TB'));
+      const svg = svgWidthPt(tall) < svgWidthPt(wide) ? tall : wide;
       files.set(`${m.name}.svg`, svg.endsWith('\n') ? svg : `${svg}\n`);
     }
   }
   files.set('README.md', readme(machines, mermaid));
   for (const [name, text] of files) assertNoSecrets(name, text);
   return files;
+}
+
+/** The width Graphviz gave an SVG (`<svg width="123pt"`); Infinity when it cannot be read. */
+function svgWidthPt(svg: string): number {
+  const width = /<svg width="([\d.]+)pt"/.exec(svg)?.[1];
+  return width === undefined ? Number.POSITIVE_INFINITY : Number(width);
 }
 
 /** Writes the files into `dir`; returns the names written. */
