@@ -77,6 +77,6 @@ export type {
   MeterProviderLike,
   TelemetryOptions,
   TracerProviderLike,
-} from './runtime/telemetry/call-telemetry.js';
+} from './runtime/telemetry/options.js';
 export { type CompletionRef, expandTemplate, type TemplateVariables } from './runtime/templates.js';
 export type { RegisteredPrompt, RegisteredTool } from './runtime/tool-registry.js';

@@ -18,7 +18,7 @@ const positiveMs = z.number().int().nonnegative();
 /** `auth.refresh`: the refresh_token grant; must honour `signal` (aborted before its lock's lease ends). */
 export type RefreshTokens = (current: FleetTokenSet, signal: AbortSignal) => Promise<FleetTokenSet>;
 
-import type { MeterProviderLike, TelemetryOptions, TracerProviderLike } from './telemetry/call-telemetry.js';
+import type { MeterProviderLike, TelemetryOptions, TracerProviderLike } from './telemetry/options.js';
 
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `expected ${what}` });
 

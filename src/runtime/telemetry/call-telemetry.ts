@@ -16,32 +16,12 @@ import {
   type TelemetryError,
 } from './call-span.js';
 import { ATTR, DURATION_BUCKETS_S, INSTRUMENTATION_SCOPE, METRIC } from './names.js';
+import type { MeterProviderLike, TelemetryOptions, TracerProviderLike } from './options.js';
 import { loadOtelApi, type OtelApi, type OtelApiLoader } from './otel-api.js';
 import { registerRuntimeMetrics, type StatsSource } from './runtime-metrics.js';
 import type { TelemetryServer } from './server-info.js';
 
-/** A tracer provider, structurally (so the public types do not need `@opentelemetry/api`). */
-export interface TracerProviderLike {
-  getTracer(name: string, version?: string): unknown;
-}
-
-/** A meter provider, structurally. */
-export interface MeterProviderLike {
-  getMeter(name: string, version?: string): unknown;
-}
-
-/** The `telemetry` option of the runtime. */
-export interface TelemetryOptions {
-  /** Where spans go. Default: the global tracer provider (`trace.setGlobalTracerProvider`). */
-  tracerProvider?: TracerProviderLike;
-  /** Where metrics go. Default: the global meter provider. */
-  meterProvider?: MeterProviderLike;
-  /**
-   * Name `resources/read` spans `resources/read {uri}`. Off by default: the conventions keep
-   * URIs (high cardinality) out of span names; the URI is always in `mcp.resource.uri`.
-   */
-  resourceUriInSpanName?: boolean;
-}
+export type { MeterProviderLike, TelemetryOptions, TracerProviderLike } from './options.js';
 
 /** What the runtime hands {@link createCallTelemetry}. */
 export interface CallTelemetryInit extends TelemetryOptions {
