@@ -43,6 +43,7 @@ import {
   queueMachine,
   takeQueueOutput,
   tryAdmitFast,
+  tryEnqueueFast,
   trySettleFast,
 } from '../machines/queue.js';
 import { nextRandom } from '../machines/random.js';
@@ -172,6 +173,11 @@ export class CallPath {
       input: { ...deps.queue, nowMs: Date.now() },
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
     }).start();
+    // A step no call of ours drove (the deadline timer expiring queued calls) leaves instructions
+    // in the box: carry them out at once. Steps we drive are flushed by their sender.
+    this.queue.subscribe(() => {
+      if (this.queue.getSnapshot().context.store.hasOutput) this.flush();
+    });
     this.budget = new RetryBudget(deps.retry.budgetRatio, deps.retry.budgetWindowMs);
     if (deps.restore?.retryBudget) this.budget.restore(deps.restore.retryBudget);
     // A restored open breaker must refuse calls (and probe after its deadline) from the start.
@@ -341,10 +347,13 @@ export class CallPath {
   }
 
   private admit(p: Pending, nowMs: number): void {
-    if (tryAdmitFast(this.queue.getSnapshot().context, p.id)) {
+    const ctx = this.queue.getSnapshot().context;
+    if (tryAdmitFast(ctx, p.id)) {
       this.dispatch(p);
       return;
     }
+    // Past the window the call waits in the store; an event only when the machine must act.
+    if (tryEnqueueFast(ctx, p.id, p.spec.options.priority ?? 'normal', p.deadlineAt, nowMs)) return;
     this.queue.send({
       type: 'ENQUEUE',
       id: p.id,
@@ -365,13 +374,16 @@ export class CallPath {
     }
   }
 
-  private release(p: Pending): void {
+  private release(p: Pending, nowMs: number): void {
     if (this.closed) return; // the queue is gone with the path; stragglers only settle
     const ctx = this.queue.getSnapshot().context;
-    if (!trySettleFast(ctx, p.id)) {
-      this.queue.send({ type: 'SETTLE', id: p.id, nowMs: Date.now() });
-      this.flush();
+    if (trySettleFast(ctx, p.id, nowMs)) {
+      // The freed slot went to the next waiting call, if any (no event either way).
+      if (ctx.store.hasOutput) this.flush();
+      return;
     }
+    this.queue.send({ type: 'SETTLE', id: p.id, nowMs });
+    this.flush();
   }
 
   /**
@@ -384,7 +396,7 @@ export class CallPath {
     const decision = canPass(breaker.getSnapshot().context, nowMs);
     if (!decision.allow) {
       this.stats.breakerRejections++;
-      this.release(p);
+      this.release(p, nowMs);
       this.settle(
         p,
         new BreakerOpenError(
@@ -452,7 +464,7 @@ export class CallPath {
     const outcome = this.breakerOutcome(error, conn);
     if (needsEvent(breaker.getSnapshot().context, outcome, p.probePhase))
       breaker.send(outcomeEvent(outcome, nowMs, p.probePhase));
-    this.release(p);
+    this.release(p, nowMs);
     if (error === undefined) {
       this.settle(p, undefined, value);
     } else if (this.shouldRetry(p, error, nowMs)) {
