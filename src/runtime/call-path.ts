@@ -77,13 +77,21 @@ export interface CallOptions {
   priority?: QueuePriority;
 }
 
-/** One call as the facade hands it to the path. */
+/**
+ * One call as the facade hands it to the path. `run` sends it; `arg` is handed to `run` as is (so
+ * the facade can pass one function for every call instead of a closure per call); `check` vets a
+ * result (throwing fails the attempt like a rejection); `mapError` turns a raw rejection into a
+ * better one before the path maps it to a runtime error.
+ */
 export interface CallSpec<T> {
   operation: string;
   kind: RequestKind;
-  tool?: string;
+  tool?: string | undefined;
   options: CallOptions;
-  run: (client: Client, opts: RequestOptions) => Promise<T>;
+  run: (client: Client, opts: RequestOptions, arg: unknown) => Promise<T>;
+  arg?: unknown;
+  check?: ((value: T, spec: CallSpec<T>, server: string) => T) | undefined;
+  mapError?: ((error: unknown, spec: CallSpec<T>, server: string) => unknown) | undefined;
 }
 
 /** What the path needs from the server handle. */
@@ -104,6 +112,13 @@ export interface CallPathDeps {
   toolHints: (tool: string) => ToolHints | undefined;
   /** A breaker changed state. */
   onBreaker: (change: BreakerTransition & { tool?: string }) => void;
+  /**
+   * Sends one attempt on `conn` in place of `spec.run(conn.client, opts, spec.arg)` (the session
+   * wraps requests that can meet an expired HTTP session).
+   */
+  send?: <T>(conn: ServerConnection, spec: CallSpec<T>, opts: RequestOptions) => Promise<T>;
+  /** Each attempt that reached a connection: its latency and its error, if it failed (health). */
+  onOutcome?: (latencyMs: number, error: McpRuntimeError | undefined) => void;
   inspect?: (event: InspectionEvent) => void;
   /** Last touch on every error before it leaves (redaction of the server's secrets). */
   surfaceError?: (error: McpRuntimeError) => McpRuntimeError;
@@ -134,6 +149,8 @@ interface Pending {
   /** The half-open phase this call probes, when it is a probe. */
   probePhase: number | undefined;
   breakerKey: string;
+  /** `performance.now()` when the current attempt was sent. */
+  sentAt: number;
   settled: boolean;
   resolve: (value: unknown) => void;
   reject: (error: McpRuntimeError) => void;
@@ -204,6 +221,7 @@ export class CallPath {
         timeoutMs,
         probePhase: undefined,
         breakerKey: this.deps.perToolBreakers && spec.tool ? spec.tool : '*',
+        sentAt: 0,
         settled: false,
         resolve: resolve as (value: unknown) => void,
         reject,
@@ -440,13 +458,26 @@ export class CallPath {
         opts.timeout = p.timeoutMs;
       }
       if (options.maxTotalTimeoutMs !== undefined) opts.maxTotalTimeout = options.maxTotalTimeoutMs;
-      sent = p.spec.run(conn.client, opts);
+      p.sentAt = performance.now();
+      const spec = p.spec;
+      sent = this.deps.send ? this.deps.send(conn, spec, opts) : spec.run(conn.client, opts, spec.arg);
     } catch (e) {
       this.finish(p, breaker, conn, this.mapError(p, e), undefined);
       return;
     }
+    // One `then` per attempt: the result's check runs here, not in a promise layer of its own.
     sent.then(
-      (value) => this.finish(p, breaker, conn, undefined, value),
+      (value) => {
+        const check = p.spec.check;
+        if (check === undefined) return this.finish(p, breaker, conn, undefined, value);
+        let checked: unknown;
+        try {
+          checked = check(value, p.spec, this.deps.server);
+        } catch (e) {
+          return this.finish(p, breaker, conn, this.mapError(p, e), undefined);
+        }
+        this.finish(p, breaker, conn, undefined, checked);
+      },
       (e: unknown) => this.finish(p, breaker, conn, this.mapError(p, e), undefined),
     );
   }
@@ -459,7 +490,10 @@ export class CallPath {
     error: McpRuntimeError | undefined,
     value: unknown,
   ): void {
-    if (conn) this.deps.release(conn);
+    if (conn) {
+      this.deps.release(conn);
+      this.deps.onOutcome?.(performance.now() - p.sentAt, error);
+    }
     const nowMs = Date.now();
     const outcome = this.breakerOutcome(error, conn);
     if (needsEvent(breaker.getSnapshot().context, outcome, p.probePhase))
@@ -487,7 +521,8 @@ export class CallPath {
     return outcome;
   }
 
-  private mapError(p: Pending, e: unknown): McpRuntimeError {
+  private mapError(p: Pending, raw: unknown): McpRuntimeError {
+    const e = p.spec.mapError ? p.spec.mapError(raw, p.spec, this.deps.server) : raw;
     if (this.closed) return this.closedError(p, e);
     if (p.spec.options.signal?.aborted) return this.cancelled(p.spec.operation, e);
     return toRuntimeError(e, {
