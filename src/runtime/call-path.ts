@@ -1,11 +1,12 @@
 /**
  * The call path of one server: queue → breaker → connection → (retry) → settle.
  *
- *   submit ─► Queue (admit below the window without an event; else ENQUEUE, or QUEUE_FULL)
+ *   submit ─► Queue (admit below the window, or wait past it, without an event; an ENQUEUE only
+ *              when the machine must act: arming the deadline timer, QUEUE_FULL, a paused queue)
  *          ─► Breaker (canPass: a field read; BREAKER_OPEN fails fast; a probe is one event)
  *          ─► Connection (wait for ready within the deadline, then the SDK request)
  *          ─► Breaker (an event only when the outcome changes its state)
- *          ─► Queue (free the slot without an event unless someone waits)
+ *          ─► Queue (free the slot and start the next waiting call, without an event)
  *          ─► retry after backoff (safe calls only, within budget and deadline) or settle once.
  *
  * On a healthy server a call costs two Set operations, two switch statements and the SDK
@@ -149,6 +150,8 @@ interface Pending {
   /** The half-open phase this call probes, when it is a probe. */
   probePhase: number | undefined;
   breakerKey: string;
+  /** True while the call is in {@link CallPath.waiting} (handed to the queue, not dispatched). */
+  waiting: boolean;
   /** `performance.now()` when the current attempt was sent. */
   sentAt: number;
   settled: boolean;
@@ -177,7 +180,10 @@ export class CallPath {
   readonly stats: CallPathStats = emptyStats();
   private readonly queue;
   private readonly breakers = new Map<string, BreakerActor>();
-  private readonly pending = new Map<string, Pending>();
+  /** Calls the queue holds (it hands back ids): admitted calls never enter this map. */
+  private readonly waiting = new Map<string, Pending>();
+  /** Calls submitted and not settled yet (for drain). */
+  private live = 0;
   private readonly retryTimers = new Map<ReturnType<typeof setTimeout>, Pending>();
   private readonly budget: RetryBudget;
   private readonly countedLoss = new WeakMap<ServerConnection, number>();
@@ -221,6 +227,7 @@ export class CallPath {
         timeoutMs,
         probePhase: undefined,
         breakerKey: this.deps.perToolBreakers && spec.tool ? spec.tool : '*',
+        waiting: false,
         sentAt: 0,
         settled: false,
         resolve: resolve as (value: unknown) => void,
@@ -231,7 +238,7 @@ export class CallPath {
         p.onAbort = () => this.abortQueued(p);
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      this.pending.set(p.id, p);
+      this.live++;
       this.admit(p, nowMs);
     });
   }
@@ -276,7 +283,7 @@ export class CallPath {
     this.flush();
     return new Promise((resolve) => {
       const check = (): boolean =>
-        queueCounts(this.queue.getSnapshot().context).inFlight === 0 && this.pending.size === 0;
+        queueCounts(this.queue.getSnapshot().context).inFlight === 0 && this.live === 0;
       if (check()) return resolve();
       const sub = this.queue.subscribe(() => {
         if (check()) {
@@ -371,6 +378,8 @@ export class CallPath {
       return;
     }
     // Past the window the call waits in the store; an event only when the machine must act.
+    p.waiting = true;
+    this.waiting.set(p.id, p);
     if (tryEnqueueFast(ctx, p.id, p.spec.options.priority ?? 'normal', p.deadlineAt, nowMs)) return;
     this.queue.send({
       type: 'ENQUEUE',
@@ -385,8 +394,10 @@ export class CallPath {
   /** Carries out what the queue's last steps decided: dispatch or reject. */
   private flush(): void {
     for (const o of takeQueueOutput(this.queue.getSnapshot().context)) {
-      const p = this.pending.get(o.id);
+      const p = this.waiting.get(o.id);
       if (!p) continue;
+      this.waiting.delete(o.id);
+      p.waiting = false;
       if (o.kind === 'dispatch') this.dispatch(p);
       else this.settle(p, this.queueError(p, o.reason));
     }
@@ -616,7 +627,8 @@ export class CallPath {
   private settle(p: Pending, error: McpRuntimeError | undefined, value?: unknown): void {
     if (p.settled) return;
     p.settled = true;
-    this.pending.delete(p.id);
+    this.live--;
+    if (p.waiting) this.waiting.delete(p.id);
     if (p.onAbort) p.spec.options.signal?.removeEventListener('abort', p.onAbort);
     if (error === undefined) {
       this.stats.ok++;
