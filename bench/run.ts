@@ -98,7 +98,7 @@ try {
   if (wanted('queue')) {
     log('queue');
     rows.push(
-      ...queueScenario(quick ? 1 : scaled(3), quick ? 2_000 : 50_000, quick ? [1_000, 2_000] : undefined),
+      ...queueScenario(quick ? 1 : scaled(3), quick ? 2_000 : 20_000, quick ? [1_000, 2_000] : undefined),
     );
   }
   if (wanted('reconnect')) {
@@ -107,7 +107,7 @@ try {
   }
   if (wanted('heap')) {
     log('heap');
-    rows.push(...(await heapScenario(servers, quick ? 4 : 40, quick ? 1 : scaled(3))));
+    rows.push(...(await heapScenario(servers, quick ? 4 : 25, quick ? 1 : scaled(3))));
   }
   if (wanted('start')) {
     log('start');

@@ -64,7 +64,7 @@ async function runGroup(
     for (const [name, n] of measure) {
       const t = targets[name]!;
       variants[`${name}@${n}`] = () => throughput(t.call, n, shape.durationMs);
-      warm[`${name}@${n}`] = () => throughput(t.call, n, Math.min(150, shape.durationMs));
+      warm[`${name}@${n}`] = () => throughput(t.call, n, Math.min(100, shape.durationMs));
     }
     return await interleave(shape.rounds, variants, warm);
   } finally {
