@@ -61,13 +61,17 @@ if (roundsArg !== undefined && !(Number.isInteger(roundsArg) && roundsArg >= 1 &
   process.exit(2);
 }
 
-/** Full runs: 5 interleaved rounds of 300 ms slices; quick: 1 round of 60 ms, fewer levels. */
+/**
+ * Full runs: 7 interleaved rounds of 180 ms slices (short rounds close in time pair well under
+ * the shared machine's load); quick: 1 round of 60 ms, fewer levels.
+ */
+const DEFAULT_ROUNDS = 7;
 const shape = quick
   ? { rounds: roundsArg ?? 1, durationMs: 60, quick }
-  : { rounds: roundsArg ?? 5, durationMs: 300, quick };
-/** Scenarios with their own round counts scale them by --rounds relative to the default 5. */
+  : { rounds: roundsArg ?? DEFAULT_ROUNDS, durationMs: 180, quick };
+/** Scenarios with their own round counts scale them by --rounds relative to the default. */
 const scaled = (base: number) =>
-  roundsArg === undefined ? base : Math.max(1, Math.round((base * roundsArg) / 5));
+  roundsArg === undefined ? base : Math.max(1, Math.round((base * roundsArg) / DEFAULT_ROUNDS));
 
 // The SDK's stdio client transports wait for 'drain' with one listener per blocked write: at 256
 // in flight that trips Node's leak warning on the child's stdin, which is expected here.
