@@ -2,7 +2,7 @@
  * One benchmark target in a closed loop, for profiling a row alone:
  *
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-loop.ts \
- *     --target=runtime|v2|v1|path --transport=memory|websocket --era=2025|2026 [--seconds=4] [--inFlight=64]
+ *     --target=runtime|v2|v1|path --transport=memory|websocket|http --era=2025|2026 [--seconds=4] [--inFlight=64]
  *
  * (`--heap-prof` for allocation sampling.) WebSocket targets talk to the bench server child; in
  * memory, the server shares this process (and its profile). Prints calls/s and CPU µs per call.
@@ -13,6 +13,7 @@ import {
   type Era,
   inMemoryServer,
   runtimeTarget,
+  sdkHttp,
   sdkInMemory,
   sdkV2InMemory,
   sdkV2WebSocket,
@@ -36,13 +37,21 @@ const { values } = parseArgs({
 const era = values.era as Era;
 const inFlight = Number(values.inFlight);
 const window = Number(values.window ?? inFlight);
-const servers = values.transport === 'websocket' ? await startBenchServers() : undefined;
-const url = era === '2025' ? servers?.mcpWsUrl : servers?.mcpWs2026Url;
+const servers = values.transport === 'memory' ? undefined : await startBenchServers();
+const url =
+  values.transport === 'http'
+    ? era === '2025'
+      ? servers?.mcpHttpUrl
+      : servers?.leanHttpUrl
+    : era === '2025'
+      ? servers?.mcpWsUrl
+      : servers?.mcpWs2026Url;
 
 async function open(): Promise<Target> {
   switch (values.target) {
     case 'v1':
     case 'v2':
+      if (values.transport === 'http' && url) return sdkHttp(values.target, url);
       return url ? sdkWebSocket(values.target, url) : sdkInMemory(values.target, era);
     case 'path': {
       const sdk = url ? await sdkV2WebSocket(url) : await sdkV2InMemory(era);

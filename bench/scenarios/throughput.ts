@@ -66,7 +66,12 @@ async function runGroup(
       variants[`${name}@${n}`] = () => throughput(t.call, n, shape.durationMs);
       warm[`${name}@${n}`] = () => throughput(t.call, n, Math.min(100, shape.durationMs));
     }
-    return await interleave(shape.rounds, variants, warm);
+    const results = await interleave(shape.rounds, variants, warm);
+    for (const [variant, ms] of Object.entries(results)) {
+      const errors = ms.reduce((sum, m) => sum + m.errors, 0);
+      if (errors > 0) process.stderr.write(`[bench] ${variant}: ${errors} failed calls (not counted)\n`);
+    }
+    return results;
   } finally {
     for (const t of Object.values(targets)) await t.close().catch(() => {});
   }
