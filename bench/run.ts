@@ -111,7 +111,7 @@ try {
   }
   if (wanted('heap')) {
     log('heap');
-    rows.push(...(await heapScenario(servers, quick ? 4 : 25, quick ? 1 : scaled(3))));
+    rows.push(...(await heapScenario(servers, quick ? 4 : 15, quick ? 1 : scaled(3))));
   }
   if (wanted('start')) {
     log('start');
