@@ -184,7 +184,7 @@ export async function webSocketScenario(servers: BenchServers, shape: RunShape):
         ...(era === '2025' ? pairs(['raw'], [64]) : []),
         ...pairs(['v2', 'v1', 'runtime'], levels),
         ...pairs(['path'], [64]),
-        ...(era === '2025' ? pairs(['runtime16'], [64]) : []),
+        ...(era === '2025' ? [...pairs(['runtime16'], [64]), ...pairs(['v2'], [16])] : []),
         ...(pool4 ? pairs(['pool4'], [64]) : []),
       ],
       shape,
@@ -195,6 +195,23 @@ export async function webSocketScenario(servers: BenchServers, shape: RunShape):
     rows.push(...standardRows(s, era, r, levels, { throughputAt: [64, 256], cpuAt64: true, p99: true }));
     rows.push(...compare(s, era, r, 'path', 64));
     rows.push(...compare(s, era, r, 'runtime16', 64, { target: atLeast(0.9) }));
+    // The same 16 requests on the wire: what the window costs beside what the queue costs.
+    const v2At16 = r['v2@16'];
+    const r16 = r['runtime16@64'];
+    if (v2At16 && r16)
+      rows.push(
+        row(
+          s,
+          `${label('runtime16')} @64 vs bare v2 @16 (16 on the wire)`,
+          'calls/s',
+          cps(r16),
+          median(cps(r16)),
+          {
+            era,
+            baseline: { name: `${label('v2')} @16`, value: median(cps(v2At16)), rounds: cps(v2At16) },
+          },
+        ),
+      );
     rows.push(...compare(s, era, r, 'pool4', 64));
   }
   return rows;
