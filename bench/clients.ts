@@ -4,11 +4,18 @@
  * raw `ws` / `node:http` JSON echo floors. Each factory returns the call and a close.
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  Client,
+  InMemoryTransport,
+  StreamableHTTPClientTransport,
+  type Transport,
+} from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport as StdioClientTransportV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport as StreamableHTTPClientTransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InMemoryTransport as InMemoryTransportV1 } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Transport as TransportV1 } from '@modelcontextprotocol/sdk/shared/transport.js';
 import WebSocket from 'ws';
 import type { ServerConnection } from '../src/actors/server-connection.js';
 import { WebSocketClientTransport } from '../src/actors/websocket-client-transport.js';
@@ -18,10 +25,14 @@ import type { RuntimeConfig } from '../src/runtime/config.js';
 import { DEFAULTS } from '../src/runtime/config.js';
 import { createRuntime, type McpRuntime } from '../src/runtime/runtime.js';
 import type { CallFn } from './harness.js';
+import { serveV2 } from './server-v2.js';
 
 /** The echo text: the request is ~150 bytes on the wire, as in issue 10's measurements. */
 export const ECHO_TEXT = 'the quick brown fox jumps over the lazy dog';
 const ECHO_ARGS = { text: ECHO_TEXT };
+
+/** Which bare SDK Client: v2 (`@modelcontextprotocol/client`, the target baseline) or v1 (`sdk`, information). */
+export type SdkLine = 'v2' | 'v1';
 
 /** Something benchmarked: its call and how to release it. */
 export interface Target {
@@ -31,8 +42,12 @@ export interface Target {
 
 const clientInfo = { name: 'bench', version: '1.0.0' };
 
-async function sdkTarget(transport: Transport): Promise<Target & { client: Client }> {
-  const client = new Client(clientInfo);
+/**
+ * A bare SDK v2 Client, negotiating as the runtime does by default (`auto`: `server/discover`
+ * first, `initialize` on a 2025 server).
+ */
+async function sdkV2Target(transport: Transport): Promise<Target & { client: Client }> {
+  const client = new Client(clientInfo, { versionNegotiation: { mode: 'auto' } });
   await client.connect(transport);
   return {
     client,
@@ -41,19 +56,42 @@ async function sdkTarget(transport: Transport): Promise<Target & { client: Clien
   };
 }
 
-/** Bare SDK Client over our WebSocket transport (the SDK has none usable on Node 20). */
-export function sdkWebSocket(url: string) {
-  return sdkTarget(new WebSocketClientTransport({ url }));
+/** A bare SDK v1 Client (speaks 2025 only). */
+async function sdkV1Target(transport: TransportV1): Promise<Target> {
+  const client = new ClientV1(clientInfo);
+  await client.connect(transport);
+  return {
+    call: () => client.callTool({ name: 'echo', arguments: ECHO_ARGS }),
+    close: () => client.close(),
+  };
 }
 
-/** Bare SDK Client over stdio (a demo server child of its own). */
-export function sdkStdio(cmd: { command: string; args: string[]; cwd: string }) {
-  return sdkTarget(new StdioClientTransport({ ...cmd, stderr: 'ignore' }));
+/** Bare SDK Client of either line over our WebSocket transport (the SDK has none usable on Node 20). */
+export function sdkWebSocket(line: SdkLine, url: string): Promise<Target> {
+  const transport = new WebSocketClientTransport({ url });
+  return line === 'v2' ? sdkV2Target(transport) : sdkV1Target(transport as unknown as TransportV1);
+}
+
+/** A bare SDK v2 Client over our WebSocket transport, for the call path rows. */
+export function sdkV2WebSocket(url: string): Promise<Target & { client: Client }> {
+  return sdkV2Target(new WebSocketClientTransport({ url }));
+}
+
+/** Bare SDK Client over stdio (a server child of its own). */
+export function sdkStdio(
+  line: SdkLine,
+  cmd: { command: string; args: string[]; cwd: string },
+): Promise<Target> {
+  return line === 'v2'
+    ? sdkV2Target(new StdioClientTransport({ ...cmd, stderr: 'ignore' }))
+    : sdkV1Target(new StdioClientTransportV1({ ...cmd, stderr: 'ignore' }));
 }
 
 /** Bare SDK Client over Streamable HTTP with the SDK's default fetch (Node's global fetch). */
-export function sdkHttp(url: string, fetch?: typeof globalThis.fetch) {
-  return sdkTarget(new StreamableHTTPClientTransport(new URL(url), fetch ? { fetch } : {}));
+export function sdkHttp(line: SdkLine, url: string): Promise<Target> {
+  return line === 'v2'
+    ? sdkV2Target(new StreamableHTTPClientTransport(new URL(url)))
+    : sdkV1Target(new StreamableHTTPClientTransportV1(new URL(url)));
 }
 
 /** A runtime with one server named `demo`; `call` is `rt.callTool('demo', 'echo', ...)`. */
@@ -120,35 +158,78 @@ export function callPathOver(client: Client, concurrency: number): Target {
         kind: 'tool',
         tool: 'echo',
         options: {},
-        run: (c, opts) => c.callTool({ name: 'echo', arguments: ECHO_ARGS }, undefined, opts),
+        run: (c, opts) => c.callTool({ name: 'echo', arguments: ECHO_ARGS }, opts),
       }),
     close: async () => path.close(),
   };
 }
 
-/** An SDK Client linked in memory to a demo server in this process. */
-export async function sdkInMemory(): Promise<Target & { client: Client }> {
+/** The server eras of the in-memory rows: the demo server (SDK v1, 2025) or the bench's v2 server (2026). */
+export type Era = '2025' | '2026';
+
+/** A client-side transport linked in memory to a fresh server of `era` in this process. */
+function linkedInMemory(era: Era): { client: Transport; close(): Promise<void> } {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  if (era === '2026') {
+    const handle = serveV2(serverSide as unknown as Parameters<typeof serveV2>[0]);
+    return { client: clientSide, close: () => handle.close() };
+  }
   const server = createDemoMcpServer();
-  await server.connect(serverSide);
-  const t = await sdkTarget(clientSide);
+  void server.connect(serverSide as unknown as TransportV1);
+  return { client: clientSide, close: () => server.close() };
+}
+
+/** A bare SDK Client of `line` linked in memory to a server of `era` in this process. */
+export async function sdkInMemory(line: SdkLine, era: Era): Promise<Target> {
+  let serverClose: () => Promise<void>;
+  let t: Target;
+  if (line === 'v2') {
+    const link = linkedInMemory(era);
+    serverClose = link.close;
+    t = await sdkV2Target(link.client);
+  } else {
+    // v1 end to end: the v1 in-memory pair (a v1 Client speaks 2025 to either server).
+    const [clientSide, serverSide] = InMemoryTransportV1.createLinkedPair();
+    if (era === '2026') {
+      const handle = serveV2(serverSide as unknown as Parameters<typeof serveV2>[0]);
+      serverClose = () => handle.close();
+    } else {
+      const server = createDemoMcpServer();
+      await server.connect(serverSide);
+      serverClose = () => server.close();
+    }
+    t = await sdkV1Target(clientSide);
+  }
   return {
     ...t,
     close: async () => {
       await t.close();
-      await server.close();
+      await serverClose();
     },
   };
 }
 
-/** The runtime's `mock` server: each connection gets a demo server linked in memory. */
-export const inMemoryDemo = {
-  connect(): Transport {
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    void createDemoMcpServer().connect(serverSide);
-    return clientSide;
-  },
-};
+/** A bare SDK v2 Client in memory (for the call path rows, which need its `Client`). */
+export async function sdkV2InMemory(era: Era): Promise<Target & { client: Client }> {
+  const link = linkedInMemory(era);
+  const t = await sdkV2Target(link.client);
+  return {
+    ...t,
+    close: async () => {
+      await t.close();
+      await link.close();
+    },
+  };
+}
+
+/** The runtime's `mock` server of `era`: each connection gets a fresh server linked in memory. */
+export function inMemoryServer(era: Era) {
+  return {
+    connect(): Transport {
+      return linkedInMemory(era).client;
+    },
+  };
+}
 
 /** Raw `ws` JSON echo: one JSON-RPC-shaped request and its response, nothing else. */
 export async function rawWebSocket(url: string): Promise<Target> {

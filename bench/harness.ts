@@ -9,8 +9,11 @@ export type CallFn = () => Promise<unknown>;
 
 /** Throughput (and, at 1 in flight, latency percentiles) of one measurement. */
 export interface Measurement {
+  /** Successful calls per second (failed calls are not counted). */
   callsPerSec: number;
   calls: number;
+  /** Calls that failed (a benchmark reports them rather than dying on the first). */
+  errors: number;
   /** CPU time of this process per call, in µs (user + system; includes an in-process server). */
   cpuUsPerCall: number;
   /** Latency percentiles in µs (only at 1 in flight). */
@@ -29,6 +32,10 @@ export async function throughput(call: CallFn, inFlight: number, durationMs: num
   const latencies: number[] = [];
   const record = inFlight === 1;
   let calls = 0;
+  let errors = 0;
+  const failed = () => {
+    errors++;
+  };
   const cpu = process.cpuUsage();
   const started = performance.now();
   const end = started + durationMs;
@@ -36,9 +43,9 @@ export async function throughput(call: CallFn, inFlight: number, durationMs: num
     while (performance.now() < end) {
       if (record) {
         const t = performance.now();
-        await call();
+        if ((await call().then(ok, failed)) !== true) continue;
         latencies.push(performance.now() - t);
-      } else await call();
+      } else if ((await call().then(ok, failed)) !== true) continue;
       calls++;
     }
   };
@@ -48,6 +55,7 @@ export async function throughput(call: CallFn, inFlight: number, durationMs: num
   const m: Measurement = {
     callsPerSec: (calls / elapsedMs) * 1000,
     calls,
+    errors,
     cpuUsPerCall: (used.user + used.system) / Math.max(1, calls),
   };
   if (record && latencies.length > 0) {
@@ -57,6 +65,8 @@ export async function throughput(call: CallFn, inFlight: number, durationMs: num
   }
   return m;
 }
+
+const ok = () => true;
 
 /** The `p` quantile of sorted values (nearest rank). */
 export function percentile(sorted: readonly number[], p: number): number {

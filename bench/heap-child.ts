@@ -1,9 +1,10 @@
 /**
  * (f) Heap per connection, measured in a child process run with --expose-gc:
  *
- *   node --expose-gc --import tsx bench/heap-child.ts <ws-url> <sdk|pooled|server> <count> <rounds>
+ *   node --expose-gc --import tsx bench/heap-child.ts <ws-url> <sdk|sdkv1|pooled|server> <count> <rounds>
  *
- * - `sdk`: a bare SDK Client with its defaults (its own Ajv validator) over our WebSocket transport;
+ * - `sdk`: a bare SDK v2 Client with its defaults (its own validator) over our WebSocket transport;
+ * - `sdkv1`: the same with the SDK v1 Client (information);
  * - `pooled`: one pool member as the runtime builds it: a ServerConnection (connection actor, SDK
  *   Client with the runtime's shared validator and handlers, transport);
  * - `server`: a whole configured server of a runtime (connection, call path, session, health).
@@ -12,8 +13,9 @@
  * bytes per connection of each round (each round adds `count` more, the earlier ones stay open).
  */
 
-import type { ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client, type ClientOptions } from '@modelcontextprotocol/client';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport as TransportV1 } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ServerConnection } from '../src/actors/server-connection.js';
 import { WebSocketClientTransport } from '../src/actors/websocket-client-transport.js';
 import { buildTransportSpec } from '../src/runtime/auth.js';
@@ -37,7 +39,13 @@ function heapUsed(): number {
 type Opened = { close(): Promise<void> };
 
 async function openSdk(): Promise<Opened> {
-  const client = new Client(clientInfo);
+  if (variant === 'sdkv1') {
+    const v1 = new ClientV1(clientInfo);
+    await v1.connect(new WebSocketClientTransport({ url }) as unknown as TransportV1);
+    await v1.callTool(args);
+    return v1;
+  }
+  const client = new Client(clientInfo, { versionNegotiation: { mode: 'auto' } });
   await client.connect(new WebSocketClientTransport({ url }));
   await client.callTool(args);
   return client;

@@ -1,16 +1,23 @@
 /**
- * Rows of the benchmark report: a median, its baseline from the same run, the ratio and the
- * verdict against a target. Printed as a table and written to bench/results/latest.json.
+ * Rows of the benchmark report: a median, its baseline from the same run, the ratio with an
+ * interval from the rounds, and a verdict against a target that holds across runs (PASS only when
+ * the whole interval clears the target, MISS only when it lies entirely on the wrong side, UNSURE
+ * otherwise). Printed as a table and written to bench/results/latest.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** PASS / MISS against a target; INFO when the row has none; NOT WIRED for a feature that is absent. */
-export type Verdict = 'PASS' | 'MISS' | 'INFO' | 'NOT WIRED';
+/**
+ * PASS / MISS / UNSURE against a target (see the file comment); INFO when the row has none;
+ * NOT WIRED for a feature that is absent.
+ */
+export type Verdict = 'PASS' | 'MISS' | 'UNSURE' | 'INFO' | 'NOT WIRED';
 
 /** One line of the report. */
 export interface Row {
   scenario: string;
+  /** The protocol era the row runs on (`2025` or `2026`), when it has one. */
+  era?: string;
   name: string;
   /** Median over the rounds. */
   value: number;
@@ -18,9 +25,16 @@ export interface Row {
   rounds: number[];
   baseline?: string;
   baselineValue?: number;
-  /** value / baselineValue. */
+  /**
+   * subject / baseline: the geometric mean of the per-round ratios (both measured in the same
+   * round), or the ratio of medians when the rounds do not pair.
+   */
   ratio?: number;
-  /** e.g. `ratio >= 0.95`, `value < 1000`. */
+  /** 95% bootstrap interval of `ratio` (or of the value, for a target on the value). */
+  interval?: [number, number];
+  /** The ratio to the bare SDK v1 Client in the same rounds (information: the cost of the move). */
+  ratioV1?: number;
+  /** e.g. `ratio >= 0.97`, `value < 1000`. */
   target?: string;
   verdict: Verdict;
 }
@@ -32,7 +46,80 @@ export interface Target {
   limit: number;
 }
 
-/** Builds a row, computing ratio and verdict. */
+/** Rounds of a comparison: the baseline's name, median and per-round values. */
+export interface Baseline {
+  name: string;
+  value: number;
+  rounds?: number[];
+}
+
+const BOOTSTRAP_RESAMPLES = 2_000;
+
+/** A small seeded PRNG (mulberry32): the interval of a given set of rounds is reproducible. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * Percentile-bootstrap 95% interval of `stat` over `xs` (seeded). One sample gives a point.
+ *
+ * @example
+ * bootstrap([1, 2, 3], mean); // [~1.33, ~2.67]
+ */
+export function bootstrap(
+  xs: readonly number[],
+  stat: (sample: readonly number[]) => number,
+  seed = 1,
+): [number, number] {
+  const clean = xs.filter((x) => Number.isFinite(x));
+  if (clean.length === 0) return [Number.NaN, Number.NaN];
+  if (clean.length === 1) return [clean[0] as number, clean[0] as number];
+  const next = prng(seed);
+  const stats: number[] = [];
+  const sample = new Array<number>(clean.length);
+  for (let i = 0; i < BOOTSTRAP_RESAMPLES; i++) {
+    for (let j = 0; j < clean.length; j++) sample[j] = clean[Math.floor(next() * clean.length)] as number;
+    stats.push(stat(sample));
+  }
+  stats.sort((a, b) => a - b);
+  return [
+    stats[Math.floor(0.025 * (stats.length - 1))] as number,
+    stats[Math.ceil(0.975 * (stats.length - 1))] as number,
+  ];
+}
+
+/** Geometric mean (ratios: symmetric under inversion). */
+function geoMean(xs: readonly number[]): number {
+  return Math.exp(mean(xs.map(Math.log)));
+}
+
+/** Per-round ratios when the rounds pair, else undefined. */
+function pairedRatios(rounds: readonly number[], base: readonly number[] | undefined): number[] | undefined {
+  if (!base || base.length !== rounds.length || rounds.length === 0) return undefined;
+  const rs = rounds.map((x, i) => x / (base[i] as number)).filter((r) => Number.isFinite(r) && r > 0);
+  return rs.length > 0 ? rs : undefined;
+}
+
+/** The verdict of an interval against a target (see the file comment). */
+export function verdictOf(interval: [number, number], t: Target): Verdict {
+  const [lo, hi] = interval;
+  if (Number.isNaN(lo) || Number.isNaN(hi)) return 'UNSURE';
+  const good = (x: number) => (t.op === '>=' ? x >= t.limit : t.op === '<=' ? x <= t.limit : x < t.limit);
+  if (good(lo) && good(hi)) return 'PASS';
+  if (!good(lo) && !good(hi)) return 'MISS';
+  return 'UNSURE';
+}
+
+/** Builds a row, computing ratio, interval and verdict. */
 export function row(
   scenario: string,
   name: string,
@@ -40,38 +127,39 @@ export function row(
   rounds: number[],
   medianValue: number,
   options: {
-    baseline?: { name: string; value: number; rounds?: number[] };
+    era?: string;
+    baseline?: Baseline;
+    /** The bare SDK v1 Client's rounds of the same measure (information). */
+    v1?: number[];
     target?: Target;
     verdict?: Verdict;
   } = {},
 ): Row {
   const r: Row = { scenario, name, value: medianValue, unit, rounds, verdict: options.verdict ?? 'INFO' };
+  if (options.era) r.era = options.era;
   const b = options.baseline;
+  let ratios: number[] | undefined;
   if (b) {
     r.baseline = b.name;
     r.baselineValue = b.value;
-    // Measured in the same rounds: the median of the per-round ratios resists load that hits one round.
-    r.ratio =
-      b.rounds && b.rounds.length === rounds.length && rounds.length > 0
-        ? medianOf(rounds.map((x, i) => x / (b.rounds?.[i] ?? Number.NaN)))
-        : medianValue / b.value;
+    ratios = pairedRatios(rounds, b.rounds);
+    r.ratio = ratios ? geoMean(ratios) : medianValue / b.value;
+    if (ratios) r.interval = bootstrap(ratios, geoMean);
   }
+  const v1Ratios = pairedRatios(rounds, options.v1);
+  if (v1Ratios) r.ratioV1 = geoMean(v1Ratios);
   const t = options.target;
-  if (t && !options.verdict) {
-    const x = t.on === 'ratio' ? (r.ratio ?? Number.NaN) : medianValue;
-    const ok = t.op === '>=' ? x >= t.limit : t.op === '<=' ? x <= t.limit : x < t.limit;
+  if (t) {
     r.target = `${t.on} ${t.op} ${t.limit}`;
-    r.verdict = ok ? 'PASS' : 'MISS';
-  } else if (t) r.target = `${t.on} ${t.op} ${t.limit}`;
+    if (t.on === 'value') r.interval = bootstrap(rounds, mean);
+    if (!options.verdict) {
+      const interval =
+        r.interval ??
+        (t.on === 'ratio' ? [r.ratio ?? Number.NaN, r.ratio ?? Number.NaN] : [medianValue, medianValue]);
+      r.verdict = verdictOf(interval as [number, number], t);
+    }
+  }
   return r;
-}
-
-function medianOf(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length / 2;
-  return s.length % 2 === 1
-    ? (s[Math.floor(mid)] as number)
-    : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 function fmt(x: number | undefined, unit = ''): string {
@@ -84,28 +172,32 @@ function fmt(x: number | undefined, unit = ''): string {
 export function formatTable(rows: readonly Row[]): string {
   const header = [
     'scenario',
+    'era',
     'measure',
     'median',
     'unit',
     'baseline',
-    'baseline median',
     'ratio',
+    '95% interval',
     'target',
-    '',
+    'verdict',
+    'vs bare v1',
   ];
   const lines = rows.map((r) => [
     r.scenario,
+    r.era ?? '',
     r.name,
     fmt(r.value),
     r.unit,
     r.baseline ?? '',
-    fmt(r.baselineValue),
     r.ratio === undefined ? '' : fmt(r.ratio, 'x'),
+    r.interval ? `${fmt(r.interval[0])}–${fmt(r.interval[1])}` : '',
     r.target ?? '',
     r.verdict,
+    r.ratioV1 === undefined ? '' : fmt(r.ratioV1, 'x'),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const numeric = new Set([2, 5, 6]);
+  const numeric = new Set([3, 6, 7, 10]);
   const cell = (s: string, i: number) => (numeric.has(i) ? s.padStart(widths[i]!) : s.padEnd(widths[i]!));
   const out = [
     `| ${header.map(cell).join(' | ')} |`,

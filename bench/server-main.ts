@@ -1,21 +1,25 @@
 /**
  * Child-process entry of the benchmark servers (one process, apart from the benchmark's own):
  *
- * - the demo MCP server over WebSocket (ours, over `ws`) and Streamable HTTP (SSE responses);
+ * - the demo MCP server (SDK v1, 2025 era) over WebSocket (ours, over `ws`) and Streamable HTTP
+ *   (SSE responses);
+ * - the bench's SDK v2 server (bench/server-v2.ts, both eras) over the same WebSocket transport;
+ * - the lean stateless 2026 Streamable HTTP server (bench/lean-http-server.ts), also the target of
+ *   the raw `node:http` floor;
  * - a raw `ws` JSON echo (the floor of any JSON-RPC over WebSocket);
- * - a raw `node:http` keep-alive JSON echo (the floor of any JSON-RPC over HTTP).
  *
  * Prints one JSON line with the URLs. Reads commands on stdin, one a line:
  * `drop` closes every WebSocket (MCP and raw) from the server side with 1001 and answers `dropped`;
  * `cpu` answers the CPU time this process has used so far, in µs.
  */
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { WebSocketServer } from 'ws';
 import { WebSocketServerTransport } from '../src/actors/websocket-server-transport.js';
 import { createDemoMcpServer } from '../src/demo/demo-server.js';
 import { serveStreamableHttp } from '../src/demo/streamable-http-endpoint.js';
+import { startLeanHttpServer } from './lean-http-server.js';
+import { serveV2 } from './server-v2.js';
 
 const host = '127.0.0.1';
 
@@ -35,6 +39,17 @@ mcpWs.on('connection', (socket) => {
     .catch(() => socket.terminate());
 });
 
+const mcpWs2026 = new WebSocketServer({
+  port: 0,
+  host,
+  perMessageDeflate: false,
+  handleProtocols: (protocols) => (protocols.has('mcp') ? 'mcp' : false),
+});
+mcpWs2026.on('connection', (socket) => {
+  // Our transport is typed against the client SDK's Transport; the v2 server's is the same shape.
+  serveV2(new WebSocketServerTransport(socket) as unknown as Parameters<typeof serveV2>[0]);
+});
+
 const rawWs = new WebSocketServer({ port: 0, host, perMessageDeflate: false });
 rawWs.on('connection', (socket) => {
   socket.on('message', (data) => {
@@ -49,36 +64,18 @@ rawWs.on('connection', (socket) => {
   });
 });
 
-const rawHttp = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const m = JSON.parse(Buffer.concat(chunks).toString()) as {
-      id: number;
-      params?: { arguments?: { text?: string } };
-    };
-    const body = JSON.stringify({
-      jsonrpc: '2.0',
-      id: m.id,
-      result: { content: [{ type: 'text', text: m.params?.arguments?.text ?? '' }] },
-    });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  });
-});
-rawHttp.keepAliveTimeout = 60_000;
-
-const ports = Promise.all([listening(mcpWs), listening(rawWs)]);
+const ports = Promise.all([listening(mcpWs), listening(rawWs), listening(mcpWs2026)]);
 const http = await serveStreamableHttp({ port: 0, host, createServer: () => createDemoMcpServer() });
-const [mcpWsPort, rawWsPort] = await ports;
-await new Promise<void>((resolve) => rawHttp.listen(0, host, resolve));
+const lean = await startLeanHttpServer();
+const [mcpWsPort, rawWsPort, mcpWs2026Port] = await ports;
 
 process.stdout.write(
   `${JSON.stringify({
     mcpWsUrl: `ws://${host}:${mcpWsPort}/`,
     mcpHttpUrl: http.url,
+    mcpWs2026Url: `ws://${host}:${mcpWs2026Port}/`,
+    leanHttpUrl: lean.url,
     rawWsUrl: `ws://${host}:${rawWsPort}/`,
-    rawHttpUrl: `http://${host}:${(rawHttp.address() as AddressInfo).port}/`,
     pid: process.pid,
   })}\n`,
 );
@@ -89,6 +86,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     process.stdout.write(`${u.user + u.system}\n`);
   } else if (line.trim() === 'drop') {
     for (const s of mcpWs.clients) s.close(1001, 'bench drop');
+    for (const s of mcpWs2026.clients) s.close(1001, 'bench drop');
     for (const s of rawWs.clients) s.close(1001, 'bench drop');
     process.stdout.write('dropped\n');
   }

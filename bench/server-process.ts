@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT_DIR = fileURLToPath(new URL('../', import.meta.url));
 const MAIN_PATH = fileURLToPath(new URL('./server-main.ts', import.meta.url));
 const DEMO_MAIN_PATH = fileURLToPath(new URL('../src/demo/demo-server-main.ts', import.meta.url));
+const V2_MAIN_PATH = fileURLToPath(new URL('./server-v2.ts', import.meta.url));
 /** tsx's loader as an absolute URL, so children run from any working directory. */
 export const TSX_LOADER_URL = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const STARTUP_TIMEOUT_MS = 20_000;
@@ -17,8 +18,11 @@ const STARTUP_TIMEOUT_MS = 20_000;
 export interface BenchServerUrls {
   mcpWsUrl: string;
   mcpHttpUrl: string;
+  /** The bench's SDK v2 server (both eras) over our WebSocket transport. */
+  mcpWs2026Url: string;
+  /** The lean stateless 2026 HTTP server; the raw `node:http` floor posts to it too. */
+  leanHttpUrl: string;
   rawWsUrl: string;
-  rawHttpUrl: string;
   pid: number;
 }
 
@@ -93,6 +97,15 @@ export function demoStdioCommand(): { command: string; args: string[]; cwd: stri
   return {
     command: process.execPath,
     args: ['--import', TSX_LOADER_URL, DEMO_MAIN_PATH, '--stdio'],
+    cwd: ROOT_DIR,
+  };
+}
+
+/** The command line that runs the bench's SDK v2 server (both eras) over stdio. */
+export function v2StdioCommand(): { command: string; args: string[]; cwd: string } {
+  return {
+    command: process.execPath,
+    args: ['--import', TSX_LOADER_URL, V2_MAIN_PATH, '--stdio'],
     cwd: ROOT_DIR,
   };
 }

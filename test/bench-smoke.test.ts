@@ -56,7 +56,7 @@ describe('npm run bench -- --quick', () => {
       'cache',
     ])
       expect(scenarios).toContain(s);
-    for (const r of report.rows) expect(['PASS', 'MISS', 'INFO', 'NOT WIRED']).toContain(r.verdict);
+    for (const r of report.rows) expect(['PASS', 'MISS', 'UNSURE', 'INFO', 'NOT WIRED']).toContain(r.verdict);
     expect(stdout).toContain('| scenario');
   });
 

@@ -31,22 +31,33 @@ export function queueScenario(
   });
 }
 
-const once = <T>(subscribe: (resolve: (v: T) => void) => void): Promise<T> => new Promise(subscribe);
+const once = <T>(subscribe: (resolve: (v: T) => void, reject: (e: unknown) => void) => void): Promise<T> =>
+  new Promise(subscribe);
 
-/** One runtime reconnect: ms from the observed close to `connect` (initialize done). */
-async function runtimeReconnect(servers: BenchServers): Promise<number> {
+/**
+ * One runtime reconnect: ms from the observed close (the `disconnect` event) to the first
+ * successful call after it. The call is made at once; it waits for the reconnect (backoff first
+ * delay 0, no jitter) and the era's handshake: `initialize` on 2025, none on 2026 (the verdict is
+ * cached, discover is not repeated).
+ */
+async function runtimeReconnect(url: string, drop: () => Promise<void>): Promise<number> {
   const rt = createRuntime({
-    servers: { demo: { url: servers.mcpWsUrl, reconnect: { initialDelayMs: 0, jitter: false } } },
+    servers: { demo: { url, reconnect: { initialDelayMs: 0, jitter: false } } },
   });
   try {
     await rt.start();
-    let closedAt = 0;
-    rt.once('disconnect', () => {
-      closedAt = performance.now();
-    });
-    const reconnected = once<number>((resolve) => rt.once('connect', () => resolve(performance.now())));
-    await servers.drop();
-    return (await reconnected) - closedAt;
+    await rt.callTool('demo', 'echo', { text: ECHO_TEXT });
+    const answered = once<number>((resolve, reject) =>
+      rt.once('disconnect', () => {
+        const closedAt = performance.now();
+        rt.callTool('demo', 'echo', { text: ECHO_TEXT }).then(
+          () => resolve(performance.now() - closedAt),
+          reject,
+        );
+      }),
+    );
+    await drop();
+    return await answered;
   } finally {
     await rt.close();
   }
@@ -83,17 +94,27 @@ async function rawReconnect(servers: BenchServers): Promise<number> {
   return reopened;
 }
 
-/** (e) Reconnect after a server-side close (backoff first delay 0) vs the raw `ws` floor. */
+/** (e) Reconnect after a server-side close, on both eras, vs the raw `ws` floor. */
 export async function reconnectScenario(servers: BenchServers, rounds: number): Promise<Row[]> {
+  const drop = () => servers.drop();
   const r = await interleave(rounds, {
-    runtime: () => runtimeReconnect(servers),
+    runtime2025: () => runtimeReconnect(servers.mcpWsUrl, drop),
+    runtime2026: () => runtimeReconnect(servers.mcpWs2026Url, drop),
     raw: () => rawReconnect(servers),
   });
+  const floor = { name: 'raw ws floor', value: median(r.raw), rounds: r.raw };
+  const target = { on: 'ratio', op: '<=', limit: 2 } as const;
   return [
     row('reconnect', 'raw ws reopen + 1 echo (floor)', 'ms', r.raw, median(r.raw)),
-    row('reconnect', 'runtime: close → ready (initialize done)', 'ms', r.runtime, median(r.runtime), {
-      baseline: { name: 'raw ws floor', value: median(r.raw), rounds: r.raw },
-      target: { on: 'ratio', op: '<=', limit: 2 },
+    row('reconnect', 'runtime: close → first successful call', 'ms', r.runtime2025, median(r.runtime2025), {
+      era: '2025',
+      baseline: floor,
+      target,
+    }),
+    row('reconnect', 'runtime: close → first successful call', 'ms', r.runtime2026, median(r.runtime2026), {
+      era: '2026',
+      baseline: floor,
+      target,
     }),
   ];
 }
@@ -172,22 +193,33 @@ async function heapChild(url: string, variant: string, count: number, rounds: nu
     .perConnectionBytes;
 }
 
-/** (f) Heap per pooled connection vs the bare SDK Client (KiB), and per whole server for reference. */
+/** (f) Heap per pooled connection vs the bare SDK v2 Client (KiB; v1 as information), and per whole server. */
 export async function heapScenario(servers: BenchServers, count: number, rounds: number): Promise<Row[]> {
   const kib = (xs: number[]) => xs.map((x) => x / 1024);
   // Heap is not timing: the three children run at once.
-  const [sdk, pooled, server] = (
-    await Promise.all(['sdk', 'pooled', 'server'].map((v) => heapChild(servers.mcpWsUrl, v, count, rounds)))
-  ).map(kib) as [number[], number[], number[]];
-  const base = { name: 'bare SDK Client (own Ajv)', value: median(sdk), rounds: sdk };
+  const [sdk, sdkv1, pooled, server] = (
+    await Promise.all(
+      ['sdk', 'sdkv1', 'pooled', 'server'].map((v) => heapChild(servers.mcpWsUrl, v, count, rounds)),
+    )
+  ).map(kib) as [number[], number[], number[], number[]];
+  const base = { name: 'bare SDK v2 Client (own validator)', value: median(sdk), rounds: sdk };
+  const era = '2025';
   return [
-    row('heap', 'bare SDK Client + WebSocket transport', 'KiB', sdk, median(sdk)),
-    row('heap', 'runtime pooled connection (shared validator)', 'KiB', pooled, median(pooled), {
+    row('heap', 'bare SDK v2 Client + WebSocket transport', 'KiB', sdk, median(sdk), { era }),
+    row('heap', 'bare SDK v1 Client + WebSocket transport', 'KiB', sdkv1, median(sdkv1), {
+      era,
       baseline: base,
+    }),
+    row('heap', 'runtime pooled connection (shared validator)', 'KiB', pooled, median(pooled), {
+      era,
+      baseline: base,
+      v1: sdkv1,
       target: { on: 'ratio', op: '<=', limit: 1 },
     }),
     row('heap', 'runtime server (connection + queue + breaker + session)', 'KiB', server, median(server), {
+      era,
       baseline: base,
+      v1: sdkv1,
     }),
   ];
 }

@@ -1,11 +1,17 @@
 /**
- * Throughput of the runtime against the bare SDK Client over each transport at 1 / 64 / 256 in
- * flight, with the raw floors, latency at 1 in flight, issue 4's call-path overhead and issue 5's
- * pool rows. Every variant of a group runs in every round, interleaved.
+ * Throughput of the runtime against the bare SDK v2 Client (the target baseline) and the bare SDK
+ * v1 Client (information) over each transport and on each protocol era, with the raw floors,
+ * latency at 1 in flight, CPU per call, the call path alone, the default configuration and the
+ * pool. Every variant of a group runs in every round, interleaved.
+ *
+ * Eras: `2025` rows talk to the demo server (SDK v1: initialize, 2025-11-25); `2026` rows to the
+ * bench's SDK v2 server (bench/server-v2.ts: server/discover, 2026-07-28). The runtime and the bare
+ * v2 Client negotiate (`auto`) and land on the server's era; the v1 Client speaks 2025 to both.
  */
 import {
   callPathOver,
-  inMemoryDemo,
+  type Era,
+  inMemoryServer,
   pooledRuntime,
   rawHttp,
   rawWebSocket,
@@ -13,272 +19,289 @@ import {
   sdkHttp,
   sdkInMemory,
   sdkStdio,
+  sdkV2InMemory,
+  sdkV2WebSocket,
   sdkWebSocket,
   type Target,
 } from '../clients.js';
 import { interleave, type Measurement, median, throughput } from '../harness.js';
-import { type Row, row } from '../report.js';
-import { type BenchServers, demoStdioCommand } from '../server-process.js';
+import { type Row, type Target as RowTarget, row } from '../report.js';
+import { type BenchServers, demoStdioCommand, v2StdioCommand } from '../server-process.js';
 
 /** How long and how often to measure. */
 export interface RunShape {
   rounds: number;
   durationMs: number;
-  levels: number[];
+  /** Whether this is the smoke run (fewer levels). */
+  quick: boolean;
 }
 
-interface Group {
-  scenario: string;
-  /** Named targets, opened once for the whole group. */
-  open: Record<string, () => Promise<Target>>;
-  /** Which (target, in-flight) pairs to measure. */
-  measure: Array<[target: string, inFlight: number]>;
-}
+type Results = Record<string, Measurement[]>;
 
-async function runGroup(group: Group, shape: RunShape): Promise<Record<string, Measurement[]>> {
+/** Names every variant of a group is reported under. */
+const LABELS: Record<string, string> = {
+  raw: 'raw ws JSON echo (floor)',
+  floor: 'node:http keep-alive JSON echo (floor)',
+  v2: 'bare SDK v2 Client',
+  v1: 'bare SDK v1 Client',
+  runtime: 'runtime',
+  runtime16: 'runtime, default config (window 16)',
+  path: 'call path alone (queue+breaker+retry)',
+  pool4: 'runtime (pool 4)',
+};
+const label = (n: string) => LABELS[n] ?? n;
+
+async function runGroup(
+  open: Record<string, () => Promise<Target>>,
+  measure: Array<[target: string, inFlight: number]>,
+  shape: RunShape,
+): Promise<Results> {
   const targets: Record<string, Target> = {};
   try {
-    for (const [name, open] of Object.entries(group.open)) targets[name] = await open();
+    for (const [name, o] of Object.entries(open)) targets[name] = await o();
     const variants: Record<string, () => Promise<Measurement>> = {};
     const warm: Record<string, () => Promise<unknown>> = {};
-    for (const [name, n] of group.measure) {
+    for (const [name, n] of measure) {
       const t = targets[name]!;
       variants[`${name}@${n}`] = () => throughput(t.call, n, shape.durationMs);
-      warm[`${name}@${n}`] = () => throughput(t.call, n, Math.min(200, shape.durationMs));
+      warm[`${name}@${n}`] = () => throughput(t.call, n, Math.min(100, shape.durationMs));
     }
-    return await interleave(shape.rounds, variants, warm);
+    const results = await interleave(shape.rounds, variants, warm);
+    for (const [variant, ms] of Object.entries(results)) {
+      const errors = ms.reduce((sum, m) => sum + m.errors, 0);
+      if (errors > 0) process.stderr.write(`[bench] ${variant}: ${errors} failed calls (not counted)\n`);
+    }
+    return results;
   } finally {
     for (const t of Object.values(targets)) await t.close().catch(() => {});
   }
 }
 
-const cps = (ms: Measurement[]) => ms.map((m) => m.callsPerSec);
+const cps = (ms: Measurement[] | undefined) => (ms ?? []).map((m) => m.callsPerSec);
+const cpu = (ms: Measurement[] | undefined) => (ms ?? []).map((m) => m.cpuUsPerCall);
+const pct = (ms: Measurement[] | undefined, k: 'p50Us' | 'p99Us') =>
+  (ms ?? []).map((m) => m[k] ?? Number.NaN);
 
-function throughputRows(
+/** Informational row of one variant's throughput. */
+function plain(scenario: string, era: Era, r: Results, name: string, n: number): Row[] {
+  const m = r[`${name}@${n}`];
+  return m ? [row(scenario, `${label(name)} @${n}`, 'calls/s', cps(m), median(cps(m)), { era })] : [];
+}
+
+/** `subject` against `baseline` (default the bare v2 Client) at `n` in flight, on `pick`. */
+function compare(
   scenario: string,
-  results: Record<string, Measurement[]>,
+  era: Era,
+  r: Results,
   subject: string,
-  baseline: string,
+  n: number,
+  options: {
+    baseline?: string;
+    target?: RowTarget;
+    pick?: 'cps' | 'cpu' | 'p50' | 'p99';
+  } = {},
+): Row[] {
+  const base = options.baseline ?? 'v2';
+  const s = r[`${subject}@${n}`];
+  const b = r[`${base}@${n}`];
+  if (!s || !b) return [];
+  const pick = options.pick ?? 'cps';
+  const values = (ms: Measurement[] | undefined) =>
+    pick === 'cps' ? cps(ms) : pick === 'cpu' ? cpu(ms) : pct(ms, pick === 'p50' ? 'p50Us' : 'p99Us');
+  const what = pick === 'cps' ? '' : pick === 'cpu' ? ' CPU per call' : ` ${pick}`;
+  const unit = pick === 'cps' ? 'calls/s' : 'µs';
+  const v1 = r[`v1@${n}`];
+  return [
+    row(scenario, `${label(subject)}${what} @${n}`, unit, values(s), median(values(s)), {
+      era,
+      baseline: { name: `${label(base)}${what} @${n}`, value: median(values(b)), rounds: values(b) },
+      ...(v1 && subject !== 'v1' && base === 'v2' ? { v1: values(v1) } : {}),
+      ...(options.target ? { target: options.target } : {}),
+    }),
+  ];
+}
+
+const atLeast = (limit: number): RowTarget => ({ on: 'ratio', op: '>=', limit });
+const atMost = (limit: number): RowTarget => ({ on: 'ratio', op: '<=', limit });
+const pairs = (names: string[], levels: number[]): Array<[string, number]> =>
+  levels.flatMap((n) => names.map((name): [string, number] => [name, n]));
+
+/** Throughput and CPU rows shared by every transport: runtime vs v2 at each level, v1 as information. */
+function standardRows(
+  scenario: string,
+  era: Era,
+  r: Results,
   levels: number[],
-  label: (name: string) => string,
-  targetAt: Record<number, number>,
+  targets: { throughputAt?: number[]; cpuAt64?: boolean; p99?: boolean },
 ): Row[] {
   const rows: Row[] = [];
-  for (const n of levels) {
-    const s = results[`${subject}@${n}`];
-    const b = results[`${baseline}@${n}`];
-    if (!s || !b) continue;
-    const limit = targetAt[n];
+  for (const n of levels) rows.push(...plain(scenario, era, r, 'v2', n));
+  for (const n of levels) rows.push(...compare(scenario, era, r, 'v1', n));
+  for (const n of levels)
     rows.push(
-      row(scenario, `${label(subject)} @${n}`, 'calls/s', cps(s), median(cps(s)), {
-        baseline: { name: `${label(baseline)} @${n}`, value: median(cps(b)), rounds: cps(b) },
-        ...(limit !== undefined ? { target: { on: 'ratio', op: '>=', limit } } : {}),
+      ...compare(scenario, era, r, 'runtime', n, {
+        ...(targets.throughputAt?.includes(n) ? { target: atLeast(0.97) } : {}),
       }),
     );
+  if (targets.p99 && levels.includes(1)) {
+    rows.push(...compare(scenario, era, r, 'runtime', 1, { pick: 'p50' }));
+    rows.push(...compare(scenario, era, r, 'runtime', 1, { pick: 'p99', target: atMost(1.1) }));
+  }
+  if (targets.cpuAt64 && levels.includes(64)) {
+    if (r['v2@64']) rows.push(cpuPlain(scenario, era, r, 'v2'));
+    rows.push(...compare(scenario, era, r, 'runtime', 64, { pick: 'cpu', target: atMost(1.1) }));
+    rows.push(...compare(scenario, era, r, 'path', 64, { pick: 'cpu' }));
   }
   return rows;
 }
 
-function floorRows(
-  scenario: string,
-  results: Record<string, Measurement[]>,
-  name: string,
-  label: string,
-  levels: number[],
-): Row[] {
-  return levels.flatMap((n) => {
-    const m = results[`${name}@${n}`];
-    return m ? [row(scenario, `${label} @${n}`, 'calls/s', cps(m), median(cps(m)))] : [];
-  });
+function cpuPlain(scenario: string, era: Era, r: Results, name: string): Row {
+  const m = r[`${name}@64`];
+  return row(scenario, `${label(name)} CPU per call @64`, 'µs', cpu(m), median(cpu(m)), { era });
 }
 
-function latencyRows(
-  scenario: string,
-  results: Record<string, Measurement[]>,
-  subject: string,
-  baseline: string,
-  labels: Record<string, string>,
-): Row[] {
-  const s = results[`${subject}@1`];
-  const b = results[`${baseline}@1`];
-  if (!s || !b) return [];
-  const p = (ms: Measurement[], k: 'p50Us' | 'p99Us') => ms.map((m) => m[k] ?? Number.NaN);
-  return [
-    row(scenario, `${labels[subject]} p50 @1`, 'µs', p(s, 'p50Us'), median(p(s, 'p50Us')), {
-      baseline: { name: `${labels[baseline]} p50 @1`, value: median(p(b, 'p50Us')), rounds: p(b, 'p50Us') },
-    }),
-    row(scenario, `${labels[subject]} p99 @1`, 'µs', p(s, 'p99Us'), median(p(s, 'p99Us')), {
-      baseline: { name: `${labels[baseline]} p99 @1`, value: median(p(b, 'p99Us')), rounds: p(b, 'p99Us') },
-      target: { on: 'ratio', op: '<=', limit: 1.1 },
-    }),
-  ];
-}
-
-/** CPU time of this process per call (client and in-process server): robust to load from elsewhere. */
-function cpuRows(
-  scenario: string,
-  results: Record<string, Measurement[]>,
-  subjects: string[],
-  baseline: string,
-  n: number,
-  label: (name: string) => string,
-): Row[] {
-  const cpu = (ms: Measurement[]) => ms.map((m) => m.cpuUsPerCall);
-  const b = results[`${baseline}@${n}`];
-  if (!b) return [];
-  return [
-    row(scenario, `${label(baseline)} CPU per call @${n}`, 'µs', cpu(b), median(cpu(b))),
-    ...subjects.flatMap((sub) => {
-      const s = results[`${sub}@${n}`];
-      return s
-        ? [
-            row(scenario, `${label(sub)} CPU per call @${n}`, 'µs', cpu(s), median(cpu(s)), {
-              baseline: { name: `${label(baseline)} CPU @${n}`, value: median(cpu(b)), rounds: cpu(b) },
-            }),
-          ]
-        : [];
-    }),
-  ];
-}
-
-const pairs = (names: string[], levels: number[]): Array<[string, number]> =>
-  levels.flatMap((n) => names.map((name): [string, number] => [name, n]));
-
-/** (a)+(b)+(c) over WebSocket, plus issue 4 (call path) and issue 5 (pool) rows. */
+/** Over WebSocket (our transport), both eras: floor, v2, v1, runtime, default config, call path, pool. */
 export async function webSocketScenario(servers: BenchServers, shape: RunShape): Promise<Row[]> {
-  const maxLevel = Math.max(...shape.levels);
-  const sdkForPath = await sdkWebSocket(servers.mcpWsUrl);
-  // Issue 5's pool of 4: measured once the runtime pools connections, else reported NOT WIRED.
-  const pool4 = await pooledRuntime(servers.mcpWsUrl, 4, maxLevel);
-  const poolLevels = [64, 256].filter((x) => shape.levels.includes(x));
-  const results = await runGroup(
-    {
-      scenario: 'websocket',
-      open: {
-        raw: () => rawWebSocket(servers.rawWsUrl),
-        sdk: () => sdkWebSocket(servers.mcpWsUrl),
-        runtime: () => runtimeTarget({ url: servers.mcpWsUrl, queue: { concurrency: maxLevel } }),
-        runtime16: () => runtimeTarget({ url: servers.mcpWsUrl }),
-        path: async () => callPathOver(sdkForPath.client, maxLevel),
+  const levels = shape.quick ? [1, 64] : [1, 64, 256];
+  const maxLevel = Math.max(...levels);
+  const rows: Row[] = [];
+  for (const era of ['2025', '2026'] as const) {
+    const url = era === '2025' ? servers.mcpWsUrl : servers.mcpWs2026Url;
+    const forPath = await sdkV2WebSocket(url);
+    // Issue 5's pool of 4 (2025 era only: information).
+    const pool4 = era === '2025' && !shape.quick ? await pooledRuntime(url, 4, maxLevel) : undefined;
+    const r = await runGroup(
+      {
+        ...(era === '2025' ? { raw: () => rawWebSocket(servers.rawWsUrl) } : {}),
+        v2: () => sdkWebSocket('v2', url),
+        v1: () => sdkWebSocket('v1', url),
+        runtime: () => runtimeTarget({ url, queue: { concurrency: maxLevel } }),
+        ...(era === '2025' ? { runtime16: () => runtimeTarget({ url }) } : {}),
+        path: async () => callPathOver(forPath.client, maxLevel),
         ...(pool4 ? { pool4: async () => pool4 } : {}),
       },
-      measure: [
-        ...pairs(['raw', 'sdk', 'runtime'], shape.levels),
-        ...(pool4 ? pairs(['pool4'], poolLevels) : []),
-        ...(shape.levels.includes(64)
-          ? ([
-              ['path', 64],
-              ['runtime16', 64],
-            ] as Array<[string, number]>)
-          : []),
+      [
+        ...(era === '2025' ? pairs(['raw'], [64]) : []),
+        ...pairs(['v2', 'v1', 'runtime'], levels),
+        ...pairs(['path'], [64]),
+        ...(era === '2025' ? [...pairs(['runtime16'], [64]), ...pairs(['v2'], [16])] : []),
+        ...(pool4 ? pairs(['pool4'], [64]) : []),
       ],
-    },
-    shape,
-  );
-  await sdkForPath.close();
-  const labels: Record<string, string> = {
-    raw: 'raw ws JSON echo (floor)',
-    sdk: 'bare SDK Client',
-    runtime: 'runtime (pool 1)',
-    runtime16: 'runtime, default window 16',
-    path: 'call path: queue+breaker+retry (issue 4)',
-    pool4: 'runtime (pool 4)',
-  };
-  const l = (n: string) => labels[n] ?? n;
-  const rows = [
-    ...floorRows('websocket', results, 'raw', l('raw'), shape.levels),
-    ...floorRows('websocket', results, 'sdk', l('sdk'), shape.levels),
-    ...throughputRows('websocket', results, 'runtime', 'sdk', shape.levels, l, { 64: 0.95, 256: 0.95 }),
-    ...throughputRows('websocket', results, 'path', 'sdk', [64], l, { 64: 0.95 }),
-    ...throughputRows('websocket', results, 'runtime16', 'sdk', [64], l, {}),
-    ...latencyRows('websocket', results, 'runtime', 'sdk', labels),
-    ...cpuRows('websocket', results, ['runtime', 'path'], 'sdk', shape.levels.includes(64) ? 64 : 1, l),
-  ];
-  if (pool4) rows.push(...throughputRows('websocket', results, 'pool4', 'sdk', poolLevels, l, {}));
-  else
-    for (const n of poolLevels)
+      shape,
+    );
+    await forPath.close();
+    const s = 'websocket';
+    rows.push(...plain(s, era, r, 'raw', 64));
+    rows.push(...standardRows(s, era, r, levels, { throughputAt: [64, 256], cpuAt64: true, p99: true }));
+    rows.push(...compare(s, era, r, 'path', 64));
+    rows.push(...compare(s, era, r, 'runtime16', 64, { target: atLeast(0.9) }));
+    // The same 16 requests on the wire: what the window costs beside what the queue costs.
+    const v2At16 = r['v2@16'];
+    const r16 = r['runtime16@64'];
+    if (v2At16 && r16)
       rows.push(
-        row('websocket', `runtime (pool 4) @${n}`, 'calls/s', [], Number.NaN, { verdict: 'NOT WIRED' }),
+        row(
+          s,
+          `${label('runtime16')} @64 vs bare v2 @16 (16 on the wire)`,
+          'calls/s',
+          cps(r16),
+          median(cps(r16)),
+          {
+            era,
+            baseline: { name: `${label('v2')} @16`, value: median(cps(v2At16)), rounds: cps(v2At16) },
+          },
+        ),
       );
+    rows.push(...compare(s, era, r, 'pool4', 64));
+  }
   return rows;
 }
 
-/** (a) over stdio: each client has its own demo server child. */
+/** Over stdio, both eras: each client has its own server child. */
 export async function stdioScenario(shape: RunShape): Promise<Row[]> {
-  const cmd = demoStdioCommand();
-  const results = await runGroup(
-    {
-      scenario: 'stdio',
-      open: {
-        sdk: () => sdkStdio(cmd),
-        runtime: () => runtimeTarget({ ...cmd, queue: { concurrency: Math.max(...shape.levels) } }),
+  const levels = shape.quick ? [64] : [64, 256];
+  const rows: Row[] = [];
+  for (const era of ['2025', '2026'] as const) {
+    const cmd = era === '2025' ? demoStdioCommand() : v2StdioCommand();
+    const r = await runGroup(
+      {
+        v2: () => sdkStdio('v2', cmd),
+        v1: () => sdkStdio('v1', cmd),
+        runtime: () => runtimeTarget({ ...cmd, queue: { concurrency: Math.max(...levels) } }),
       },
-      measure: pairs(['sdk', 'runtime'], shape.levels),
-    },
-    shape,
-  );
-  const l = (n: string) => (n === 'sdk' ? 'bare SDK Client' : 'runtime');
-  return [
-    ...floorRows('stdio', results, 'sdk', l('sdk'), shape.levels),
-    ...throughputRows('stdio', results, 'runtime', 'sdk', shape.levels, l, { 64: 0.95 }),
-  ];
+      pairs(['v2', 'v1', 'runtime'], levels),
+      shape,
+    );
+    rows.push(...standardRows('stdio', era, r, levels, { throughputAt: [64, 256] }));
+  }
+  return rows;
 }
 
-/** (a) over Streamable HTTP: the SDK with its default fetch, the runtime (tuned undici fetch), the floor. */
+/**
+ * Over Streamable HTTP. 2026: the lean stateless server (JSON answers, client-bound): runtime vs
+ * the bare v2 Client with its default fetch, and vs the raw `node:http` keep-alive floor. 2025: the
+ * demo server's SDK transport (SSE per POST, server-bound): information.
+ */
 export async function httpScenario(servers: BenchServers, shape: RunShape): Promise<Row[]> {
-  const maxLevel = Math.max(...shape.levels);
-  const results = await runGroup(
+  const n = 64;
+  const s = 'streamable-http';
+  const lean = await runGroup(
     {
-      scenario: 'streamable-http',
-      open: {
-        floor: async () => rawHttp(servers.rawHttpUrl, maxLevel),
-        sdk: () => sdkHttp(servers.mcpHttpUrl),
-        runtime: () => runtimeTarget({ url: servers.mcpHttpUrl, queue: { concurrency: maxLevel } }),
-      },
-      measure: pairs(['floor', 'sdk', 'runtime'], shape.levels),
+      floor: async () => rawHttp(servers.leanHttpUrl, n),
+      v2: () => sdkHttp('v2', servers.leanHttpUrl),
+      runtime: () => runtimeTarget({ url: servers.leanHttpUrl, queue: { concurrency: n } }),
     },
+    pairs(['floor', 'v2', 'runtime'], [n]),
     shape,
   );
-  const labels: Record<string, string> = {
-    floor: 'node:http keep-alive JSON echo (floor)',
-    sdk: 'bare SDK Client, default fetch',
-    runtime: 'runtime (undici keep-alive)',
-  };
-  const l = (n: string) => labels[n] ?? n;
+  const sdkServer = await runGroup(
+    {
+      v2: () => sdkHttp('v2', servers.mcpHttpUrl),
+      v1: () => sdkHttp('v1', servers.mcpHttpUrl),
+      runtime: () => runtimeTarget({ url: servers.mcpHttpUrl, queue: { concurrency: n } }),
+    },
+    pairs(['v2', 'v1', 'runtime'], [n]),
+    shape,
+  );
   return [
-    ...floorRows('streamable-http', results, 'floor', l('floor'), shape.levels),
-    ...floorRows('streamable-http', results, 'sdk', l('sdk'), shape.levels),
-    ...throughputRows('streamable-http', results, 'runtime', 'sdk', shape.levels, l, { 64: 3 }),
+    ...plain(s, '2026', lean, 'floor', n).map((x) => ({ ...x, name: `${x.name} (lean server)` })),
+    ...plain(s, '2026', lean, 'v2', n).map((x) => ({ ...x, name: `${x.name}, default fetch (lean server)` })),
+    ...compare(s, '2026', lean, 'runtime', n, { target: atLeast(1.5) }).map((x) => ({
+      ...x,
+      name: `${x.name} (lean server)`,
+    })),
+    ...compare(s, '2026', lean, 'runtime', n, { baseline: 'floor', target: atLeast(0.5) }).map((x) => ({
+      ...x,
+      name: `${x.name} (lean server)`,
+    })),
+    ...plain(s, '2025', sdkServer, 'v2', n).map((x) => ({ ...x, name: `${x.name} (SDK v1 server, SSE)` })),
+    ...compare(s, '2025', sdkServer, 'v1', n).map((x) => ({ ...x, name: `${x.name} (SDK v1 server, SSE)` })),
+    ...compare(s, '2025', sdkServer, 'runtime', n).map((x) => ({
+      ...x,
+      name: `${x.name} (SDK v1 server, SSE)`,
+    })),
   ];
 }
 
-/** (a) in memory: the runtime (`mock` server) and its call path alone vs the bare SDK Client. */
+/** In memory, both eras: server in this process, so CPU per call is client + server. */
 export async function memoryScenario(shape: RunShape): Promise<Row[]> {
-  const maxLevel = Math.max(...shape.levels);
-  const forPath = await sdkInMemory();
-  const results = await runGroup(
-    {
-      scenario: 'in-memory',
-      open: {
-        sdk: () => sdkInMemory(),
-        runtime: () => runtimeTarget({ mock: inMemoryDemo, queue: { concurrency: maxLevel } }),
-        path: async () => callPathOver(forPath.client, maxLevel),
+  const levels = [64];
+  const rows: Row[] = [];
+  for (const era of ['2025', '2026'] as const) {
+    const forPath = await sdkV2InMemory(era);
+    const r = await runGroup(
+      {
+        v2: () => sdkInMemory('v2', era),
+        v1: () => sdkInMemory('v1', era),
+        runtime: () => runtimeTarget({ mock: inMemoryServer(era), queue: { concurrency: 64 } }),
+        path: async () => callPathOver(forPath.client, 64),
       },
-      measure: pairs(['sdk', 'runtime', 'path'], shape.levels),
-    },
-    shape,
-  );
-  await forPath.close();
-  const labels: Record<string, string> = {
-    sdk: 'bare SDK Client',
-    runtime: 'runtime',
-    path: 'call path alone',
-  };
-  const l = (n: string) => labels[n] ?? n;
-  return [
-    ...floorRows('in-memory', results, 'sdk', l('sdk'), shape.levels),
-    ...throughputRows('in-memory', results, 'runtime', 'sdk', shape.levels, l, {}),
-    ...throughputRows('in-memory', results, 'path', 'sdk', shape.levels, l, {}),
-    ...cpuRows('in-memory', results, ['runtime', 'path'], 'sdk', shape.levels.includes(64) ? 64 : 1, l),
-  ];
+      pairs(['v2', 'v1', 'runtime', 'path'], levels),
+      shape,
+    );
+    await forPath.close();
+    rows.push(...standardRows('in-memory', era, r, levels, { cpuAt64: true }));
+    rows.push(...compare('in-memory', era, r, 'path', 64));
+  }
+  return rows;
 }

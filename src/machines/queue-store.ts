@@ -163,6 +163,11 @@ export class QueueStore {
     this.out.push(item);
   }
 
+  /** Whether the output box holds instructions not taken yet. */
+  get hasOutput(): boolean {
+    return this.out.length !== 0;
+  }
+
   /** Takes everything in the output box, in order, and empties it. */
   takeOutput(): QueueOutput[] {
     if (this.out.length === 0) return [];

@@ -21,10 +21,14 @@
  * overwritten). Reasons map to errors: full -> QueueFullError, closed -> ClosedError, aborted ->
  * CancelledError, expired -> TimeoutError; duplicate and invalid are caller bugs.
  *
- * Hot path: on a server below its window nothing needs an event. {@link tryAdmitFast} admits
- * synchronously (accepting, nothing queued, a free slot) and {@link trySettleFast} frees the slot
- * when nobody waits; each touches only the in-flight set. Only when they return false does the
- * caller send ENQUEUE / SETTLE, which admit-or-queue and settle-and-dispatch-next in one step.
+ * Hot path: in `accepting` a call needs no event, below the window or past it. {@link tryAdmitFast}
+ * admits synchronously (nothing queued, a free slot); {@link tryEnqueueFast} queues past the window
+ * (room left, and the deadline timer already armed at or before the entry's deadline); and
+ * {@link trySettleFast} frees the slot and starts what waits (dispatch/reject instructions go to
+ * the output box, as a SETTLE step would put them). They apply exactly what the ENQUEUE / SETTLE
+ * transitions of `accepting` do, and touch only the store. Events remain for what changes a state:
+ * a mode change, the deadline timer arming or moving earlier, a rejection, an ABORT. Only when a
+ * helper returns false does the caller send ENQUEUE / SETTLE.
  *
  * Mutation: the store is mutated in place inside the named `assign` actions (see queue-store.ts
  * for why: immutable copies would make n queued requests cost O(n^2)).
@@ -132,16 +136,48 @@ export function tryAdmitFast(context: QueueContext, id: string): boolean {
 }
 
 /**
- * Fast-path settlement: frees the slot of in-flight `id` without an event when the queue is
- * accepting and nobody is waiting for the slot. Returns false when the caller must send SETTLE.
+ * Fast-path queueing: queues `id` past the window without an event when the queue is accepting,
+ * has room, and the deadline timer needs no change (no deadline, or the armed timer fires at or
+ * before it: when it fires it expires what is due and re-arms for the next). Returns false when
+ * the caller must send ENQUEUE (the request is then admitted, queued, or rejected by the machine).
  *
  * @example
- * if (!trySettleFast(ctx, id)) { actor.send({ type: 'SETTLE', id, nowMs }); run(takeQueueOutput(ctx)); }
+ * if (!tryAdmitFast(ctx, id) && !tryEnqueueFast(ctx, id, 'normal', deadlineAt, nowMs)) actor.send({ type: 'ENQUEUE', id, nowMs, deadlineAt });
  */
-export function trySettleFast(context: QueueContext, id: string): boolean {
+export function tryEnqueueFast(
+  context: QueueContext,
+  id: string,
+  priority: QueuePriority,
+  deadlineAt: number | undefined,
+  nowMs: number,
+): boolean {
   const store = context.store;
-  if (!store.acceptingFast || store.queuedCount !== 0 || !store.inFlight.has(id)) return false;
+  if (!store.acceptingFast || store.queuedCount >= context.maxQueued) return false;
+  // Below the window with nothing queued the request is admitted, not queued.
+  if (store.queuedCount === 0 && store.inFlight.size < context.concurrency) return false;
+  if (deadlineAt !== undefined) {
+    const armed = context.armedDeadlineAt;
+    if (armed === null || deadlineAt < armed || !(deadlineAt > nowMs)) return false;
+  }
+  if (typeof id !== 'string' || id === '' || store.has(id)) return false;
+  store.enqueue(id, priority, deadlineAt, nowMs);
+  return true;
+}
+
+/**
+ * Fast-path settlement: frees the slot of in-flight `id` without an event when the queue is
+ * accepting, and starts the entries waiting for the window (as the SETTLE step does: a `dispatch`
+ * for each, or a `reject` `expired` for one already past its deadline at `nowMs`) into the output
+ * box. Returns false when the caller must send SETTLE. Take the output after a true return too.
+ *
+ * @example
+ * if (!trySettleFast(ctx, id, nowMs)) actor.send({ type: 'SETTLE', id, nowMs }); run(takeQueueOutput(ctx));
+ */
+export function trySettleFast(context: QueueContext, id: string, nowMs: number): boolean {
+  const store = context.store;
+  if (!store.acceptingFast || !store.inFlight.has(id)) return false;
   store.inFlight.delete(id);
+  if (store.queuedCount !== 0) fillWindow(context, nowMs);
   return true;
 }
 

@@ -1,11 +1,12 @@
 /**
  * The call path of one server: queue → breaker → connection → (retry) → settle.
  *
- *   submit ─► Queue (admit below the window without an event; else ENQUEUE, or QUEUE_FULL)
+ *   submit ─► Queue (admit below the window, or wait past it, without an event; an ENQUEUE only
+ *              when the machine must act: arming the deadline timer, QUEUE_FULL, a paused queue)
  *          ─► Breaker (canPass: a field read; BREAKER_OPEN fails fast; a probe is one event)
  *          ─► Connection (wait for ready within the deadline, then the SDK request)
  *          ─► Breaker (an event only when the outcome changes its state)
- *          ─► Queue (free the slot without an event unless someone waits)
+ *          ─► Queue (free the slot and start the next waiting call, without an event)
  *          ─► retry after backoff (safe calls only, within budget and deadline) or settle once.
  *
  * On a healthy server a call costs two Set operations, two switch statements and the SDK
@@ -43,6 +44,7 @@ import {
   queueMachine,
   takeQueueOutput,
   tryAdmitFast,
+  tryEnqueueFast,
   trySettleFast,
 } from '../machines/queue.js';
 import { nextRandom } from '../machines/random.js';
@@ -81,13 +83,21 @@ export interface CallOptions {
   priority?: QueuePriority;
 }
 
-/** One call as the facade hands it to the path. */
+/**
+ * One call as the facade hands it to the path. `run` sends it; `arg` is handed to `run` as is (so
+ * the facade can pass one function for every call instead of a closure per call); `check` vets a
+ * result (throwing fails the attempt like a rejection); `mapError` turns a raw rejection into a
+ * better one before the path maps it to a runtime error.
+ */
 export interface CallSpec<T> {
   operation: string;
   kind: RequestKind;
-  tool?: string;
+  tool?: string | undefined;
   options: CallOptions;
-  run: (client: Client, opts: RequestOptions) => Promise<T>;
+  run: (client: Client, opts: RequestOptions, arg: unknown) => Promise<T>;
+  arg?: unknown;
+  check?: ((value: T, spec: CallSpec<T>, server: string) => T) | undefined;
+  mapError?: ((error: unknown, spec: CallSpec<T>, server: string) => unknown) | undefined;
 }
 
 /** What the path needs from the server handle. */
@@ -108,6 +118,13 @@ export interface CallPathDeps {
   toolHints: (tool: string) => ToolHints | undefined;
   /** A breaker changed state. */
   onBreaker: (change: BreakerTransition & { tool?: string }) => void;
+  /**
+   * Sends one attempt on `conn` in place of `spec.run(conn.client, opts, spec.arg)` (the session
+   * wraps requests that can meet an expired HTTP session).
+   */
+  send?: <T>(conn: ServerConnection, spec: CallSpec<T>, opts: RequestOptions) => Promise<T>;
+  /** Each attempt that reached a connection: its latency and its error, if it failed (health). */
+  onOutcome?: (latencyMs: number, error: McpRuntimeError | undefined) => void;
   inspect?: (event: InspectionEvent) => void;
   /** Last touch on every error before it leaves (redaction of the server's secrets). */
   surfaceError?: (error: McpRuntimeError) => McpRuntimeError;
@@ -168,6 +185,10 @@ interface Pending {
   slot: string | undefined;
   /** Sent (between startAttempt and finish). */
   inFlight: boolean;
+  /** True while the call is in {@link CallPath.waiting} (handed to the queue, not dispatched). */
+  waiting: boolean;
+  /** `performance.now()` when the current attempt was sent. */
+  sentAt: number;
   settled: boolean;
   resolve: (value: unknown) => void;
   reject: (error: McpRuntimeError) => void;
@@ -199,10 +220,15 @@ export class CallPath {
   readonly stats: CallPathStats = emptyStats();
   private readonly queue;
   private readonly breakers = new Map<string, BreakerActor>();
-  private readonly pending = new Map<string, Pending>();
+  /** Calls the queue holds (it hands back ids): admitted calls never enter this map. */
+  private readonly waiting = new Map<string, Pending>();
+  /** Calls submitted and not settled yet (for drain). */
+  private live = 0;
   private readonly retryTimers = new Map<ReturnType<typeof setTimeout>, Pending>();
   private budget: RetryBudgetLike;
   private fleet: CallPathFleet | undefined;
+  /** Calls in flight, kept only in a fleet (its breaker reserves slots around them; see declareInFlight). */
+  private readonly fleetInFlight = new Set<Pending>();
   /** Set while a change heard from the fleet is applied: it must not be published back. */
   private applyingFleet = false;
   private readonly countedLoss = new WeakMap<ServerConnection, number>();
@@ -215,6 +241,11 @@ export class CallPath {
       input: { ...deps.queue, nowMs: Date.now() },
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
     }).start();
+    // A step no call of ours drove (the deadline timer expiring queued calls) leaves instructions
+    // in the box: carry them out at once. Steps we drive are flushed by their sender.
+    this.queue.subscribe(() => {
+      if (this.queue.getSnapshot().context.store.hasOutput) this.flush();
+    });
     this.budget = new RetryBudget(deps.retry.budgetRatio, deps.retry.budgetWindowMs);
     if (deps.restore?.retryBudget) this.budget.restore(deps.restore.retryBudget);
     // A restored open breaker must refuse calls (and probe after its deadline) from the start.
@@ -244,6 +275,8 @@ export class CallPath {
         breakerKey: this.deps.perToolBreakers && spec.tool ? spec.tool : '*',
         slot: undefined,
         inFlight: false,
+        waiting: false,
+        sentAt: 0,
         settled: false,
         resolve: resolve as (value: unknown) => void,
         reject,
@@ -255,7 +288,7 @@ export class CallPath {
         p.onAbort = () => this.abortQueued(p);
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      this.pending.set(p.id, p);
+      this.live++;
       this.admit(p, nowMs);
     });
   }
@@ -325,7 +358,7 @@ export class CallPath {
   declareInFlight(key: string): void {
     const fleet = this.fleet;
     if (!fleet || this.closed) return;
-    for (const p of this.pending.values()) {
+    for (const p of this.fleetInFlight) {
       if (p.inFlight && p.slot === undefined && p.probePhase === undefined && p.breakerKey === key)
         p.slot = fleet.breakers.declare(key, Math.max(1, p.deadlineAt - Date.now()) + 1_000);
     }
@@ -348,7 +381,7 @@ export class CallPath {
     this.flush();
     return new Promise((resolve) => {
       const check = (): boolean =>
-        queueCounts(this.queue.getSnapshot().context).inFlight === 0 && this.pending.size === 0;
+        queueCounts(this.queue.getSnapshot().context).inFlight === 0 && this.live === 0;
       if (check()) return resolve();
       const sub = this.queue.subscribe(() => {
         if (check()) {
@@ -437,12 +470,17 @@ export class CallPath {
   }
 
   private admit(p: Pending, nowMs: number): void {
-    if (tryAdmitFast(this.queue.getSnapshot().context, p.id)) {
+    const ctx = this.queue.getSnapshot().context;
+    if (tryAdmitFast(ctx, p.id)) {
       this.dispatch(p);
       return;
     }
     p.enqueuedAtMs = nowMs;
     if (p.span !== NOOP_CALL_SPAN) p.span.queued(queueCounts(this.queue.getSnapshot().context).queued);
+    // Past the window the call waits in the store; an event only when the machine must act.
+    p.waiting = true;
+    this.waiting.set(p.id, p);
+    if (tryEnqueueFast(ctx, p.id, p.spec.options.priority ?? 'normal', p.deadlineAt, nowMs)) return;
     this.queue.send({
       type: 'ENQUEUE',
       id: p.id,
@@ -456,20 +494,25 @@ export class CallPath {
   /** Carries out what the queue's last steps decided: dispatch or reject. */
   private flush(): void {
     for (const o of takeQueueOutput(this.queue.getSnapshot().context)) {
-      const p = this.pending.get(o.id);
+      const p = this.waiting.get(o.id);
       if (!p) continue;
+      this.waiting.delete(o.id);
+      p.waiting = false;
       if (o.kind === 'dispatch') this.dispatch(p);
       else this.settle(p, this.queueError(p, o.reason));
     }
   }
 
-  private release(p: Pending): void {
+  private release(p: Pending, nowMs: number): void {
     if (this.closed) return; // the queue is gone with the path; stragglers only settle
     const ctx = this.queue.getSnapshot().context;
-    if (!trySettleFast(ctx, p.id)) {
-      this.queue.send({ type: 'SETTLE', id: p.id, nowMs: Date.now() });
-      this.flush();
+    if (trySettleFast(ctx, p.id, nowMs)) {
+      // The freed slot went to the next waiting call, if any (no event either way).
+      if (ctx.store.hasOutput) this.flush();
+      return;
     }
+    this.queue.send({ type: 'SETTLE', id: p.id, nowMs });
+    this.flush();
   }
 
   /**
@@ -487,7 +530,7 @@ export class CallPath {
     if (!decision.allow) {
       this.stats.breakerRejections++;
       p.span.breakerRejected(decision.retryAfterMs);
-      this.release(p);
+      this.release(p, nowMs);
       this.settle(
         p,
         new BreakerOpenError(
@@ -524,7 +567,7 @@ export class CallPath {
         return;
       }
       this.stats.breakerRejections++;
-      this.release(p);
+      this.release(p, Date.now());
       this.settle(
         p,
         new BreakerOpenError(
@@ -557,7 +600,7 @@ export class CallPath {
       }
       if (d.kind === 'go' && d.slot) fleet.breakers.settle(p.breakerKey, d.slot, 'ignored');
       this.stats.breakerRejections++;
-      this.release(p);
+      this.release(p, Date.now());
       this.settle(
         p,
         new BreakerOpenError(
@@ -573,6 +616,7 @@ export class CallPath {
   private startAttempt(p: Pending, breaker: BreakerActor, probePhase: number | undefined): void {
     p.probePhase = probePhase;
     p.inFlight = true;
+    if (this.fleet) this.fleetInFlight.add(p);
     if (probePhase !== undefined) breaker.send({ type: 'PROBE_STARTED', nowMs: Date.now() });
     let leased: ServerConnection | Promise<ServerConnection>;
     try {
@@ -609,17 +653,39 @@ export class CallPath {
         opts.timeout = p.timeoutMs;
       }
       if (options.maxTotalTimeoutMs !== undefined) opts.maxTotalTimeout = options.maxTotalTimeoutMs;
+      p.sentAt = performance.now();
+      const spec = p.spec;
+      const send = this.deps.send;
       const telemetry = this.deps.telemetry;
       // With telemetry the attempt runs as the call's, down to the transport (_meta, request id).
       sent = telemetry
-        ? telemetry.calls.run(p.span, p.spec.run, conn.client, opts)
-        : p.spec.run(conn.client, opts);
+        ? telemetry.calls.run(
+            p.span,
+            (conn2: ServerConnection, o: RequestOptions) =>
+              send ? send(conn2, spec, o) : spec.run(conn2.client, o, spec.arg),
+            conn,
+            opts,
+          )
+        : send
+          ? send(conn, spec, opts)
+          : spec.run(conn.client, opts, spec.arg);
     } catch (e) {
       this.finish(p, breaker, conn, this.mapError(p, e), undefined);
       return;
     }
+    // One `then` per attempt: the result's check runs here, not in a promise layer of its own.
     sent.then(
-      (value) => this.finish(p, breaker, conn, undefined, value),
+      (value) => {
+        const check = p.spec.check;
+        if (check === undefined) return this.finish(p, breaker, conn, undefined, value);
+        let checked: unknown;
+        try {
+          checked = check(value, p.spec, this.deps.server);
+        } catch (e) {
+          return this.finish(p, breaker, conn, this.mapError(p, e), undefined);
+        }
+        this.finish(p, breaker, conn, undefined, checked);
+      },
       (e: unknown) => this.finish(p, breaker, conn, this.mapError(p, e), undefined),
     );
   }
@@ -633,7 +699,11 @@ export class CallPath {
     value: unknown,
   ): void {
     p.inFlight = false;
-    if (conn) this.deps.release(conn);
+    if (this.fleet) this.fleetInFlight.delete(p);
+    if (conn) {
+      this.deps.release(conn);
+      this.deps.onOutcome?.(performance.now() - p.sentAt, error);
+    }
     const nowMs = Date.now();
     const outcome = this.breakerOutcome(error, conn);
     // Fleet: outcomes of calls admitted while closed count fleet-wide (a success is a field read).
@@ -650,7 +720,7 @@ export class CallPath {
     }
     if (needsEvent(breaker.getSnapshot().context, outcome, p.probePhase))
       breaker.send(outcomeEvent(outcome, nowMs, p.probePhase));
-    this.release(p);
+    this.release(p, nowMs);
     if (error === undefined) {
       this.settle(p, undefined, value);
     } else if (this.shouldRetry(p, error, nowMs)) {
@@ -673,7 +743,8 @@ export class CallPath {
     return outcome;
   }
 
-  private mapError(p: Pending, e: unknown): McpRuntimeError {
+  private mapError(p: Pending, raw: unknown): McpRuntimeError {
+    const e = p.spec.mapError ? p.spec.mapError(raw, p.spec, this.deps.server) : raw;
     if (this.closed) return this.closedError(p, e);
     if (p.spec.options.signal?.aborted) return this.cancelled(p.spec.operation, e);
     return toRuntimeError(e, {
@@ -768,7 +839,8 @@ export class CallPath {
   private settle(p: Pending, error: McpRuntimeError | undefined, value?: unknown): void {
     if (p.settled) return;
     p.settled = true;
-    this.pending.delete(p.id);
+    this.live--;
+    if (p.waiting) this.waiting.delete(p.id);
     if (p.onAbort) p.spec.options.signal?.removeEventListener('abort', p.onAbort);
     p.span.end(error, value);
     if (error === undefined) {

@@ -14,8 +14,9 @@ import type {
 import type { InspectionEvent } from 'xstate';
 import { toRuntimeError } from '../actors/map-error.js';
 import type { ConnectionStateChange, ServerConnection } from '../actors/server-connection.js';
-import { ConnectionLostError } from '../errors/index.js';
+import { ConnectionLostError, type McpRuntimeError } from '../errors/index.js';
 import type { SessionStateName } from '../machines/session.js';
+import type { CallSpec } from './call-path.js';
 import { DEFAULT_MAX_INPUT_ROUNDS, type ResolvedConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import type { HealthSnapshot } from './health.js';
@@ -46,9 +47,6 @@ export const LOG_LEVELS: readonly LoggingLevel[] = [
 
 /** The key under which the runtime's context travels in a request's `_meta`. */
 export const CONTEXT_META_KEY = 'mcp-actors/context';
-
-/** A request function as the call path runs it. */
-type RunFn<T> = (client: Client, opts: RequestOptions) => Promise<T>;
 
 /** What the feature set needs from the facade. */
 export interface FeatureHost {
@@ -158,19 +156,22 @@ export class RuntimeFeatures {
     };
   }
 
-  /** Wraps a request so the session can re-initialise on HTTP 404 and health sees its latency. */
-  wrapRun<T>(
-    server: string,
-    operation: string,
-    options: { signal?: AbortSignal; retry?: boolean },
-    run: RunFn<T>,
-  ) {
-    const session = this.sessions.get(server);
-    if (!session) return run;
-    return (client: Client, opts: RequestOptions): Promise<T> => {
-      const conn = this.host.connectionOf(server);
-      return conn ? session.run(operation, options, conn, client, opts, run) : run(client, opts);
-    };
+  /**
+   * Sends one attempt of a call. Only a connection with an HTTP session id can meet an expired
+   * session (HTTP 404), so only its requests go through the session's wrapper, which re-initialises
+   * and replays; every other request goes straight to the Client (no wrapper, no closure).
+   */
+  send<T>(server: string, conn: ServerConnection, spec: CallSpec<T>, opts: RequestOptions): Promise<T> {
+    const session = conn.session?.sessionId === undefined ? undefined : this.sessions.get(server);
+    if (!session) return spec.run(conn.client, opts, spec.arg);
+    return session.run(spec.operation, spec.options, conn, conn.client, opts, (client, o) =>
+      spec.run(client, o, spec.arg),
+    );
+  }
+
+  /** Health metrics of a server: one attempt's latency and outcome (fed by the call path). */
+  recordOutcome(server: string, latencyMs: number, error: McpRuntimeError | undefined): void {
+    this.sessions.get(server)?.health.record(latencyMs, error);
   }
 
   /** Registers notification and server-request handlers on a server's Client (once). */

@@ -3,6 +3,8 @@
  * {@link ServerHandle} per configured server and exposes promises, events and snapshots.
  */
 import type {
+  CallToolRequest,
+  CallToolRequestOptions,
   CallToolResult,
   Client,
   CompleteResult,
@@ -13,6 +15,8 @@ import type {
   ListToolsResult,
   LoggingLevel,
   ReadResourceResult,
+  RequestOptions,
+  Tool,
 } from '@modelcontextprotocol/client';
 import { EventEmitter } from 'eventemitter3';
 import type { InspectionEvent } from 'xstate';
@@ -21,6 +25,7 @@ import type { ConnectionStateChange } from '../actors/server-connection.js';
 import { ClosedError, ConfigError, McpRuntimeError, ToolError, ValidationError } from '../errors/index.js';
 import { checkTransportSecurity, secretsFor, secretsForAll, surfaceError, warnSecurityOnce } from './auth.js';
 import { Batch, type BatchOptions } from './batch.js';
+import type { CallSpec } from './call-path.js';
 import {
   type ResolvedConfig,
   type ResolvedServerConfig,
@@ -182,7 +187,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
         this.emitError(server.name, error);
       },
       clientOptions: (server) => this.features.clientOptions(server),
-      wrapRun: (name, operation, opts, run) => this.features.wrapRun(name, operation, opts, run),
+      send: (name, conn, spec, opts) => this.features.send(name, conn, spec, opts),
+      onOutcome: (name, latencyMs, error) => this.features.recordOutcome(name, latencyMs, error),
       onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
       configureClient: (name, client) => this.configureClient(name, client),
       inspect: this.inspection.observer,
@@ -284,29 +290,19 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
           this.callTool(server, tool, args, rest),
         );
       }
-      // Inline arrows (no named per-call closures): the request, then the result's checks.
-      return h.callTool(tool, options, (client, opts) =>
-        (
-          client.callTool(
-            meta ? { name: tool, arguments: args, _meta: meta } : { name: tool, arguments: args },
-            opts,
-          ) as Promise<CallToolResult>
-        ).then(
-          (result) => {
-            if (!result.isError) registry.validateStructuredContent(server, tool, result.structuredContent);
-            if (result.isError && !options.allowToolError) {
-              const text = result.content?.find((c) => c.type === 'text')?.text;
-              throw new ToolError(`${tool} on ${server} failed${text ? `: ${text}` : ''}`, tool, result, {
-                server,
-              });
-            }
-            return result;
-          },
-          (error: unknown) => {
-            throw structuredContentError(server, tool, error) ?? error;
-          },
-        ),
-      );
+      // No closure per call: the path hands `arg` to one shared request function and runs the
+      // result's check in its own `then` (no promise layer of ours around the SDK's).
+      // A modern server over HTTP may ask for headers mirrored from a changed schema: there the
+      // SDK keeps its own lookup, which refreshes and retries on a header mismatch.
+      const mirrors = h.config.transport === 'streamable-http' && h.protocolStatus().era !== 'legacy';
+      return h.callTool(tool, options, sendCallTool, {
+        arg: {
+          params: meta ? { name: tool, arguments: args, _meta: meta } : { name: tool, arguments: args },
+          definition: mirrors ? undefined : registry.requestDefinition(server, tool),
+        } satisfies CallToolArg,
+        check: this.checkToolResult,
+        mapError: toolCallError,
+      });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -332,6 +328,25 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     // Not ready in time: the call path reports it (and counts it) as for any call.
     return waited.then(() => this.features.lists.pending(h.name)).then(rest, rest);
   }
+
+  /**
+   * The result's checks, run by the call path: `structuredContent` against the tool's known
+   * `outputSchema` (the one validation: see {@link sendCallTool}), and `isError` as TOOL.
+   */
+  private readonly checkToolResult = (
+    result: CallToolResult,
+    spec: CallSpec<CallToolResult>,
+    server: string,
+  ): CallToolResult => {
+    const tool = spec.tool ?? '';
+    if (!result.isError) {
+      this.features.registry.validateStructuredContent(server, tool, result.structuredContent);
+    } else if (!(spec.options as CallToolOptions).allowToolError) {
+      const text = result.content?.find((c) => c.type === 'text')?.text;
+      throw new ToolError(`${tool} on ${server} failed${text ? `: ${text}` : ''}`, tool, result, { server });
+    }
+    return result;
+  };
 
   /** Lists a server's tools (follows pagination). */
   async listTools(server: string, options: CallOptions = {}): Promise<ListToolsResult['tools']> {
@@ -809,6 +824,29 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
 function hasOwnKeys(value: object): boolean {
   for (const key in value) if (Object.hasOwn(value, key)) return true;
   return false;
+}
+
+/** What `callTool` hands the call path for {@link sendCallTool}. */
+interface CallToolArg {
+  params: CallToolRequest['params'];
+  /** The tool as the runtime knows it, without `outputSchema` (see ToolRegistry.requestDefinition). */
+  definition: Tool | undefined;
+}
+
+/**
+ * Sends `tools/call`. With the tool's definition the SDK skips its own response-cache lookups
+ * and, the definition having no `outputSchema`, its own result validation: the runtime validates
+ * `structuredContent` once, in {@link McpRuntime.checkToolResult}.
+ */
+function sendCallTool(client: Client, opts: RequestOptions, arg: unknown): Promise<CallToolResult> {
+  const { params, definition } = arg as CallToolArg;
+  if (definition) (opts as CallToolRequestOptions).toolDefinition = definition;
+  return client.callTool(params, opts) as Promise<CallToolResult>;
+}
+
+/** The SDK's own outputSchema failure as a ValidationError naming the field; others unchanged. */
+function toolCallError(error: unknown, spec: CallSpec<CallToolResult>, server: string): unknown {
+  return structuredContentError(server, spec.tool ?? '', error) ?? error;
 }
 
 /** The SDK's own outputSchema check failed: the same failure as a ValidationError naming the field. */

@@ -20,7 +20,7 @@ import type { ConnectionStateName } from '../machines/connection.js';
 import type { RequestKind, ToolHints } from '../machines/retry-policy.js';
 import { type SupervisorEvent, supervisorMachine, takeSupervisorOutput } from '../machines/supervisor.js';
 import { buildTransportSpec, secretsFor, surfaceError } from './auth.js';
-import { type CallOptions, CallPath } from './call-path.js';
+import { type CallOptions, CallPath, type CallSpec } from './call-path.js';
 import type { ResolvedServerConfig } from './config.js';
 import type { Fleet } from './fleet/fleet.js';
 import type { PersistedServer } from './persist.js';
@@ -58,8 +58,10 @@ export interface ServerHandleHooks {
   fleet?: Promise<Fleet | undefined>;
   /** Spans, `_meta` propagation and session durations; absent (or the no-op) when nothing records. */
   telemetry?: CallTelemetry;
-  /** Wraps each request's `run` (session re-initialisation on HTTP 404, health metrics). */
-  wrapRun?: <T>(server: string, operation: string, options: CallOptions, run: RunRequest<T>) => RunRequest<T>;
+  /** Sends one attempt in place of the plain request (session re-initialisation on HTTP 404). */
+  send?: <T>(server: string, conn: ServerConnection, spec: CallSpec<T>, opts: RequestOptions) => Promise<T>;
+  /** Each attempt that reached a connection: latency and error (health metrics). */
+  onOutcome?: (server: string, latencyMs: number, error: McpRuntimeError | undefined) => void;
 }
 
 /** The issue a connection's CONFIG failure carries (its message already names the field). */
@@ -77,9 +79,6 @@ export interface ProtocolStatus {
   /** The negotiated protocol revision; null until known. */
   version: string | null;
 }
-
-/** One request on a server's Client, as the call path runs it. */
-export type RunRequest<T> = (client: Client, opts: RequestOptions) => Promise<T>;
 
 /** A configured server: lazy pool of connections, supervisor, call path, counters. */
 export class ServerHandle {
@@ -313,6 +312,7 @@ export class ServerHandle {
     if (this.callPath) return this.callPath;
     const c = this.config;
     const { perTool, ...breaker } = c.breaker;
+    const { send, onOutcome } = this.hooks;
     this.callPath = new CallPath({
       server: c.name,
       timeoutMs: c.timeoutMs,
@@ -327,6 +327,8 @@ export class ServerHandle {
       release: (conn) => this.serverPool?.release(conn),
       toolHints: (tool) => this.hooks.toolHints?.(c.name, tool),
       onBreaker: (change) => this.hooks.onBreaker?.(change),
+      ...(send ? { send: (conn, spec, opts) => send(c.name, conn, spec, opts) } : {}),
+      ...(onOutcome ? { onOutcome: (latencyMs, error) => onOutcome(c.name, latencyMs, error) } : {}),
       // Failures leave redacted, and a server given up on for AUTH rejects with AUTH (auth.ts).
       surfaceError: (error) => surfaceError(this.config, error) as McpRuntimeError,
       ...(this.hooks.telemetry?.enabled
@@ -383,9 +385,10 @@ export class ServerHandle {
   callTool<T>(
     tool: string,
     options: CallOptions,
-    run: (client: Client, opts: RequestOptions) => Promise<T>,
+    run: CallSpec<T>['run'],
+    extra?: Pick<CallSpec<T>, 'arg' | 'check' | 'mapError'>,
   ): Promise<T> {
-    return this.submit(`tools/call ${tool}`, 'tool', tool, options, run);
+    return this.submit(`tools/call ${tool}`, 'tool', tool, options, run, extra);
   }
 
   private submit<T>(
@@ -393,16 +396,20 @@ export class ServerHandle {
     kind: RequestKind,
     tool: string | undefined,
     options: CallOptions,
-    run: RunRequest<T>,
+    run: CallSpec<T>['run'],
+    extra?: Pick<CallSpec<T>, 'arg' | 'check' | 'mapError'>,
   ): Promise<T> {
     if (this.closed) return Promise.reject(new ClosedError(`${this.name} is closed`, { server: this.name }));
-    // One object shape for every call (a missing tool is undefined, which the path treats as none).
+    // One object shape for every call (absent parts are undefined, which the path treats as none).
     return this.path.submit({
       operation,
       kind,
       tool,
       options,
-      run: this.hooks.wrapRun ? this.hooks.wrapRun(this.name, operation, options, run) : run,
+      run,
+      arg: extra?.arg,
+      check: extra?.check,
+      mapError: extra?.mapError,
     });
   }
 

@@ -3,10 +3,11 @@
  * its I/O provided — re-initialise by making the connection reconnect, re-subscribe on the new
  * session, invalidate the server's cache — driven only by the connection's state CHANGES.
  *
- * It also wraps each request of the server (`run`): on a healthy server that is one `try` and two
- * clock reads for the health metrics. When a request hits HTTP 404 on a known Streamable HTTP
- * session id (the server forgot the session), the wrapper reports it once per generation, waits
- * for the shared re-initialisation and replays the request when it is safe to replay.
+ * It also wraps the requests of a connection that has an HTTP session id (`run`): when a request
+ * hits HTTP 404 on that session id (the server forgot the session), the wrapper reports it once per
+ * generation, waits for the shared re-initialisation and replays the request when it is safe to
+ * replay. Requests on connections without a session id never reach it (see features.ts `send`).
+ * Its health recorder is fed by the call path, once per attempt.
  */
 import { type RequestOptions, SdkHttpError } from '@modelcontextprotocol/client';
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
@@ -203,14 +204,9 @@ export class ServerSession {
         return Promise.reject(rethrown);
       }
     }
-    // No async frame on the healthy path: one `then` records the latency and hands the value on.
-    return sent.then(
-      (value) => {
-        this.health.record(performance.now() - started);
-        return value;
-      },
-      (error: unknown) =>
-        this.afterFailure(operation, options, conn, client, opts, run, generation, started, error),
+    // No async frame and no work on success: only a failure needs a look.
+    return sent.catch((error: unknown) =>
+      this.afterFailure(operation, options, conn, client, opts, run, generation, started, error),
     );
   }
 
@@ -234,10 +230,7 @@ export class ServerSession {
     const causedByExpiry =
       expired ||
       (isConnectionClosed(error) && this.actor.getSnapshot().context.expiredGeneration === generation);
-    if (!causedByExpiry || !this.isSafe(operation, options) || options.signal?.aborted) {
-      this.health.record(performance.now() - started, error as McpRuntimeError);
-      throw error;
-    }
+    if (!causedByExpiry || !this.isSafe(operation, options) || options.signal?.aborted) throw error;
     return this.replay(options, conn, client, opts, run, started);
   }
 
@@ -255,14 +248,7 @@ export class ServerSession {
     const waitStarted = performance.now();
     await conn.whenReady(remainingMs, options.signal);
     const replayOpts = { ...opts, timeout: Math.max(1, remainingMs - (performance.now() - waitStarted)) };
-    try {
-      const value = await run(client, replayOpts);
-      this.health.record(performance.now() - started);
-      return value;
-    } catch (replayError) {
-      this.health.record(performance.now() - started, replayError as McpRuntimeError);
-      throw replayError;
-    }
+    return run(client, replayOpts);
   }
 
   /** True when the operation may be sent twice without changing the outcome. */

@@ -57,6 +57,8 @@ export function splitQualifiedName(qualified: string): { server: string; name: s
 /** Tools and prompts of every server, kept fresh. */
 export class ToolRegistry {
   private readonly toolsByServer = new Map<string, Map<string, RegisteredTool>>();
+  /** Per known tool, the definition handed to the SDK with each call (built once). */
+  private readonly requestDefinitions = new WeakMap<RegisteredTool, Tool>();
   private readonly promptsByServer = new Map<string, Map<string, RegisteredPrompt>>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -126,6 +128,22 @@ export class ToolRegistry {
   /** True when the tool is annotated read-only (its results may be cached). */
   isReadOnly(server: string, tool: string): boolean {
     return this.toolsByServer.get(server)?.get(tool)?.annotations?.readOnlyHint === true;
+  }
+
+  /**
+   * The tool's definition for the SDK Client's `callTool({ toolDefinition })`, or undefined when
+   * the tool is not known. It has no `outputSchema`: the runtime validates `structuredContent`
+   * itself ({@link validateStructuredContent}), so the Client must not validate it a second time.
+   */
+  requestDefinition(server: string, tool: string): Tool | undefined {
+    const t = this.toolsByServer.get(server)?.get(tool);
+    if (!t) return undefined;
+    let d = this.requestDefinitions.get(t);
+    if (!d) {
+      d = { name: t.name, inputSchema: t.inputSchema };
+      this.requestDefinitions.set(t, d);
+    }
+    return d;
   }
 
   /**

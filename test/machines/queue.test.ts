@@ -10,6 +10,7 @@ import {
   resolveQueueConfig,
   takeQueueOutput,
   tryAdmitFast,
+  tryEnqueueFast,
   trySettleFast,
 } from '../../src/machines/queue.js';
 import { MinHeap, RingDeque } from '../../src/machines/queue-deque.js';
@@ -72,19 +73,38 @@ describe('queue config and bad input', () => {
 });
 
 describe('fast path', () => {
-  it('admits and settles without events only while accepting with nobody waiting', () => {
-    const actor = createActor(queueMachine, { input: { concurrency: 1, maxQueued: 2 } }).start();
+  it('admits, queues and settles without events while accepting; events only where the machine must act', () => {
+    const actor = createActor(queueMachine, { input: { concurrency: 1, maxQueued: 10 } }).start();
     const ctx = () => actor.getSnapshot().context;
     const before = actor.getSnapshot();
     expect(tryAdmitFast(ctx(), 'a')).toBe(true);
     expect(actor.getSnapshot()).toBe(before); // no step was taken
-    actor.send({ type: 'ENQUEUE', id: 'b', nowMs: 1 }); // waits
-    expect(trySettleFast(ctx(), 'a')).toBe(false); // 'b' waits for the slot: needs the event
-    actor.send({ type: 'SETTLE', id: 'a', nowMs: 2 });
+    // Past the window without a deadline: queued in the store, no step.
+    expect(tryEnqueueFast(ctx(), 'b', 'normal', undefined, 1)).toBe(true);
+    expect(actor.getSnapshot()).toBe(before);
+    // A deadline with no timer armed needs the event (the timer must be armed).
+    expect(tryEnqueueFast(ctx(), 'c', 'normal', 100, 1)).toBe(false);
+    actor.send({ type: 'ENQUEUE', id: 'c', nowMs: 1, deadlineAt: 100 });
+    expect(ctx().armedDeadlineAt).toBe(100);
+    const armed = actor.getSnapshot();
+    expect(tryEnqueueFast(ctx(), 'd', 'normal', 100, 1)).toBe(true); // the timer fires at or before it
+    expect(tryEnqueueFast(ctx(), 'e', 'normal', 99, 1)).toBe(false); // earlier: the timer must move
+    expect(tryEnqueueFast(ctx(), 'd', 'normal', 200, 1)).toBe(false); // duplicate: the machine rejects it
+    expect(tryEnqueueFast(ctx(), 'f', 'normal', 200, 300)).toBe(false); // already due: rejected `expired`
+    expect(actor.getSnapshot()).toBe(armed);
+    // Settling frees the slot and starts the next waiting entry, with no step.
+    expect(trySettleFast(ctx(), 'a', 2)).toBe(true);
     expect(takeQueueOutput(ctx())).toEqual([{ kind: 'dispatch', id: 'b' }]);
-    expect(trySettleFast(ctx(), 'b')).toBe(true);
+    expect(trySettleFast(ctx(), 'b', 150)).toBe(true); // 'c' and 'd' are past their deadline by now
+    expect(takeQueueOutput(ctx())).toEqual([
+      { kind: 'reject', id: 'c', reason: 'expired' },
+      { kind: 'reject', id: 'd', reason: 'expired' },
+    ]);
+    expect(trySettleFast(ctx(), 'b', 150)).toBe(false); // not in flight any more
+    expect(actor.getSnapshot()).toBe(armed);
     actor.send({ type: 'PAUSE' });
     expect(tryAdmitFast(ctx(), 'c')).toBe(false);
+    expect(tryEnqueueFast(ctx(), 'x', 'normal', undefined, 3)).toBe(false);
     actor.stop();
   });
 });

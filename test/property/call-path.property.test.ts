@@ -238,6 +238,79 @@ describe('call path properties', () => {
     path.close();
   });
 
+  it('a queued call whose deadline passes while the window stays busy rejects with TIMEOUT at its deadline', async () => {
+    const path = new CallPath(deps({ queue: { concurrency: 1, maxQueued: 10 } }));
+    let release: () => void = () => {};
+    const first = path.submit({
+      operation: 'ping',
+      kind: 'ping',
+      options: {},
+      run: () => new Promise<void>((r) => (release = r)),
+    });
+    const settled: string[] = [];
+    const queued = path.submit({
+      operation: 'ping',
+      kind: 'ping',
+      options: { timeoutMs: 50 },
+      run: async () => 'ran',
+    });
+    queued.catch((e: { code: string }) => settled.push(e.code));
+    const later = path.submit({
+      operation: 'ping',
+      kind: 'ping',
+      options: { timeoutMs: 80 },
+      run: async () => 'ran',
+    });
+    later.catch((e: { code: string }) => settled.push(e.code));
+    expect(path.snapshot().queue.queued).toBe(2);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(settled).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toEqual(['TIMEOUT']);
+    await vi.advanceTimersByTimeAsync(30);
+    expect(settled).toEqual(['TIMEOUT', 'TIMEOUT']);
+    expect(path.snapshot().queue).toMatchObject({ queued: 0, inFlight: 1 });
+    release();
+    await first;
+    path.close();
+  });
+
+  it('past the window, queued calls take no queue event; the window and FIFO order hold', async () => {
+    const events: string[] = [];
+    const path = new CallPath(
+      deps({
+        queue: { concurrency: 2, maxQueued: 100 },
+        inspect: (e) => {
+          if (e.type === '@xstate.event' && (e.event as { type: string }).type !== 'xstate.init')
+            events.push((e.event as { type: string }).type);
+        },
+      }),
+    );
+    const order: number[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const calls = Array.from({ length: 20 }, (_, i) =>
+      path.submit({
+        operation: 'ping',
+        kind: 'ping',
+        options: {},
+        run: async () => {
+          order.push(i);
+          maxInFlight = Math.max(maxInFlight, ++inFlight);
+          await Promise.resolve();
+          inFlight--;
+          return i;
+        },
+      }),
+    );
+    expect(await Promise.all(calls)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(order).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(maxInFlight).toBe(2);
+    // One ENQUEUE arms the deadline timer for the first queued call; none after that.
+    expect(events.filter((t) => t === 'ENQUEUE' || t === 'SETTLE')).toEqual(['ENQUEUE']);
+    path.close();
+  });
+
   it('retry honours Retry-After and the retry budget', async () => {
     const path = new CallPath(
       deps({

@@ -18,6 +18,7 @@ import {
   queueMachine,
   takeQueueOutput,
   tryAdmitFast,
+  tryEnqueueFast,
   trySettleFast,
 } from '../../src/machines/queue.js';
 
@@ -190,6 +191,7 @@ class Enqueue implements Cmd {
     const deadlineAt = this.deadlineInMs === undefined ? undefined : nowMs + this.deadlineInMs;
     let out: QueueOutput[];
     if (tryAdmitFast(r.ctx, id)) out = [{ kind: 'dispatch', id }];
+    else if (tryEnqueueFast(r.ctx, id, this.p, deadlineAt, nowMs)) out = takeQueueOutput(r.ctx);
     else {
       r.actor.send({ type: 'ENQUEUE', id, nowMs, priority: this.p, deadlineAt });
       out = takeQueueOutput(r.ctx);
@@ -211,11 +213,8 @@ class Finish implements Cmd {
     if (id === undefined) return;
     r.started.delete(id);
     r.settleOnce(id, this.ok ? 'completed' : 'failed');
-    let out: QueueOutput[] = [];
-    if (!trySettleFast(r.ctx, id)) {
-      r.actor.send({ type: 'SETTLE', id, nowMs: r.now() });
-      out = takeQueueOutput(r.ctx);
-    }
+    if (!trySettleFast(r.ctx, id, r.now())) r.actor.send({ type: 'SETTLE', id, nowMs: r.now() });
+    const out = takeQueueOutput(r.ctx);
     same(m, r, m.settle(id, r.now()), out);
   }
   toString = () => `${this.ok ? 'complete' : 'fail'}(${this.pick})`;
