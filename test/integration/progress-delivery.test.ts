@@ -52,7 +52,11 @@ describe('progress arrives in full, before the result', () => {
           for await (const ev of rt.stream('s', { tool: 'slow', args: { durationMs: 0, steps: STEPS } })) {
             kinds.push(ev.type === 'progress' ? `p${ev.progress}` : ev.type);
           }
-          expect(kinds).toEqual(['p1', 'p2', 'p3', 'p4', 'p5', 'result']);
+          // stream() coalesces progress a slow consumer has not read yet (keeps the newest, issue 15
+          // item 14), so steps may merge; the last one always arrives, before the result.
+          expect(kinds.slice(-2)).toEqual(['p5', 'result']);
+          const steps = kinds.filter((k) => k.startsWith('p')).map((k) => Number(k.slice(1)));
+          expect(steps).toEqual([...steps].sort((a, b) => a - b));
         }
         expect(errors).toEqual([]);
         expect(rt.snapshot().servers.s?.lateProgressDropped).toBe(0);

@@ -155,7 +155,7 @@ describe('hostile WebSocket peer (fast-check)', () => {
     process.off('uncaughtException', onUnhandled);
   });
 
-  it(`survives arbitrary inbound frames (${NUM_RUNS} runs)`, async () => {
+  it(`survives arbitrary inbound frames (${NUM_RUNS} runs)`, { timeout: 60_000 }, async () => {
     const errorEvents: Array<{ server: string; code: string }> = [];
     rt.on('error', (e) => errorEvents.push({ server: e.server, code: e.error.code }));
     let runs = 0;
