@@ -391,7 +391,8 @@ server.registerResource('greeting', 'demo://greeting', {}, async (uri) => ({ con
       ]);
       expect(text.code, text.stderr).toBe(0);
       expect(text.stdout).toMatch(
-        /^\S+ {2}echo {2}Returns the text it was given\.\n {4,}\{\n {6,}"type": "object"/m,
+        // The SDK v2 server states the dialect first (`$schema`), then the schema.
+        /^\S+ {2}echo {2}Returns the text it was given\.\n {4,}\{\n( {6,}"\$schema": "[^"]+",\n)? {6,}"type": "object"/m,
       );
       expect(text.stdout).toMatch(/"text": \{\n\s+"type": "string"/);
       const echo = (
