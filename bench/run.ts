@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { fleetScenario } from './fleet.js';
 import { formatTable, type Row, writeJson } from './report.js';
 import {
   cacheScenario,
@@ -39,6 +40,8 @@ const quick = values.quick ?? false;
 const only = values.only ? new Set(values.only.split(',')) : undefined;
 const out = values.out ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
 const wanted = (name: string) => only === undefined || only.has(name);
+/** Scenarios that run only when named in --only (they need more than Node: fleet starts redis-server). */
+const OPTIONAL = ['fleet'];
 const SCENARIOS = [
   'websocket',
   'stdio',
@@ -51,8 +54,10 @@ const SCENARIOS = [
   'cache',
 ];
 for (const name of only ?? []) {
-  if (!SCENARIOS.includes(name)) {
-    process.stderr.write(`--only: unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})\n`);
+  if (!SCENARIOS.includes(name) && !OPTIONAL.includes(name)) {
+    process.stderr.write(
+      `--only: unknown scenario "${name}" (known: ${[...SCENARIOS, ...OPTIONAL].join(', ')})\n`,
+    );
     process.exit(2);
   }
 }
@@ -125,6 +130,10 @@ try {
   if (wanted('cache')) {
     log('cache');
     rows.push(...(await cacheScenario(servers, shape.rounds, shape.durationMs)));
+  }
+  if (only?.has('fleet')) {
+    log('fleet');
+    rows.push(...(await fleetScenario(shape.rounds, shape.durationMs, quick ? 3 : scaled(15))));
   }
 } finally {
   await servers.stop();

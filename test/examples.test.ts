@@ -2,7 +2,7 @@
  * Every example in examples/ runs as a child process (`node --import tsx examples/NAME.ts`, no
  * URL: each starts what it needs and ends by itself), exits 0 and prints its expected line.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,6 +13,16 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Modules in examples/ that are shared by the examples, not examples themselves. */
 const HELPERS = new Set(['demo-target.ts', 'embedded-agent-machine.ts']);
+
+/** Whether redis-server is installed: examples/fleet.ts needs it and says "skipped" without it. */
+const hasRedis = (() => {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /** Each example and lines its output must contain. */
 const EXPECTED: Record<string, RegExp[]> = {
@@ -47,6 +57,13 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^agent saw: breaker primary: closed -> open$/m,
     /^agent done: 6 tasks, 2 by primary, 4 by fallback$/m,
   ],
+  fleet: hasRedis
+    ? [
+        /^tokens: 1 refresh for 3 workers$/m,
+        /^breaker open in 3 of 3 workers after 3 failures in all /m,
+        /^breaker closed in 3 of 3 workers after the probe$/m,
+      ]
+    : [/^skipped: redis-server not installed/m],
 };
 
 function run(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
