@@ -1,0 +1,117 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntime, type McpRuntime } from '../../src/index.js';
+import type { TaskStatusUpdate } from '../../src/runtime/tasks.js';
+
+const EVERYTHING = createRequire(import.meta.url).resolve(
+  '@modelcontextprotocol/server-everything/dist/index.js',
+);
+const TEE = fileURLToPath(new URL('../helpers/stdio-tee.mjs', import.meta.url));
+
+function textOf(result: { content?: Array<{ type: string; text?: string }> }): string {
+  return result.content?.find((c) => c.type === 'text')?.text ?? '';
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// server-everything's simulate-research-query: four stages of 1 s each, pollInterval 1 000 ms.
+describe('tasks (2025-11-25) against server-everything over stdio', () => {
+  let rt: McpRuntime;
+  let wire = '';
+  beforeAll(async () => {
+    rt = createRuntime({
+      servers: {
+        e: {
+          command: process.execPath,
+          args: [TEE, process.execPath, EVERYTHING, 'stdio'],
+          connectTimeoutMs: 15_000,
+          initializeTimeoutMs: 15_000,
+        },
+      },
+      defaults: { timeoutMs: 15_000, heartbeat: { intervalMs: 0 } },
+    });
+    rt.on('stderr', (e) => {
+      wire += e.text;
+    });
+    await rt.start();
+  }, 20_000);
+  afterAll(async () => {
+    await rt.close();
+  });
+
+  it('without task augmentation the tool is refused by the server', async () => {
+    await expect(rt.callTool('e', 'simulate-research-query', { topic: 'tides' })).rejects.toMatchObject({
+      code: 'TOOL',
+      message: expect.stringMatching(/task augmentation/),
+    });
+  });
+
+  it('task: true resolves with the final result; stream() yields the status updates', async () => {
+    const statuses: TaskStatusUpdate[] = [];
+    let result: unknown;
+    for await (const ev of rt.stream(
+      'e',
+      { tool: 'simulate-research-query', args: { topic: 'tides' } },
+      { task: { ttlMs: 60_000, maxPollIntervalMs: 1_000 } },
+    )) {
+      if (ev.type === 'status') statuses.push(ev);
+      else if (ev.type === 'result') result = ev.value;
+    }
+    expect(textOf(result as { content: Array<{ type: string; text?: string }> })).toMatch(
+      /# Research Report: tides/,
+    );
+    const taskId = statuses[0]?.taskId ?? '';
+    expect(taskId).not.toBe('');
+    expect(statuses.every((s) => s.taskId === taskId)).toBe(true);
+    // The server's stages as it reported them between polls (not every one: polls are 1 s apart).
+    expect(statuses.some((s) => s.status === 'working' && /\.\.\.$/.test(s.statusMessage ?? ''))).toBe(true);
+    expect(statuses.at(-1)?.status).toBe('completed');
+    expect(statuses.length).toBeGreaterThanOrEqual(3);
+    // Polls honour the server's pollInterval: 4 s of work at 1 s apart is a handful, not hundreds.
+    const polls = wire.split('\n').filter((l) => l === `TEE > tasks/get ${taskId}`).length;
+    expect(polls).toBeGreaterThanOrEqual(2);
+    expect(polls).toBeLessThanOrEqual(6);
+    expect(wire).toContain(`TEE > tasks/result ${taskId}`);
+  }, 20_000);
+
+  it('an abort cancels the task on the server (tasks/cancel) and rejects with CANCELLED', async () => {
+    const controller = new AbortController();
+    const seen: TaskStatusUpdate[] = [];
+    const call = rt.callTool(
+      'e',
+      'simulate-research-query',
+      { topic: 'abort me' },
+      { task: true, signal: controller.signal, onTaskStatus: (s) => seen.push(s) },
+    );
+    await until(() => seen.length > 0, 'the first task status');
+    controller.abort();
+    await expect(call).rejects.toMatchObject({ code: 'CANCELLED' });
+    const taskId = seen[0]?.taskId ?? '';
+    expect(wire).toContain(`TEE > tasks/cancel ${taskId}`);
+    await until(() => wire.includes(`TEE < ${taskId} cancelled`), 'the server to confirm the cancellation');
+  }, 20_000);
+
+  it("the call's timeout bounds the whole task, and the task is cancelled on the server", async () => {
+    const seen: TaskStatusUpdate[] = [];
+    const startedMs = Date.now();
+    await expect(
+      rt.callTool(
+        'e',
+        'simulate-research-query',
+        { topic: 'too slow' },
+        { task: true, timeoutMs: 1_500, onTaskStatus: (s) => seen.push(s) },
+      ),
+    ).rejects.toMatchObject({ code: 'TIMEOUT', timeoutMs: 1_500 });
+    expect(Date.now() - startedMs).toBeLessThan(1_500 + 1_000);
+    const taskId = seen[0]?.taskId ?? '';
+    expect(taskId).not.toBe('');
+    expect(wire).toContain(`TEE > tasks/cancel ${taskId}`);
+  }, 20_000);
+});
