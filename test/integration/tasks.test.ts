@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskStatusUpdate } from '../../src/index.js';
 import { createRuntime, type McpRuntime } from '../../src/index.js';
-import type { TaskStatusUpdate } from '../../src/runtime/tasks.js';
 
 const EVERYTHING = createRequire(import.meta.url).resolve(
   '@modelcontextprotocol/server-everything/dist/index.js',
