@@ -18,7 +18,13 @@ import {
   specTypeSchemas,
   type TaskStatus,
 } from '@modelcontextprotocol/client';
-import { CancelledError, McpRuntimeError, ProtocolError, TimeoutError } from '../errors/index.js';
+import {
+  CancelledError,
+  McpRuntimeError,
+  ProtocolError,
+  TimeoutError,
+  ValidationError,
+} from '../errors/index.js';
 import type { CallOptions } from './call-path.js';
 import type { ServerHandle } from './server-handle.js';
 
@@ -60,6 +66,7 @@ const CANCEL_TIMEOUT_MS = 5_000;
 /** Runs a task-augmented `tools/call` to its end; see the file comment. */
 export async function runToolTask(h: ServerHandle, spec: ToolTaskSpec): Promise<CallToolResult> {
   const { options, task } = spec;
+  checkTaskOptions(h.name, spec.tool, task);
   if (h.protocolStatus().era === 'modern')
     throw new ProtocolError(
       `tools/call ${spec.tool} on ${h.name}: tasks on a 2026-07-28 server (the io.modelcontextprotocol/tasks extension) are not supported yet`,
@@ -119,6 +126,22 @@ export async function runToolTask(h: ServerHandle, spec: ToolTaskSpec): Promise<
     if (!cancelledByServer && (mapped instanceof CancelledError || mapped instanceof TimeoutError))
       await cancelTask(h, taskId, options);
     throw mapped;
+  }
+}
+
+/** Bad `task` options fail before anything is sent, naming the field. */
+function checkTaskOptions(server: string, tool: string, task: TaskCallOptions): void {
+  for (const key of ['ttlMs', 'minPollIntervalMs', 'maxPollIntervalMs'] as const) {
+    const value = task[key];
+    if (value === undefined) continue;
+    const ok =
+      key === 'ttlMs' ? Number.isSafeInteger(value) && value > 0 : Number.isFinite(value) && value >= 0;
+    if (!ok)
+      throw new ValidationError(
+        `tools/call ${tool} on ${server}: task.${key} must be ${key === 'ttlMs' ? 'a positive integer' : 'a finite number >= 0'} (got ${String(value)})`,
+        `task.${key}`,
+        { server },
+      );
   }
 }
 

@@ -25,6 +25,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 5_000): Pro
 describe('tasks (2025-11-25) against server-everything over stdio', () => {
   let rt: McpRuntime;
   let wire = '';
+  const elicited: string[] = [];
   beforeAll(async () => {
     rt = createRuntime({
       servers: {
@@ -36,6 +37,12 @@ describe('tasks (2025-11-25) against server-everything over stdio', () => {
         },
       },
       defaults: { timeoutMs: 15_000, heartbeat: { intervalMs: 0 } },
+      handlers: {
+        elicitation: async (params) => {
+          elicited.push(params.message);
+          return { action: 'accept', content: { interpretation: 'historical' } };
+        },
+      },
     });
     rt.on('stderr', (e) => {
       wire += e.text;
@@ -51,6 +58,22 @@ describe('tasks (2025-11-25) against server-everything over stdio', () => {
       code: 'TOOL',
       message: expect.stringMatching(/task augmentation/),
     });
+  });
+
+  it('bad task options are a VALIDATION error naming the field, before anything is sent', async () => {
+    const before = wire;
+    await expect(
+      rt.callTool('e', 'simulate-research-query', { topic: 'x' }, { task: { ttlMs: -5 } }),
+    ).rejects.toMatchObject({ code: 'VALIDATION', path: 'task.ttlMs' });
+    await expect(
+      rt.callTool(
+        'e',
+        'simulate-research-query',
+        { topic: 'x' },
+        { task: { maxPollIntervalMs: Number.NaN } },
+      ),
+    ).rejects.toMatchObject({ code: 'VALIDATION', path: 'task.maxPollIntervalMs' });
+    expect(wire.slice(before.length)).not.toContain('TEE > tools/call');
   });
 
   it('task: true resolves with the final result; stream() yields the status updates', async () => {
@@ -79,6 +102,19 @@ describe('tasks (2025-11-25) against server-everything over stdio', () => {
     expect(polls).toBeGreaterThanOrEqual(2);
     expect(polls).toBeLessThanOrEqual(6);
     expect(wire).toContain(`TEE > tasks/result ${taskId}`);
+  }, 20_000);
+
+  it('input_required: the server asks through tasks/result, the elicitation handler answers, the task completes', async () => {
+    const seen: TaskStatusUpdate[] = [];
+    const result = await rt.callTool(
+      'e',
+      'simulate-research-query',
+      { topic: 'rome', ambiguous: true },
+      { task: true, onTaskStatus: (s) => seen.push(s) },
+    );
+    expect(elicited).toEqual([expect.stringMatching(/"rome" could have multiple interpretations/)]);
+    expect(textOf(result)).toMatch(/# Research Report: rome \(historical\)/);
+    expect(seen.map((s) => s.status)).toContain('input_required');
   }, 20_000);
 
   it('an abort cancels the task on the server (tasks/cancel) and rejects with CANCELLED', async () => {
