@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoServer } from '../../src/demo/demo-server.js';
 import type { TaskStatusUpdate } from '../../src/index.js';
 import { createRuntime, type McpRuntime } from '../../src/index.js';
 
@@ -149,5 +150,29 @@ describe('tasks (2025-11-25) against server-everything over stdio', () => {
     const taskId = seen[0]?.taskId ?? '';
     expect(taskId).not.toBe('');
     expect(wire).toContain(`TEE > tasks/cancel ${taskId}`);
+  }, 20_000);
+});
+
+describe('tasks on a 2026-07-28 server', () => {
+  it('are refused at once with PROTOCOL (the tasks extension is not supported yet), nothing sent', async () => {
+    const demo = await startDemoServer({ eras: '2026-07-28' });
+    const rt = createRuntime({
+      servers: { m: { url: demo.wsUrl } },
+      defaults: { heartbeat: { intervalMs: 0 } },
+    });
+    try {
+      await rt.start();
+      expect(rt.health('m').protocol.era).toBe('modern');
+      const calls = rt.snapshot().servers.m?.stats.calls;
+      expect(calls).toBeTypeOf('number');
+      await expect(rt.callTool('m', 'echo', { text: 'hi' }, { task: true })).rejects.toMatchObject({
+        code: 'PROTOCOL',
+        message: expect.stringMatching(/io\.modelcontextprotocol\/tasks/),
+      });
+      expect(rt.snapshot().servers.m?.stats.calls).toBe(calls);
+    } finally {
+      await rt.close();
+      await demo.close();
+    }
   }, 20_000);
 });
