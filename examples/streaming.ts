@@ -11,7 +11,7 @@ try {
   await using rt = createRuntime({ servers: { demo: { url: demo.url } } });
   for await (const ev of rt.stream('demo', { tool: 'slow', args: { durationMs: 400, steps: 4 } })) {
     if (ev.type === 'progress') console.log(`progress ${ev.progress}/${ev.total}: ${ev.message}`);
-    else console.log(`result: ${textOf(ev.value)}`);
+    else if (ev.type === 'result') console.log(`result: ${textOf(ev.value)}`);
   }
   // Leaving the loop early cancels the request (the server receives notifications/cancelled).
   for await (const ev of rt.stream('demo', { tool: 'slow', args: { durationMs: 5_000, steps: 50 } })) {

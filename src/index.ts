@@ -73,6 +73,7 @@ export type {
 } from './runtime/server-requests.js';
 export type { Skill, SkillFile } from './runtime/skills.js';
 export type { StreamEvent, StreamTarget } from './runtime/streams.js';
+export type { TaskCallOptions, TaskStatusUpdate } from './runtime/tasks.js';
 export type {
   MeterProviderLike,
   TelemetryOptions,

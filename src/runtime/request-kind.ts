@@ -19,6 +19,10 @@ const KIND_BY_METHOD: Record<string, RequestKind> = {
   initialize: 'idempotent',
   'logging/setLevel': 'idempotent',
   'tools/call': 'tool',
+  // A task's status, result and cancellation read or settle the same task: safe to repeat.
+  'tasks/get': 'read',
+  'tasks/result': 'read',
+  'tasks/cancel': 'idempotent',
 };
 
 /** The kind of `operation` and, for a tool call, the tool's name. */

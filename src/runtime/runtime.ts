@@ -51,6 +51,7 @@ import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resou
 import { type CallOptions, type ProtocolStatus, ServerHandle } from './server-handle.js';
 import { listSkills, readSkill, type Skill, type SkillFile } from './skills.js';
 import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
+import { runToolTask, type TaskCallOptions, type TaskStatusUpdate } from './tasks.js';
 import { type CallTelemetry, createCallTelemetry } from './telemetry/call-telemetry.js';
 import { statsFromSnapshot } from './telemetry/stats-view.js';
 import { type CompletionRef, completionRef, expandTemplate, type TemplateVariables } from './templates.js';
@@ -74,6 +75,13 @@ export interface CallToolOptions extends CallOptions {
   context?: Record<string, unknown>;
   /** Cache the result when the tool is annotated `readOnlyHint` (key: tool + canonical arguments). */
   cache?: boolean;
+  /**
+   * Run the call as a task (2025-11-25 servers): polled until it ends, resolving with the final
+   * result within `timeoutMs`; an abort or the timeout cancels the task on the server (tasks.ts).
+   */
+  task?: boolean | TaskCallOptions;
+  /** Status changes of a task-augmented call (`stream()` yields them as `status` events). */
+  onTaskStatus?: (update: TaskStatusUpdate) => void;
 }
 
 /** Options of `readResource` / `readTemplate`. */
@@ -284,6 +292,19 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       const context = this.metaFor(h, options.context);
       // No `_meta: {}` on the wire when there is nothing to say (the server parses every byte).
       const meta = options.meta ? { ...context, ...options.meta } : context;
+      if (options.task) {
+        const params = meta ? { name: tool, arguments: args, _meta: meta } : { name: tool, arguments: args };
+        const check = (r: CallToolResult) =>
+          this.checkToolResult(r, { tool, options } as CallSpec<CallToolResult>, server);
+        return runToolTask(h, {
+          tool,
+          params,
+          options,
+          task: options.task === true ? {} : options.task,
+          onStatus: options.onTaskStatus,
+          check,
+        });
+      }
       if (options.cache && registry.isReadOnly(server, tool)) {
         const { cache: _cache, ...rest } = options;
         return this.features.cache.get(server, toolResultKey(tool, args), () =>
@@ -478,9 +499,14 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   ): AsyncGenerator<StreamEvent<StreamResult<S>>, void, undefined> {
     this.handle(server);
     return progressStream<StreamResult<S>>(
-      (signal, onProgress) =>
+      (signal, onProgress, onTaskStatus) =>
         ('tool' in target
-          ? this.callTool(server, target.tool, target.args ?? {}, { ...options, signal, onProgress })
+          ? this.callTool(server, target.tool, target.args ?? {}, {
+              ...options,
+              signal,
+              onProgress,
+              onTaskStatus,
+            })
           : this.readResource(server, target.resource, {
               ...options,
               signal,

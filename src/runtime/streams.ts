@@ -10,10 +10,13 @@
  */
 import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/client';
 import { CancelledError } from '../errors/index.js';
+import type { TaskStatusUpdate } from './tasks.js';
 
 /** One item of `rt.stream(...)`. */
 export type StreamEvent<T> =
   | { type: 'progress'; progress: number; total?: number | undefined; message?: string | undefined }
+  /** A task-augmented call's status changed (`callTool` with `task`). */
+  | ({ type: 'status' } & TaskStatusUpdate)
   | { type: 'result'; value: T };
 
 /** What `rt.stream` runs: a tool call or a resource read. */
@@ -74,6 +77,7 @@ export async function* progressStream<T>(
   start: (
     signal: AbortSignal,
     onProgress: (p: { progress: number; total?: number; message?: string }) => void,
+    onTaskStatus: (update: TaskStatusUpdate) => void,
   ) => Promise<T>,
   outer?: AbortSignal,
 ): AsyncGenerator<StreamEvent<T>, void, undefined> {
@@ -83,13 +87,20 @@ export async function* progressStream<T>(
   outer?.addEventListener('abort', onOuterAbort, { once: true });
   const queue = new PushQueue<StreamEvent<T>>();
   let settled = false;
-  start(controller.signal, (p) => {
-    if (!settled)
-      queue.push(
-        { type: 'progress', progress: p.progress, total: p.total, message: p.message },
-        (last) => last.type === 'progress',
-      );
-  }).then(
+  start(
+    controller.signal,
+    (p) => {
+      if (!settled)
+        queue.push(
+          { type: 'progress', progress: p.progress, total: p.total, message: p.message },
+          (last) => last.type === 'progress',
+        );
+    },
+    (update) => {
+      // Statuses coalesce like progress: an unread one is superseded by the newer.
+      if (!settled) queue.push({ type: 'status', ...update }, (last) => last.type === 'status');
+    },
+  ).then(
     (value) => {
       settled = true;
       queue.push({ type: 'result', value });
