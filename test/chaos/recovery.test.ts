@@ -87,7 +87,8 @@ async function outage(rt: McpRuntime, kill: () => Promise<void> | void): Promise
     if (e.to === 'open') opened = true;
   };
   const onState = (e: { to: string; from: string; actor: string }): void => {
-    if (e.to === 'reconnecting' && e.from !== 'ready') failed++;
+    // Every way into reconnecting: a stdio server adopted without a round trip counts as ready first.
+    if (e.to === 'reconnecting') failed++;
   };
   rt.on('breaker', onBreaker);
   rt.on('state', onState);
