@@ -24,8 +24,9 @@
  *
  * Calls waiting (`CALLS_WAITING`): a backoff that grew while nobody waited must not keep a caller
  * waiting after the server is back. When the pending retry is further out than the first step, it
- * is rescheduled to the first step (full jitter kept), but never sooner than `initialDelayMs` after
- * the last failure, so attempts stay at most one per `initialDelayMs` and a fleet does not stampede.
+ * is rescheduled within the first step: never sooner than half of `initialDelayMs` after the last
+ * failure (a bound on the attempt rate), plus full jitter over the other half, so the clients of a
+ * fleet that lost a server together do not retry in lockstep.
  * A hurried attempt does not count towards `maxAttempts` (the give-up time stays that of the plain
  * backoff, which resumes at the step it had reached).
  */
@@ -184,6 +185,11 @@ export function backoffCeilingMs(policy: BackoffPolicy, attempt: number): number
   return Math.min(policy.maxDelayMs, raw);
 }
 
+/** The least time between a failed attempt and a retry hurried by waiting calls. */
+export function minRetryGapMs(policy: BackoffPolicy): number {
+  return Math.floor(backoffCeilingMs(policy, 1) / 2);
+}
+
 /** The connection statechart. Provide the I/O actors with `connectionMachine.provide(...)`. */
 export const connectionMachine = setup({
   types: {
@@ -265,11 +271,12 @@ export const connectionMachine = setup({
       };
     }),
     hurryRetry: assign(({ context }) => {
-      const ceiling = backoffCeilingMs(context.backoff, 1);
+      const gapMs = minRetryGapMs(context.backoff);
+      const spreadMs = backoffCeilingMs(context.backoff, 1) - gapMs;
       const [r, rngState] = nextRandom(context.rngState);
-      const jittered = context.backoff.jitter ? Math.floor(r * ceiling) : Math.floor(ceiling);
+      const jittered = context.backoff.jitter ? Math.floor(r * spreadMs) : Math.floor(spreadMs);
       const nowMs = Date.now();
-      const retryAt = Math.max(nowMs + jittered, context.retryFromMs + context.backoff.initialDelayMs);
+      const retryAt = Math.max(nowMs, context.retryFromMs + gapMs) + jittered;
       return { retryAt, retryDelayMs: retryAt - nowMs, rngState, hurried: true };
     }),
     clearRetry: assign({ retryAt: null }),
