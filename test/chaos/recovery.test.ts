@@ -22,6 +22,11 @@ const MAX_CALLS = 20_000;
 /** Pause between calls of the loop: a call rate, so refusals do not spin the CPU. */
 const CALL_GAP_MS = 5;
 const EVENT_BOUND_MS = 20_000;
+/**
+ * Per call: longer than a stdio child takes to load (about 1 s under tsx), so a call sent to a
+ * starting server is answered instead of timing out as if the server were unhealthy.
+ */
+const CALL_TIMEOUT_MS = 2_000;
 
 const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const TSX_LOADER_URL = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -55,7 +60,7 @@ function callLoop(rt: McpRuntime) {
   const done = (async () => {
     for (let i = 0; i < MAX_CALLS && !stopped; i++) {
       try {
-        await rt.callTool('s', 'echo', { text: String(i) }, { timeoutMs: 500 });
+        await rt.callTool('s', 'echo', { text: String(i) }, { timeoutMs: CALL_TIMEOUT_MS });
         successesMs.push(performance.now());
       } catch (e) {
         const code = (e as { code?: string }).code ?? 'other';
