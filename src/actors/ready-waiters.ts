@@ -47,6 +47,11 @@ export class ReadyWaiters {
     });
   }
 
+  /** How many waits are pending. */
+  get size(): number {
+    return this.waiters.size;
+  }
+
   /** Resolves every wait. */
   resolveAll(): void {
     for (const w of [...this.waiters]) w.resolve();

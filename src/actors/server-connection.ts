@@ -38,6 +38,7 @@ import {
 } from '../errors/index.js';
 import {
   type BackoffPolicy,
+  backoffCeilingMs,
   type ConnectionErrorSummary,
   type ConnectionStateName,
   connectionMachine,
@@ -227,6 +228,18 @@ export class ServerConnection {
     const v = this.actor.getSnapshot().context.verdict;
     if (!v) return null;
     return v.era === 'modern' && this.discover ? { ...v, discover: this.discover } : v;
+  }
+
+  /**
+   * Calls are waiting for this connection: a reconnect backoff grown while nobody waited is cut to
+   * the first step (CALLS_WAITING, see machines/connection.ts). A field check first, so a burst of
+   * waiting calls sends one event, not one per call.
+   */
+  callsWaiting(): void {
+    if (this.state !== 'reconnecting') return;
+    const c = this.actor.getSnapshot().context;
+    if (c.hurried || c.retryAt === null || c.retryAt - Date.now() <= backoffCeilingMs(c.backoff, 1)) return;
+    this.actor.send({ type: 'CALLS_WAITING' });
   }
 
   /** Starts connecting (no-op unless idle or failed). */

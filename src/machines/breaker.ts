@@ -8,6 +8,11 @@
  * - halfOpen: `halfOpenProbes` probes are admitted; when all succeed the circuit closes, any probe
  *   failure re-opens it with the reset timeout grown by `resetBackoffFactor` (capped).
  *
+ * - Opened by the connection: when the failure that opened the circuit was the way to the server
+ *   (a lost connection, or no ready connection in time: FAILURE with `connection: true`), the
+ *   reconnect is evidence the server is back: CONNECTION_READY moves open → halfOpen at once,
+ *   without waiting out the reset timeout. A circuit opened by anything else ignores it.
+ *
  * Pure: time comes in with every event (`nowMs`), never from a clock of its own.
  *
  * Hot path: the runtime does not send an event per call. It asks {@link canPass} synchronously
@@ -49,6 +54,8 @@ export type BreakerReason =
   | 'probeFailed'
   | 'probesSucceeded'
   | 'reset'
+  /** The connection the circuit was opened by became ready again. */
+  | 'connectionReady'
   /** Opened by the fleet: another process opened it, or the fleet-wide failure count tripped it. */
   | 'fleet';
 
@@ -95,6 +102,8 @@ export interface BreakerContext {
   /** The latest time seen in an event. */
   readonly nowMs: number;
   readonly openedCount: number;
+  /** The current open phase was started by a connection failure (CONNECTION_READY ends it). */
+  readonly openedByConnection: boolean;
   readonly lastTransition: BreakerTransition | null;
 }
 
@@ -105,10 +114,13 @@ export interface BreakerContext {
  */
 export type BreakerEvent =
   | { type: 'SUCCESS'; nowMs: number; probePhase?: number }
-  | { type: 'FAILURE'; nowMs: number; probePhase?: number }
+  /** `connection`: the failure was the way to the server (lost connection, none ready in time). */
+  | { type: 'FAILURE'; nowMs: number; probePhase?: number; connection?: boolean }
   | { type: 'IGNORED'; nowMs: number; probePhase?: number }
   | { type: 'PROBE_STARTED'; nowMs: number }
   | { type: 'RESET'; nowMs: number }
+  /** The server's connection became ready: probes at once if the circuit was opened by the connection. */
+  | { type: 'CONNECTION_READY'; nowMs: number }
   /**
    * Opens the circuit from outside (the fleet, see runtime/fleet): for `openForMs` (default the
    * reset timeout), never shortening an open phase already running. Starts a new phase, so
@@ -176,9 +188,15 @@ export function needsEvent(context: BreakerContext, outcome: BreakerOutcome, pro
  * @example
  * actor.send(outcomeEvent('failure', Date.now())); // { type: 'FAILURE', nowMs }
  */
-export function outcomeEvent(outcome: BreakerOutcome, nowMs: number, probePhase?: number): BreakerEvent {
+export function outcomeEvent(
+  outcome: BreakerOutcome,
+  nowMs: number,
+  probePhase?: number,
+  connection?: boolean,
+): BreakerEvent {
   const type = outcome === 'success' ? 'SUCCESS' : outcome === 'failure' ? 'FAILURE' : 'IGNORED';
-  return probePhase === undefined ? { type, nowMs } : { type, nowMs, probePhase };
+  const event: BreakerEvent = probePhase === undefined ? { type, nowMs } : { type, nowMs, probePhase };
+  return connection && type === 'FAILURE' ? { ...event, type, connection: true } : event;
 }
 
 /**
@@ -229,6 +247,7 @@ function createContext(input: BreakerInput): BreakerContext {
     probeSuccesses: 0,
     nowMs: input.nowMs,
     openedCount: restore?.openedCount ?? 0,
+    openedByConnection: false,
     lastTransition: null,
   };
 }
@@ -260,6 +279,7 @@ export const breakerMachine = setup({
       openingStrategy(recordFailure(context.strategies, event.nowMs)) !== undefined,
     resetDeadlinePassed: ({ context }) => context.nowMs >= (context.openUntil ?? Number.NEGATIVE_INFINITY),
     eventPastDeadline: ({ context, event }) => event.nowMs >= (context.openUntil ?? Number.NEGATIVE_INFINITY),
+    openedByConnection: ({ context }) => context.openedByConnection,
     probeSlotFree: ({ context }) => context.probesAdmitted < context.config.halfOpenProbes,
     isOutstandingProbe: ({ context, event }) => isOutstandingProbe(context, event),
     probeClosesCircuit: ({ context, event }) =>
@@ -269,6 +289,7 @@ export const breakerMachine = setup({
     enterClosed: assign({
       circuit: 'closed',
       openUntil: null,
+      openedByConnection: false,
       probesAdmitted: 0,
       probeSuccesses: 0,
       resetTimeoutMs: ({ context }) => context.config.resetTimeoutMs,
@@ -288,6 +309,7 @@ export const breakerMachine = setup({
       strategies: resetStrategies(context.strategies),
       openUntil: event.nowMs + context.resetTimeoutMs,
       openedCount: context.openedCount + 1,
+      openedByConnection: event.type === 'FAILURE' && event.connection === true,
       lastTransition: transitionNote(
         'closed',
         'open',
@@ -299,6 +321,12 @@ export const breakerMachine = setup({
       const atMs = Math.max(context.nowMs, context.openUntil ?? context.nowMs);
       return { nowMs: atMs, lastTransition: transitionNote('open', 'halfOpen', 'resetTimeout', atMs) };
     }),
+    // The deadline moves to now: a half-open breaker persists as open with a past deadline.
+    noteConnectionReady: assign(({ event }) => ({
+      nowMs: event.nowMs,
+      openUntil: event.nowMs,
+      lastTransition: transitionNote('open', 'halfOpen', 'connectionReady', event.nowMs),
+    })),
     startProbeAfterReset: assign(({ context, event }) => ({
       nowMs: event.nowMs,
       probesAdmitted: context.probesAdmitted + 1,
@@ -331,6 +359,7 @@ export const breakerMachine = setup({
         resetTimeoutMs: grown,
         openUntil: event.nowMs + grown,
         openedCount: context.openedCount + 1,
+        openedByConnection: event.type === 'FAILURE' && event.connection === true,
         lastTransition: transitionNote('halfOpen', 'open', 'probeFailed', event.nowMs),
       };
     }),
@@ -346,6 +375,7 @@ export const breakerMachine = setup({
         strategies: resetStrategies(context.strategies),
         openUntil: context.circuit === 'open' ? Math.max(context.openUntil ?? until, until) : until,
         openedCount: context.openedCount + 1,
+        openedByConnection: false,
         lastTransition: transitionNote(context.circuit, 'open', 'fleet', event.nowMs),
       };
     }),
@@ -386,6 +416,7 @@ export const breakerMachine = setup({
       after: { resetTimeout: { target: 'halfOpen', actions: 'noteResetElapsed' } },
       on: {
         PROBE_STARTED: { guard: 'eventPastDeadline', target: 'halfOpen', actions: 'startProbeAfterReset' },
+        CONNECTION_READY: { guard: 'openedByConnection', target: 'halfOpen', actions: 'noteConnectionReady' },
       },
     },
     halfOpen: {

@@ -21,6 +21,14 @@
  * Backoff is exponential with full jitter (delay = random(0, min(cap, initial × factor^(attempt-1)))).
  * The random numbers come from a seeded PRNG kept in context, so a run is reproducible from its
  * input and a snapshot carries everything. The retry deadline is a timestamp in context.
+ *
+ * Calls waiting (`CALLS_WAITING`): a backoff that grew while nobody waited must not keep a caller
+ * waiting after the server is back. When the pending retry is further out than the first step, it
+ * is rescheduled within the first step: never sooner than half of `initialDelayMs` after the last
+ * failure (a bound on the attempt rate), plus full jitter over the other half, so the clients of a
+ * fleet that lost a server together do not retry in lockstep.
+ * A hurried attempt does not count towards `maxAttempts` (the give-up time stays that of the plain
+ * backoff, which resumes at the step it had reached).
  */
 import { assign, fromPromise, setup } from 'xstate';
 import { nextRandom } from './random.js';
@@ -122,6 +130,10 @@ export interface ConnectionContext {
   retryDelayMs: number;
   /** Timestamp (ms since epoch) at which the pending retry fires; null when none is pending. */
   retryAt: number | null;
+  /** When the pending retry was scheduled (the last failure): hurried retries keep a gap from it. */
+  retryFromMs: number;
+  /** The pending retry was hurried by CALLS_WAITING: its failure does not count as an attempt. */
+  hurried: boolean;
   missedPongs: number;
   rngState: number;
   lastError: ConnectionErrorSummary | null;
@@ -139,7 +151,9 @@ export type ConnectionEvent =
   | { type: 'CONNECT' }
   | { type: 'RETRY' }
   | { type: 'CLOSE' }
-  | { type: 'TRANSPORT_CLOSED'; error: ConnectionErrorSummary; fatal?: boolean };
+  | { type: 'TRANSPORT_CLOSED'; error: ConnectionErrorSummary; fatal?: boolean }
+  /** Calls are waiting for this connection: a grown backoff is cut to the first step (see above). */
+  | { type: 'CALLS_WAITING' };
 
 /** Error codes after which retrying cannot help (a new config or token is needed). */
 const FATAL_CODES: ReadonlySet<string> = new Set(['AUTH', 'CONFIG']);
@@ -169,6 +183,11 @@ function handshakeStep(context: ConnectionContext): string {
 export function backoffCeilingMs(policy: BackoffPolicy, attempt: number): number {
   const raw = policy.initialDelayMs * policy.factor ** Math.max(0, attempt - 1);
   return Math.min(policy.maxDelayMs, raw);
+}
+
+/** The least time between a failed attempt and a retry hurried by waiting calls. */
+export function minRetryGapMs(policy: BackoffPolicy): number {
+  return Math.floor(backoffCeilingMs(policy, 1) / 2);
 }
 
 /** The connection statechart. Provide the I/O actors with `connectionMachine.provide(...)`. */
@@ -235,15 +254,35 @@ export const connectionMachine = setup({
       }),
     }),
     scheduleRetry: assign(({ context }) => {
-      const attempt = context.attempt + 1;
+      // A hurried attempt that failed leaves the plain backoff where it was (see the header).
+      const attempt = context.hurried ? context.attempt : context.attempt + 1;
       const ceiling = backoffCeilingMs(context.backoff, attempt);
       const [r, rngState] = nextRandom(context.rngState);
       const retryDelayMs = context.backoff.jitter ? Math.floor(r * ceiling) : Math.floor(ceiling);
-      return { attempt, retryDelayMs, retryAt: Date.now() + retryDelayMs, rngState, missedPongs: 0 };
+      const nowMs = Date.now();
+      return {
+        attempt,
+        retryDelayMs,
+        retryAt: nowMs + retryDelayMs,
+        retryFromMs: nowMs,
+        hurried: false,
+        rngState,
+        missedPongs: 0,
+      };
+    }),
+    hurryRetry: assign(({ context }) => {
+      const gapMs = minRetryGapMs(context.backoff);
+      const spreadMs = backoffCeilingMs(context.backoff, 1) - gapMs;
+      const [r, rngState] = nextRandom(context.rngState);
+      const jittered = context.backoff.jitter ? Math.floor(r * spreadMs) : Math.floor(spreadMs);
+      const nowMs = Date.now();
+      const retryAt = Math.max(nowMs, context.retryFromMs + gapMs) + jittered;
+      return { retryAt, retryDelayMs: retryAt - nowMs, rngState, hurried: true };
     }),
     clearRetry: assign({ retryAt: null }),
     markReady: assign({
       attempt: 0,
+      hurried: false,
       missedPongs: 0,
       retryAt: null,
       lastError: null,
@@ -254,7 +293,7 @@ export const connectionMachine = setup({
         return { era: info.era, protocolVersion: info.protocolVersion };
       },
     }),
-    resetAttempts: assign({ attempt: 0, lastError: null }),
+    resetAttempts: assign({ attempt: 0, hurried: false, lastError: null }),
     resetMissedPongs: assign({ missedPongs: 0 }),
     countMissedPong: assign({ missedPongs: ({ context }) => context.missedPongs + 1 }),
   },
@@ -278,6 +317,9 @@ export const connectionMachine = setup({
     heartbeatEnabled: ({ context }) =>
       context.heartbeat.intervalMs > 0 && (context.session?.liveness ?? 'none') !== 'none',
     peerDead: ({ context }) => context.missedPongs + 1 >= context.heartbeat.maxMissed,
+    /** The pending retry is further out than any first-step retry would be. */
+    backoffGrown: ({ context }) =>
+      context.retryAt !== null && context.retryAt - Date.now() > backoffCeilingMs(context.backoff, 1),
   },
   delays: {
     retryBackoff: ({ context }) => context.retryDelayMs,
@@ -296,6 +338,8 @@ export const connectionMachine = setup({
     attempt: 0,
     retryDelayMs: 0,
     retryAt: null,
+    retryFromMs: 0,
+    hurried: false,
     missedPongs: 0,
     rngState: input.seed >>> 0,
     lastError: null,
@@ -462,8 +506,22 @@ export const connectionMachine = setup({
       entry: ['disposeTransport', 'scheduleRetry'],
       exit: 'clearRetry',
       always: { guard: 'attemptsExhausted', target: 'failed' },
-      after: {
-        retryBackoff: { target: 'connecting' },
+      initial: 'backingOff',
+      states: {
+        // Re-entered by CALLS_WAITING, so its timer restarts with the hurried delay.
+        backingOff: {
+          after: {
+            retryBackoff: { target: '#connection.connecting' },
+          },
+          on: {
+            CALLS_WAITING: {
+              guard: 'backoffGrown',
+              target: 'backingOff',
+              reenter: true,
+              actions: 'hurryRetry',
+            },
+          },
+        },
       },
     },
     failed: {

@@ -123,6 +123,11 @@ export interface CallPathDeps {
    * wraps requests that can meet an expired HTTP session).
    */
   send?: <T>(conn: ServerConnection, spec: CallSpec<T>, opts: RequestOptions) => Promise<T>;
+  /**
+   * A call was refused by a breaker the connection opened: calls want the server, so a reconnect
+   * backoff grown meanwhile must not delay the probe (the pool sends CALLS_WAITING).
+   */
+  onCallsWaiting?: () => void;
   /** Each attempt that reached a connection: its latency and its error, if it failed (health). */
   onOutcome?: (latencyMs: number, error: McpRuntimeError | undefined) => void;
   inspect?: (event: InspectionEvent) => void;
@@ -329,6 +334,19 @@ export class CallPath {
     this.fleet = fleet;
   }
 
+  /**
+   * A connection of the server became ready: every breaker the connection opened probes now (the
+   * reconnect is evidence), instead of waiting out its reset timeout.
+   */
+  connectionReady(): void {
+    if (this.closed) return;
+    for (const b of this.breakers.values()) {
+      const ctx = b.getSnapshot().context;
+      if (ctx.circuit === 'open' && ctx.openedByConnection)
+        b.send({ type: 'CONNECTION_READY', nowMs: Date.now() });
+    }
+  }
+
   /** Applies a breaker change decided by the fleet (see {@link FleetBreakerChange}). */
   applyFleet(key: string, change: FleetBreakerChange): void {
     if (this.closed) return;
@@ -529,6 +547,7 @@ export class CallPath {
     const decision = canPass(breaker.getSnapshot().context, nowMs);
     if (!decision.allow) {
       this.stats.breakerRejections++;
+      if (breaker.getSnapshot().context.openedByConnection) this.deps.onCallsWaiting?.();
       p.span.breakerRejected(decision.retryAfterMs);
       this.release(p, nowMs);
       this.settle(
@@ -718,8 +737,11 @@ export class CallPath {
       if (outcome === 'failure') this.fleet.breakers.recordFailure(p.breakerKey);
       else if (outcome === 'success') this.fleet.breakers.recordSuccess(p.breakerKey);
     }
-    if (needsEvent(breaker.getSnapshot().context, outcome, p.probePhase))
-      breaker.send(outcomeEvent(outcome, nowMs, p.probePhase));
+    if (needsEvent(breaker.getSnapshot().context, outcome, p.probePhase)) {
+      // No connection to send on (none ready in time) or a lost one: the way to the server failed.
+      const byConnection = conn === undefined || error?.code === 'CONNECTION_LOST';
+      breaker.send(outcomeEvent(outcome, nowMs, p.probePhase, byConnection));
+    }
     this.release(p, nowMs);
     if (error === undefined) {
       this.settle(p, undefined, value);

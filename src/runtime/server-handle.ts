@@ -227,6 +227,8 @@ export class ServerHandle {
       onStateChange: (change) => {
         if (telemetry) readyAtMs = this.recordSession(telemetry, change, readyAtMs);
         onState(change);
+        // The reconnect is evidence the server is back: a breaker the connection opened probes now.
+        if (change.to === 'ready') this.callPath?.connectionReady();
         this.hooks.onStateChange({ ...change, memberId });
       },
       onTransportError: this.hooks.onError,
@@ -327,6 +329,7 @@ export class ServerHandle {
       release: (conn) => this.serverPool?.release(conn),
       toolHints: (tool) => this.hooks.toolHints?.(c.name, tool),
       onBreaker: (change) => this.hooks.onBreaker?.(change),
+      onCallsWaiting: () => this.serverPool?.callsWaiting(),
       ...(send ? { send: (conn, spec, opts) => send(c.name, conn, spec, opts) } : {}),
       ...(onOutcome ? { onOutcome: (latencyMs, error) => onOutcome(c.name, latencyMs, error) } : {}),
       // Failures leave redacted, and a server given up on for AUTH rejects with AUTH (auth.ts).

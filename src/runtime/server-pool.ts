@@ -118,7 +118,10 @@ export class ServerPool {
     ) {
       this.send({ type: 'DEMAND', nowMs: Date.now() });
     }
-    for (const c of this.members.values()) c.connect();
+    for (const c of this.members.values()) {
+      c.connect();
+      c.callsWaiting();
+    }
     return this.waiters.wait(
       timeoutMs,
       signal,
@@ -156,6 +159,11 @@ export class ServerPool {
         );
       if (!ok) return;
     }
+  }
+
+  /** Calls want this server: members backing off cut a grown backoff (see ServerConnection.callsWaiting). */
+  callsWaiting(): void {
+    for (const c of this.members.values()) c.callsWaiting();
   }
 
   /** Rejects every waiting call (the server failed or closed). */
@@ -277,6 +285,9 @@ export class ServerPool {
     if (change.to === 'ready') {
       this.send({ type: 'MEMBER_READY', memberId, nowMs: change.at });
       this.waiters.resolveAll();
+    } else if (change.to === 'reconnecting') {
+      // Calls still wait: the attempt that just failed must not leave them to a grown backoff.
+      if (this.waiters.size > 0) this.members.get(memberId)?.callsWaiting();
     } else if (change.to === 'failed') {
       const error = change.lastError ?? { code: 'SERVER_FAILED', message: `${memberId} failed` };
       this.send({ type: 'MEMBER_FAILED', memberId, nowMs: change.at, error });

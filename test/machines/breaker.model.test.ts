@@ -71,8 +71,12 @@ function eventsFor(s: Snap): AnyEvent[] {
       probe === 'none' ? {} : { probePhase: s.context.openedCount - (probe === 'stale' ? 1 : 0), probe };
     for (const type of ['SUCCESS', 'FAILURE', 'IGNORED'] as const)
       list.push({ type, nowMs: t, ...extra } as BreakerEvent);
+    // A failure on the way to the server (lost connection, none ready in time).
+    if (probe !== 'stale')
+      list.push({ type: 'FAILURE', nowMs: t, connection: true, ...extra } as BreakerEvent);
   }
   list.push(
+    { type: 'CONNECTION_READY', nowMs: t },
     { type: 'PROBE_STARTED', nowMs: t },
     { type: 'RESET', nowMs: t },
     { type: 'TRIP', nowMs: t, openForMs: 250 },
@@ -117,9 +121,10 @@ function serialize(s: Snap, e: AnyEvent | undefined): string {
     c.probeSuccesses,
     c.resetTimeoutMs,
     c.openUntil === null,
+    c.openedByConnection,
   ].join();
   const ev = e
-    ? `${e.type}${(e as { probe?: string }).probe ?? ''}${e.type === 'PROBE_STARTED' && s.value !== 'closed' ? e.nowMs - c.nowMs : ''}`
+    ? `${e.type}${(e as { connection?: boolean }).connection ? 'conn' : ''}${(e as { probe?: string }).probe ?? ''}${e.type === 'PROBE_STARTED' && s.value !== 'closed' ? e.nowMs - c.nowMs : ''}`
     : '';
   return `${state}|${ev}`;
 }
@@ -131,6 +136,7 @@ function checkState(s: Snap): void {
   expect(failures(c)).toBeLessThan(CONFIG.failureThreshold);
   if (s.value === 'closed') {
     expect(c.openUntil).toBeNull();
+    expect(c.openedByConnection).toBe(false);
     expect(c.probesAdmitted).toBe(0);
     expect(c.resetTimeoutMs).toBe(CONFIG.resetTimeoutMs);
     expect(canPass(c, c.nowMs)).toEqual({ allow: true, probe: false });
@@ -150,6 +156,8 @@ function checkState(s: Snap): void {
 
 type Check = (prev: BreakerContext | undefined, event: AnyEvent | undefined, next: Snap) => void;
 const nowOf = (e: AnyEvent | undefined) => (e && 'nowMs' in e ? e.nowMs : Number.NaN);
+const byConnection = (e: AnyEvent | undefined) =>
+  (e as { connection?: boolean } | undefined)?.connection === true;
 
 /** What each defined transition must do. */
 const CHECKS: Record<string, Check> = {
@@ -165,6 +173,7 @@ const CHECKS: Record<string, Check> = {
     expect(n.context.openedCount).toBe((p?.openedCount ?? 0) + 1);
     expect(n.context.probesAdmitted).toBe(0);
     expect(failures(n.context)).toBe(0);
+    expect(n.context.openedByConnection).toBe(false);
     expect(n.context.lastTransition).toMatchObject({
       from: p?.circuit,
       to: 'open',
@@ -183,6 +192,7 @@ const CHECKS: Record<string, Check> = {
     expect(p && failures(p)).toBe(CONFIG.failureThreshold - 1);
     expect(n.context.openUntil).toBe(nowOf(e) + CONFIG.resetTimeoutMs);
     expect(n.context.openedCount).toBe((p?.openedCount ?? 0) + 1);
+    expect(n.context.openedByConnection).toBe(byConnection(e));
     expect(n.context.lastTransition).toMatchObject({ from: 'closed', to: 'open', reason: 'consecutive' });
   },
   'breaker.closed:FAILURE#1': (p, _e, n) => {
@@ -204,6 +214,21 @@ const CHECKS: Record<string, Check> = {
     expect(nowOf(e)).toBeGreaterThanOrEqual(p?.openUntil as number);
     expect(n.context.probesAdmitted).toBe(1);
   },
+  'breaker.open:CONNECTION_READY#0': (p, e, n) => {
+    // Only a circuit the connection opened probes early; the deadline moves to the event.
+    expect(p?.openedByConnection).toBe(true);
+    expect(nowOf(e)).toBeLessThan(p?.openUntil as number);
+    expect(n.value).toBe('halfOpen');
+    expect(n.context.probesAdmitted).toBe(0);
+    expect(n.context.openUntil).toBe(nowOf(e));
+    expect(canPass(n.context, nowOf(e))).toEqual({ allow: true, probe: true, phase: p?.openedCount });
+    expect(n.context.lastTransition).toMatchObject({
+      from: 'open',
+      to: 'halfOpen',
+      reason: 'connectionReady',
+      atMs: nowOf(e),
+    });
+  },
   'breaker.halfOpen:PROBE_STARTED#0': (p, _e, n) =>
     expect(n.context.probesAdmitted).toBe((p?.probesAdmitted ?? 0) + 1),
   'breaker.halfOpen:SUCCESS#0': (p, _e, n) => {
@@ -224,6 +249,7 @@ const CHECKS: Record<string, Check> = {
     expect(n.value).toBe('open');
     expect(n.context.resetTimeoutMs).toBe(grown);
     expect(n.context.openUntil).toBe(nowOf(e) + grown);
+    expect(n.context.openedByConnection).toBe(byConnection(e));
     expect(n.context.lastTransition?.reason).toBe('probeFailed');
   },
   'breaker.halfOpen:IGNORED#0': (p, _e, n) =>
@@ -252,7 +278,7 @@ describe('breaker machine (model-based)', () => {
         fromState: start,
         events: eventsFor as (s: Snap) => BreakerEvent[],
         serializeState: serializeEdge as (s: Snap, e: BreakerEvent | undefined, p?: Snap) => string,
-        limit: 5_000,
+        limit: 20_000,
       });
       expect(paths.length).toBeGreaterThan(name === 'fresh' ? 20 : 5);
       for (const path of paths) {

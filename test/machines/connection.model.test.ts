@@ -6,6 +6,7 @@ import {
   type ConnectionEvent,
   type ConnectionInput,
   connectionMachine,
+  minRetryGapMs,
   type NegotiationMode,
   type ProtocolPreference,
   type SessionInfo,
@@ -33,7 +34,7 @@ const modernNoProbe: SessionInfo = { ...modern, liveness: 'none' };
 
 const input: ConnectionInput = {
   server: 'demo',
-  backoff: { initialDelayMs: 100, factor: 2, maxDelayMs: 400, maxAttempts: 3, jitter: true },
+  backoff: { initialDelayMs: 100, factor: 2, maxDelayMs: 400, maxAttempts: 4, jitter: true },
   heartbeat: { intervalMs: 1_000, timeoutMs: 200, maxMissed: 2 },
   connectTimeoutMs: 5_000,
   initializeTimeoutMs: 7_000,
@@ -52,6 +53,7 @@ const modelEvents = [
   { type: 'CONNECT' },
   { type: 'RETRY' },
   { type: 'CLOSE' },
+  { type: 'CALLS_WAITING' },
   { type: 'TRANSPORT_CLOSED', error: lost },
   { type: 'TRANSPORT_CLOSED', error: auth, fatal: true },
   { type: 'xstate.done.actor.openTransport' },
@@ -71,7 +73,7 @@ const modelEvents = [
   { type: 'xstate.after.connectTimeout.connection.connecting' },
   { type: 'xstate.after.initializeTimeout.connection.negotiating' },
   { type: 'xstate.after.heartbeatInterval.connection.ready.waiting' },
-  { type: 'xstate.after.retryBackoff.connection.reconnecting' },
+  { type: 'xstate.after.retryBackoff.connection.reconnecting.backingOff' },
 ] as unknown as ConnectionEvent[];
 
 type Snap = SnapshotFrom<typeof connectionMachine>;
@@ -111,6 +113,7 @@ function serialize(snap: Snap, event: ConnectionEvent | undefined, prev?: Snap):
     c.missedPongs,
     c.verdict?.era,
     c.session?.liveness,
+    c.hurried,
   ]);
 }
 
@@ -162,6 +165,7 @@ describe('connection machine (model-based, virtual clock)', () => {
         expect(live.context.attempt).toBe(step.state.context.attempt);
         expect(live.context.missedPongs).toBe(step.state.context.missedPongs);
         expect(live.context.verdict?.era).toEqual(step.state.context.verdict?.era);
+        expect(live.context.hurried).toBe(step.state.context.hurried);
         for (const node of live._nodes) visited.add(node.id);
       }
       actor.stop();
@@ -207,12 +211,12 @@ describe('connection machine (model-based, virtual clock)', () => {
     for (let i = 0; i < 4; i++) {
       driver.settle('xstate.error.actor.openTransport', { error: lost });
       await vi.advanceTimersByTimeAsync(0);
-      expect(actor.getSnapshot().value).toBe('reconnecting');
+      expect(actor.getSnapshot().matches('reconnecting')).toBe(true);
       const { retryDelayMs, retryAt } = actor.getSnapshot().context;
       expect(retryAt).toBe(Date.now() + retryDelayMs);
       delays.push(retryDelayMs);
       await vi.advanceTimersByTimeAsync(retryDelayMs - 1);
-      expect(actor.getSnapshot().value).toBe('reconnecting');
+      expect(actor.getSnapshot().matches('reconnecting')).toBe(true);
       await vi.advanceTimersByTimeAsync(1);
       expect(actor.getSnapshot().value).toBe('connecting');
     }
@@ -250,6 +254,93 @@ describe('connection machine (model-based, virtual clock)', () => {
     expect(await run(8)).not.toEqual(a);
   });
 
+  it('calls waiting cut a grown backoff to the first step after the minimum gap; hurried attempts do not count', async () => {
+    const driver = new PromiseActorDriver();
+    const machine = connectionMachine.provide({ actors: { openTransport: driver.actor('openTransport') } });
+    const backoff = { ...input.backoff, jitter: false, maxAttempts: 5, maxDelayMs: 10_000 };
+    const actor = createActor(machine, { input: { ...input, backoff } }).start();
+    actor.send({ type: 'CONNECT' });
+    const fail = async (): Promise<void> => {
+      driver.settle('xstate.error.actor.openTransport', { error: lost });
+      await vi.advanceTimersByTimeAsync(0);
+    };
+    // Grow the backoff with nobody waiting: attempts 1..4, the last delay 800 ms.
+    for (let i = 0; i < 3; i++) {
+      await fail();
+      await vi.advanceTimersByTimeAsync(actor.getSnapshot().context.retryDelayMs);
+    }
+    await fail();
+    expect(actor.getSnapshot().context).toMatchObject({ attempt: 4, retryDelayMs: 800, hurried: false });
+    for (let round = 0; round < 10; round++) {
+      const failedAtMs = Date.now();
+      actor.send({ type: 'CALLS_WAITING' });
+      const hurried = actor.getSnapshot().context;
+      // Right after a failure the minimum gap rules: the retry comes initialDelayMs after it.
+      expect(hurried).toMatchObject({
+        attempt: 4,
+        hurried: true,
+        retryAt: failedAtMs + backoff.initialDelayMs,
+      });
+      actor.send({ type: 'CALLS_WAITING' }); // already a first-step retry: nothing changes
+      expect(actor.getSnapshot().context).toBe(hurried);
+      await vi.advanceTimersByTimeAsync(backoff.initialDelayMs - 1);
+      expect(actor.getSnapshot().matches('reconnecting')).toBe(true); // not a millisecond early
+      await vi.advanceTimersByTimeAsync(1);
+      expect(actor.getSnapshot().value).toBe('connecting');
+      await fail();
+      // The hurried attempt did not count: the plain backoff stays at its step.
+      expect(actor.getSnapshot().context).toMatchObject({ attempt: 4, retryDelayMs: 800, hurried: false });
+    }
+    // With nobody waiting the plain backoff resumes and counts: the fifth attempt gives up.
+    await vi.advanceTimersByTimeAsync(800);
+    await fail();
+    expect(actor.getSnapshot().value).toBe('failed');
+    actor.stop();
+  });
+
+  it('a hurried retry keeps full jitter over the first step once the gap has passed', async () => {
+    const driver = new PromiseActorDriver();
+    const machine = connectionMachine.provide({ actors: { openTransport: driver.actor('openTransport') } });
+    const backoff = { ...input.backoff, maxAttempts: 100, maxDelayMs: 10_000 };
+    const actor = createActor(machine, { input: { ...input, seed: 11, backoff } }).start();
+    actor.send({ type: 'CONNECT' });
+    const fail = async (): Promise<void> => {
+      driver.settle('xstate.error.actor.openTransport', { error: lost });
+      await vi.advanceTimersByTimeAsync(0);
+    };
+    const jitters: number[] = [];
+    const afterFailure: number[] = [];
+    for (let round = 0; round < 60; round++) {
+      await fail();
+      const c = actor.getSnapshot().context;
+      if (c.retryDelayMs > 2 * backoff.initialDelayMs && round % 3 === 0) {
+        // Right after the failure: the minimum gap (half the first step), then jitter over the other half.
+        actor.send({ type: 'CALLS_WAITING' });
+        const sinceFailureMs = (actor.getSnapshot().context.retryAt as number) - c.retryFromMs;
+        expect(sinceFailureMs).toBeGreaterThanOrEqual(minRetryGapMs(backoff));
+        expect(sinceFailureMs).toBeLessThan(backoffCeilingMs(backoff, 1));
+        afterFailure.push(sinceFailureMs);
+      } else if (c.retryDelayMs > 2 * backoff.initialDelayMs) {
+        await vi.advanceTimersByTimeAsync(backoff.initialDelayMs); // past the minimum gap
+        actor.send({ type: 'CALLS_WAITING' });
+        const h = actor.getSnapshot().context;
+        expect(h.hurried).toBe(true);
+        expect(h.retryDelayMs).toBeGreaterThanOrEqual(0);
+        expect(h.retryDelayMs).toBeLessThan(backoffCeilingMs(backoff, 1) - minRetryGapMs(backoff));
+        jitters.push(h.retryDelayMs);
+      }
+      await vi.advanceTimersByTimeAsync(actor.getSnapshot().context.retryDelayMs);
+    }
+    expect(jitters.length).toBeGreaterThan(15);
+    // Spread over the whole first step, not a narrowed part of it.
+    expect(Math.min(...jitters)).toBeLessThan(12);
+    expect(Math.max(...jitters)).toBeGreaterThanOrEqual(37);
+    // Retries right after a failure are spread too (clients that failed together do not align).
+    expect(afterFailure.length).toBeGreaterThan(5);
+    expect(new Set(afterFailure).size).toBeGreaterThan(3);
+    actor.stop();
+  });
+
   it('missed pongs up to the limit declare the peer dead and reconnect', async () => {
     const driver = new PromiseActorDriver();
     const machine = connectionMachine.provide({
@@ -277,7 +368,7 @@ describe('connection machine (model-based, virtual clock)', () => {
       await vi.advanceTimersByTimeAsync(0);
       if (missed < 3) expect(actor.getSnapshot().context.missedPongs).toBe(missed);
     }
-    expect(actor.getSnapshot().value).toBe('reconnecting');
+    expect(actor.getSnapshot().matches('reconnecting')).toBe(true);
     expect(actor.getSnapshot().context.lastError?.message).toMatch(/missed 3 heartbeat/);
     actor.stop();
   });
@@ -359,7 +450,7 @@ describe('connection machine (model-based, virtual clock)', () => {
     expect(actor.getSnapshot().value).toEqual({ negotiating: 'adopting' });
     driver.settle('xstate.error.actor.negotiateSession', { error: refused });
     await vi.advanceTimersByTimeAsync(0);
-    expect(actor.getSnapshot().value).toBe('reconnecting');
+    expect(actor.getSnapshot().matches('reconnecting')).toBe(true);
     expect(actor.getSnapshot().context.verdict).toBeNull();
     await vi.advanceTimersByTimeAsync(actor.getSnapshot().context.retryDelayMs);
     driver.settle('xstate.done.actor.openTransport', {});
