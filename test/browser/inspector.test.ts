@@ -104,7 +104,7 @@ describe.skipIf(!hasBrowser)('inspector page in chromium', () => {
     await waitActive('ws', 'connection.reconnecting');
     const badge = await page.textContent('section[data-server="ws"] .badge');
     expect(['reconnecting', 'connecting']).toContain(badge);
-    await page.waitForSelector('#log li[data-server="ws"] .to:text-is("reconnecting")');
+    await page.waitForSelector('#log li[data-server="ws"] .to:text-matches("^reconnecting")');
 
     await demo.restart();
     await waitActive('ws', 'connection.ready');
