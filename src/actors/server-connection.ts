@@ -345,6 +345,10 @@ export class ServerConnection {
   private async openTransport(): Promise<void> {
     await this.disposeTransport();
     const spec = await this.options.spec();
+    // Closed (or timed out) while the spec was being built: opening now would leak a socket or a child.
+    if (this.closePromise || this.state !== 'connecting') {
+      throw new ClosedError(`${this.server}: the connection attempt was abandoned`, { server: this.server });
+    }
     const inner: Transport = createTransport(spec);
     const outgoing = this.options.outgoing;
     const wrapper: StartedTransport = new StartedTransport(
@@ -370,6 +374,12 @@ export class ServerConnection {
     this.handshakeCause = undefined;
     try {
       await inner.start();
+      if (this.closePromise && this.transport === wrapper) {
+        // The runtime closed while the transport opened: it must not outlive close().
+        this.transport = undefined;
+        await wrapper.close();
+        throw new ClosedError(`${this.server} was closed`, { server: this.server });
+      }
     } catch (error) {
       await wrapper.close();
       throw withPermanence(toRuntimeError(error, { ...this.ctx('connect'), firstContact: !this.everReady }));
