@@ -190,6 +190,39 @@ export function minRetryGapMs(policy: BackoffPolicy): number {
   return Math.floor(backoffCeilingMs(policy, 1) / 2);
 }
 
+/**
+ * A negotiation substate that runs on a verdict (cached, restored or pinned): `adopting` and
+ * `initializing` differ only in the mode. A permanent failure of a cached verdict in `auto`
+ * forgets it (the server may have changed era) and probes again on the next attempt.
+ */
+function negotiationOnVerdict(mode: 'adopt' | 'initialize') {
+  return {
+    invoke: {
+      id: 'negotiateSession',
+      src: 'negotiateSession',
+      input: ({ context }: { context: ConnectionContext }) => ({
+        server: context.server,
+        mode,
+        protocol: context.protocol,
+      }),
+      onDone: { target: '#connection.ready', actions: 'markReady' },
+      onError: [
+        {
+          guard: 'cachedVerdictFailed',
+          target: '#connection.reconnecting',
+          actions: ['recordError', 'forgetVerdict'],
+        },
+        {
+          guard: 'isFatalError',
+          target: '#connection.failed',
+          actions: ['recordError', 'disposeTransport'],
+        },
+        { target: '#connection.reconnecting', actions: 'recordError' },
+      ],
+    },
+  } as const;
+}
+
 /** The connection statechart. Provide the I/O actors with `connectionMachine.provide(...)`. */
 export const connectionMachine = setup({
   types: {
@@ -418,52 +451,8 @@ export const connectionMachine = setup({
             ],
           },
         },
-        adopting: {
-          invoke: {
-            id: 'negotiateSession',
-            src: 'negotiateSession',
-            input: ({ context }) => ({ server: context.server, mode: 'adopt', protocol: context.protocol }),
-            onDone: { target: '#connection.ready', actions: 'markReady' },
-            onError: [
-              {
-                guard: 'cachedVerdictFailed',
-                target: '#connection.reconnecting',
-                actions: ['recordError', 'forgetVerdict'],
-              },
-              {
-                guard: 'isFatalError',
-                target: '#connection.failed',
-                actions: ['recordError', 'disposeTransport'],
-              },
-              { target: '#connection.reconnecting', actions: 'recordError' },
-            ],
-          },
-        },
-        initializing: {
-          invoke: {
-            id: 'negotiateSession',
-            src: 'negotiateSession',
-            input: ({ context }) => ({
-              server: context.server,
-              mode: 'initialize',
-              protocol: context.protocol,
-            }),
-            onDone: { target: '#connection.ready', actions: 'markReady' },
-            onError: [
-              {
-                guard: 'cachedVerdictFailed',
-                target: '#connection.reconnecting',
-                actions: ['recordError', 'forgetVerdict'],
-              },
-              {
-                guard: 'isFatalError',
-                target: '#connection.failed',
-                actions: ['recordError', 'disposeTransport'],
-              },
-              { target: '#connection.reconnecting', actions: 'recordError' },
-            ],
-          },
-        },
+        adopting: negotiationOnVerdict('adopt'),
+        initializing: negotiationOnVerdict('initialize'),
       },
     },
     ready: {
