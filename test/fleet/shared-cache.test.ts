@@ -6,12 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type SharedInvalidation,
-  SharedResponseCache,
-  sharedCacheHint,
-} from '../../src/runtime/fleet/shared-cache.js';
+import { type SharedInvalidation, SharedResponseCache } from '../../src/runtime/fleet/shared-cache.js';
 import { TokenCipher } from '../../src/runtime/fleet/token-cipher.js';
+import { cacheHintsOf } from '../../src/runtime/resource-cache.js';
 import {
   type RedisServerProcess,
   redisAvailable,
@@ -22,13 +19,22 @@ import { closeAll, counter, members, TEST_TIMEOUT_MS, within } from './kit.js';
 
 if (!redisAvailable) console.warn(`[fleet] ${redisMissingReason}`);
 
-describe('sharedCacheHint', () => {
-  it('shares public results only, with their ttlMs', () => {
-    expect(sharedCacheHint({ contents: [], cacheScope: 'public', ttlMs: 5_000 })).toEqual({ ttlMs: 5_000 });
-    expect(sharedCacheHint({ contents: [], cacheScope: 'public' })).toEqual({ ttlMs: undefined });
-    expect(sharedCacheHint({ contents: [], cacheScope: 'private', ttlMs: 5_000 })).toBeUndefined();
-    expect(sharedCacheHint({ contents: [] })).toBeUndefined();
-    expect(sharedCacheHint(null)).toBeUndefined();
+describe('cacheHintsOf (the one reader of 2026 caching hints; only `public` is shared)', () => {
+  it('reads ttlMs and cacheScope, ignoring anything else', () => {
+    expect(cacheHintsOf({ contents: [], cacheScope: 'public', ttlMs: 5_000 })).toEqual({
+      ttlMs: 5_000,
+      scope: 'public',
+    });
+    expect(cacheHintsOf({ contents: [], cacheScope: 'public' })).toEqual({
+      ttlMs: undefined,
+      scope: 'public',
+    });
+    expect(cacheHintsOf({ contents: [], cacheScope: 'private', ttlMs: 5_000 })).toEqual({
+      ttlMs: 5_000,
+      scope: 'private',
+    });
+    expect(cacheHintsOf({ contents: [] })).toEqual({ ttlMs: undefined, scope: undefined });
+    expect(cacheHintsOf(null)).toEqual({ ttlMs: undefined, scope: undefined });
   });
 });
 

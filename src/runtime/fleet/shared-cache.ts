@@ -14,25 +14,6 @@ import { createHash } from 'node:crypto';
 import type { FleetContext } from './fleet-context.js';
 import type { TokenCipher } from './token-cipher.js';
 
-/** The 2026 caching hints of a result, when it may be shared across the fleet. */
-export interface SharedCacheHint {
-  ttlMs: number | undefined;
-}
-
-/**
- * Whether a result may enter the shared cache: its `cacheScope` is `'public'`. Results without
- * a hint (or `private`) stay in the process, unless the read was marked shared by the user.
- *
- * @example
- * sharedCacheHint({ contents: [], cacheScope: 'public', ttlMs: 60_000 }); // { ttlMs: 60000 }
- */
-export function sharedCacheHint(result: unknown): SharedCacheHint | undefined {
-  if (!result || typeof result !== 'object') return undefined;
-  const r = result as { cacheScope?: unknown; ttlMs?: unknown };
-  if (r.cacheScope !== 'public') return undefined;
-  return { ttlMs: typeof r.ttlMs === 'number' && r.ttlMs > 0 ? r.ttlMs : undefined };
-}
-
 /** An invalidation heard from the fleet (or made here). `key` undefined = the whole server. */
 export interface SharedInvalidation {
   server: string;
