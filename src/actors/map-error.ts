@@ -52,17 +52,18 @@ const NETWORK_CODES = new Set([
 /** Causes a reconnect cannot heal: the command or the endpoint is wrong. */
 const PERMANENT_SPAWN_CODES = new Set(['ENOENT', 'EACCES', 'ENOTDIR', 'EISDIR']);
 
-const permanent = new WeakSet<McpRuntimeError>();
-
-/** Marks an error as one that reconnecting cannot fix (the connection fails at once). */
+/**
+ * Marks an error as one that reconnecting cannot fix (the connection fails at once). The mark is a
+ * `permanent` field on the error itself, which the connection machine reads from the failure.
+ */
 export function markPermanent<E extends McpRuntimeError>(error: E): E {
-  permanent.add(error);
+  Object.defineProperty(error, 'permanent', { value: true, enumerable: false });
   return error;
 }
 
 /** True for errors marked by {@link markPermanent}. */
 export function isPermanent(error: unknown): boolean {
-  return error instanceof McpRuntimeError && permanent.has(error);
+  return error instanceof McpRuntimeError && (error as { permanent?: unknown }).permanent === true;
 }
 
 interface ErrnoFacts {

@@ -382,7 +382,7 @@ export class ServerConnection {
       }
     } catch (error) {
       await wrapper.close();
-      throw withPermanence(toRuntimeError(error, { ...this.ctx('connect'), firstContact: !this.everReady }));
+      throw toRuntimeError(error, { ...this.ctx('connect'), firstContact: !this.everReady });
     } finally {
       this.handshaking = false;
     }
@@ -469,16 +469,14 @@ export class ServerConnection {
       // The server refused the handshake itself (unsupported or missing protocol version, no such
       // method): the same request gets the same answer, so fail now, naming what it said.
       const said = mapped.message.replace(/^handshake on [^:]+: /, '');
-      return withPermanence(
-        markPermanent(
-          new ProtocolError(`${this.server} refused the protocol handshake (${mapped.rpcCode}): ${said}`, {
-            server: this.server,
-            cause: mapped,
-          }),
-        ),
+      return markPermanent(
+        new ProtocolError(`${this.server} refused the protocol handshake (${mapped.rpcCode}): ${said}`, {
+          server: this.server,
+          cause: mapped,
+        }),
       );
     }
-    return withPermanence(mapped);
+    return mapped;
   }
 
   /**
@@ -589,11 +587,6 @@ export class ServerConnection {
     // closing it here fails the requests in flight at once instead of at their timeout.
     if (this.transport === wrapper && isNetworkFailure(error)) void wrapper.close();
   }
-}
-
-/** Copies the map-error permanence mark onto the error object, where the machine can read it. */
-function withPermanence(error: McpRuntimeError): McpRuntimeError {
-  return isPermanent(error) ? Object.assign(error, { permanent: true }) : error;
 }
 
 /** The machine's part of a known era (null when there is none, or a modern one cannot be adopted). */
