@@ -49,6 +49,7 @@ import {
 } from './persist.js';
 import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resource-cache.js';
 import { type CallOptions, type ProtocolStatus, ServerHandle } from './server-handle.js';
+import { settledWithin } from './settled-within.js';
 import { listSkills, readSkill, type Skill, type SkillFile } from './skills.js';
 import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
 import { runToolTask, type TaskCallOptions, type TaskStatusUpdate } from './tasks.js';
@@ -346,8 +347,15 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       this.waitedForLists.add(opts); // once: a server without a tool list is not waited for again
       return opts;
     };
-    // Not ready in time: the call path reports it (and counts it) as for any call.
-    return waited.then(() => this.features.lists.pending(h.name)).then(rest, rest);
+    // Not ready in time: the call path reports it (and counts it) as for any call. A listing that
+    // hangs (the server never answers tools/list) costs the call at most half of what is left of its
+    // deadline: the other half is the call's own, unvalidated.
+    const listed = () => {
+      const pending = this.features.lists.pending(h.name);
+      const leftMs = timeoutMs - (Date.now() - startedMs);
+      return pending && leftMs > 1 ? settledWithin(pending, leftMs / 2, options.signal) : undefined;
+    };
+    return waited.then(listed).then(rest, rest);
   }
 
   /**

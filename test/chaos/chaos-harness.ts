@@ -124,6 +124,10 @@ export interface Outcome {
   idempotent: boolean;
   ok: boolean;
   code?: string;
+  /** The error's message, for a failing assertion to show. */
+  message?: string;
+  /** A REMOTE error's JSON-RPC code, or its HTTP status when the answer was not JSON-RPC. */
+  rpcCode?: number;
   settledTimes: number;
 }
 
@@ -157,6 +161,8 @@ export class CallLedger {
       (error: unknown) => {
         o.settledTimes++;
         o.code = isMcpRuntimeError(error) ? error.code : `NOT_A_RUNTIME_ERROR: ${String(error)}`;
+        o.message = error instanceof Error ? error.message : String(error);
+        if (isMcpRuntimeError(error, 'REMOTE')) o.rpcCode = error.rpcCode;
       },
     );
     this.pending.add(done);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoServerHandle, startDemoServer } from '../../src/demo/demo-server.js';
 import { createRuntime, type McpRuntime } from '../../src/index.js';
 import { createMockServer } from '../../src/testing/index.js';
+import { serveHostile } from '../property/hostile-server.js';
 
 let demo: DemoServerHandle;
 
@@ -75,4 +76,26 @@ describe('lists on connect', () => {
       await rt.close();
     }
   });
+
+  it('a tools/list that never answers costs a first call at most half its deadline, not the listing timeout', async () => {
+    // The server answers initialize and tools/call, never tools/list; the listing's own timeout
+    // (initializeTimeoutMs) is a minute, so a call that waited for it could not settle in time.
+    const silent = await serveHostile({
+      onRequest: (s) => {
+        if (s.request.method !== 'tools/list') s.reply('answered');
+      },
+    });
+    const rt = createRuntime({ servers: { s: { url: silent.url, initializeTimeoutMs: 60_000 } } });
+    rt.on('error', () => {});
+    try {
+      const startedMs = performance.now();
+      const result = await rt.callTool('s', 'anything', {}, { timeoutMs: 1_000 });
+      expect(result.content).toEqual([{ type: 'text', text: 'answered' }]);
+      // Generous against a loaded machine; the listing's timeout is 60 s.
+      expect(performance.now() - startedMs).toBeLessThan(10_000);
+    } finally {
+      await rt.close();
+      await silent.close();
+    }
+  }, 20_000);
 });
