@@ -180,15 +180,16 @@ describe.skipIf(!hasBrowser)('inspector page in chromium', () => {
     // Figures in words: no JSON, no epoch milliseconds, no raw keys.
     const figureText = await page.$$eval('.figures', (f) => f.map((n) => n.textContent ?? '').join('\n'));
     expect(figureText).not.toMatch(/[{}]|\d{12,}|bucketStartMs|readyCount/);
+    // docs/inspector.png: the page as it opens, charts collapsed (INSPECTOR_SCREENSHOT=docs/inspector.png).
+    if (process.env.INSPECTOR_SCREENSHOT) {
+      await page.screenshot({ path: process.env.INSPECTOR_SCREENSHOT, fullPage: true });
+    }
     // One click opens a server's charts.
     await page.click(`${charts} > summary`);
     expect(await page.isVisible(`${charts} svg`)).toBe(true);
     const shot = join(dir, 'inspector.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(10_000);
-    if (process.env.INSPECTOR_SCREENSHOT) {
-      await page.screenshot({ path: process.env.INSPECTOR_SCREENSHOT, fullPage: true });
-    }
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
