@@ -121,12 +121,6 @@ describe.skipIf(!hasBrowser)('inspector page in chromium', () => {
     expect(await page.$eval(charts, (d) => (d as HTMLDetailsElement).open)).toBe(false);
     expect(await page.isVisible(`${charts} svg`)).toBe(false);
     expect(await page.$$('section[data-server="ws"] .actor[data-actor="ws/connection#1"]')).toHaveLength(1);
-    // Every actor belongs to its server: no section for actors of no server.
-    expect(await page.$$eval('section.server', (s) => s.map((n) => n.getAttribute('data-server')))).toEqual([
-      'http',
-      'pinged',
-      'ws',
-    ]);
 
     // The overview row: era and state at once, p50/p99 from rt.health() after calls.
     const era = rt.snapshot().servers.ws!.protocol.era;
@@ -177,6 +171,14 @@ describe.skipIf(!hasBrowser)('inspector page in chromium', () => {
     expect(logLines.filter((l) => /ready\.(waiting|pinging) → ready\.(waiting|pinging)/.test(l))).toEqual([]);
 
     await page.waitForSelector('section[data-server="ws"] [data-figure="reconnects"] dd:text-is("1")');
+    // Every actor belongs to its server, the queue and breaker made by the calls too: no section
+    // for actors of no server.
+    expect(await page.$$('section[data-server="ws"] .actor[data-machine="breaker"]')).toHaveLength(1);
+    expect(await page.$$eval('section.server', (s) => s.map((n) => n.getAttribute('data-server')))).toEqual([
+      'http',
+      'pinged',
+      'ws',
+    ]);
     // Figures in words: no JSON, no epoch milliseconds, no raw keys.
     const figureText = await page.$$eval('.figures', (f) => f.map((n) => n.textContent ?? '').join('\n'));
     expect(figureText).not.toMatch(/[{}]|\d{12,}|bucketStartMs|readyCount/);

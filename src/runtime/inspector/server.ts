@@ -233,7 +233,8 @@ export async function startInspector(
     const overview = Object.entries(servers).map(([name, snap]) =>
       overviewRow(name, snap, runtime.health(name), rate.read(name, snap.stats.calls, at)),
     );
-    return { type: 'figures', at, overview, snapshot };
+    // Only what the page shows: a frame must stay well below maxClientBufferBytes with many servers.
+    return { type: 'figures', at, overview, servers };
   };
   const onState = (): void => {
     broadcast(figures());

@@ -259,7 +259,7 @@ function overviewRow(row) {
 
 function figures(msg) {
   for (const row of msg.overview || []) overviewRow(row);
-  for (const [server, snap] of Object.entries(msg.snapshot.servers || {})) {
+  for (const [server, snap] of Object.entries(msg.servers || {})) {
     const s = section(server);
     s.badge.textContent = snap.state;
     s.badge.setAttribute('data-state', snap.state);
