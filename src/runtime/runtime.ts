@@ -200,7 +200,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       onOutcome: (name, latencyMs, error) => this.features.recordOutcome(name, latencyMs, error),
       onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
       configureClient: (name, client) => this.configureClient(name, client),
-      inspect: this.inspection.observer,
+      inspect: this.inspection.observerFor(server.name),
       telemetry: this.telemetry,
       toolHints: (name, tool) => this.features.registry.findTool(name, tool)?.annotations,
       ...(restore ? { restore } : {}),

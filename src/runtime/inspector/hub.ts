@@ -18,6 +18,9 @@ function isMachineActor(ref: AnyActorRef): boolean {
 export class InspectionHub {
   private readonly listeners = new Set<InspectionListener>();
   private readonly actors = new Map<string, AnyActorRef>();
+  /** The server each actor was created for (by session id), when its creator said so. */
+  private readonly servers = new Map<string, string>();
+  private readonly perServer = new Map<string, InspectionListener>();
 
   constructor(private readonly forward?: InspectionListener) {}
 
@@ -28,11 +31,35 @@ export class InspectionHub {
       if (isMachineActor(ref)) this.actors.set(ref.sessionId, ref);
     } else if (event.type === '@xstate.snapshot') {
       const status = (event.snapshot as { status?: string }).status;
-      if (status !== 'active') this.actors.delete(event.actorRef.sessionId);
+      if (status !== 'active') {
+        this.actors.delete(event.actorRef.sessionId);
+        this.servers.delete(event.actorRef.sessionId);
+      }
     }
     this.forward?.(event);
     for (const listener of this.listeners) listener(event);
   };
+
+  /**
+   * The observer for actors created on behalf of one server: a queue or breaker machine carries no
+   * server in its context, so the inspector learns it here instead of showing it as runtime-wide.
+   */
+  observerFor(server: string): InspectionListener {
+    let observer = this.perServer.get(server);
+    if (!observer) {
+      observer = (event) => {
+        if (event.type === '@xstate.actor') this.servers.set(event.actorRef.sessionId, server);
+        this.observer(event);
+      };
+      this.perServer.set(server, observer);
+    }
+    return observer;
+  }
+
+  /** The server an actor was created for, when known. */
+  serverOf(ref: AnyActorRef): string | undefined {
+    return this.servers.get(ref.sessionId);
+  }
 
   /** Adds a listener; returns the function that removes it. */
   subscribe(listener: InspectionListener): () => void {

@@ -1,6 +1,7 @@
 /**
- * The live inspector: a page on 127.0.0.1 that draws every server's actors as their statecharts
- * with the current state highlighted, a transition log, and per-server figures. The page and its
+ * The live inspector: a page on 127.0.0.1 that leads with one overview row a server (era, state,
+ * breaker, queue, calls/s, p50/p99, last error), then per-server figures, each server's actors as
+ * statecharts with the current state highlighted, and a transition log without heartbeats. The page and its
  * charts are served from this process (no network); updates stream over Server-Sent Events from
  * the runtime's inspection hub and `state` events. Every message is scrubbed of the configured
  * secrets before it leaves; figures come from `rt.snapshot()`, which is redacted already.
@@ -18,6 +19,7 @@ import type { McpRuntime } from '../runtime.js';
 import { type AccessVerdict, inspectorAccess, isLoopbackHost } from './access.js';
 import { activeStateIds, allStates, chartModel, eventLabel } from './chart-model.js';
 import type { InspectionHub } from './hub.js';
+import { CallRate, type OverviewSnapshot, overviewRow } from './overview.js';
 import { configSecrets, scrubJson } from './secrets.js';
 import { STATECHARTS_DIR } from './statecharts.js';
 
@@ -74,6 +76,8 @@ const TYPES: Record<string, string> = {
 
 interface ActorInfo {
   key: string;
+  /** `server/machine#n`, numbered per server and machine in the order the page learnt of them. */
+  label: string;
   server: string;
   machine: AnyStateMachine;
   value: string | undefined;
@@ -81,6 +85,16 @@ interface ActorInfo {
 
 function machineOf(ref: AnyActorRef): AnyStateMachine {
   return (ref as unknown as { logic: AnyStateMachine }).logic;
+}
+
+/** Where actors created for no single server are listed. */
+export const RUNTIME_WIDE = 'runtime';
+
+const HEARTBEAT_STATES = new Set(['ready.waiting', 'ready.pinging']);
+
+/** A connection's heartbeat (ready.waiting ⇄ ready.pinging): every interval, so kept out of the log. */
+export function isHeartbeat(machine: string, from: string, to: string): boolean {
+  return machine === 'connection' && HEARTBEAT_STATES.has(from) && HEARTBEAT_STATES.has(to);
 }
 
 /** `{ ready: 'waiting' }` → `ready.waiting`; parallel regions in parentheses. */
@@ -121,6 +135,9 @@ export async function startInspector(
   const actors = new Map<string, ActorInfo>();
   const log: string[] = [];
   const logSize = options.logSize ?? 200;
+  const figuresIntervalMs = options.figuresIntervalMs ?? 1_000;
+  const rate = new CallRate(figuresIntervalMs);
+  const numbers = new Map<string, number>();
 
   const encode = (message: Record<string, unknown>): string =>
     `data: ${scrubJson(JSON.stringify(message), secrets)}\n\n`;
@@ -150,9 +167,13 @@ export async function startInspector(
       ? systemId.slice(systemId.indexOf(':') + 1)
       : typeof context?.server === 'string'
         ? context.server
-        : '(runtime)';
+        : (hub.serverOf(ref) ?? RUNTIME_WIDE);
+    const kind = `${server}/${machine.id}`;
+    const n = (numbers.get(kind) ?? 0) + 1;
+    numbers.set(kind, n);
     const info: ActorInfo = {
       key: systemId ?? `${machine.id}#${ref.sessionId}`,
+      label: known?.label ?? `${kind}#${n}`,
       server,
       machine,
       value: known?.value,
@@ -164,6 +185,7 @@ export async function startInspector(
   const actorMessage = (info: ActorInfo, snapshot: { value?: unknown; status?: string }, at: number) => ({
     type: 'actor',
     key: info.key,
+    label: info.label,
     server: info.server,
     machine: info.machine.id,
     value: formatStateValue(snapshot.value),
@@ -180,10 +202,15 @@ export async function startInspector(
     const value = formatStateValue(snapshot.value);
     if (value === info.value && snapshot.status === 'active') return;
     const at = Date.now();
-    if (info.value !== undefined && value !== info.value) {
+    if (
+      info.value !== undefined &&
+      value !== info.value &&
+      !isHeartbeat(info.machine.id, info.value, value)
+    ) {
       const frame = broadcast({
         type: 'transition',
         key: info.key,
+        label: info.label,
         server: info.server,
         machine: info.machine.id,
         from: info.value,
@@ -199,7 +226,16 @@ export async function startInspector(
     if (snapshot.status !== 'active') actors.delete(event.actorRef.sessionId);
   };
 
-  const figures = (): Record<string, unknown> => ({ type: 'figures', snapshot: runtime.snapshot() });
+  const figures = (): Record<string, unknown> => {
+    const snapshot = runtime.snapshot();
+    const at = Date.now();
+    const servers = snapshot.servers as Record<string, OverviewSnapshot>;
+    const overview = Object.entries(servers).map(([name, snap]) =>
+      overviewRow(name, snap, runtime.health(name), rate.read(name, snap.stats.calls, at)),
+    );
+    // Only what the page shows: a frame must stay well below maxClientBufferBytes with many servers.
+    return { type: 'figures', at, overview, servers };
+  };
   const onState = (): void => {
     broadcast(figures());
   };
@@ -312,7 +348,7 @@ export async function startInspector(
     // A closed runtime takes its inspector with it.
     if (runtime.isClosed) void close();
     else if (clients.size > 0) broadcast(figures());
-  }, options.figuresIntervalMs ?? 1_000);
+  }, figuresIntervalMs);
   timer.unref();
 
   const { port } = server.address() as AddressInfo;
