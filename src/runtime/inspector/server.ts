@@ -46,6 +46,8 @@ export interface InspectorOptions {
 export interface InspectorHandle {
   /** `http://127.0.0.1:PORT/` (without the token) */
   readonly url: string;
+  /** Pages reading `/events` now (a page dropped for not reading is no longer counted). */
+  readonly pages: number;
   /** Stops serving; open pages are disconnected. Idempotent. */
   close(): Promise<void>;
 }
@@ -353,5 +355,11 @@ export async function startInspector(
 
   const { port } = server.address() as AddressInfo;
   access = inspectorAccess({ port, token: options.token });
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`, close };
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
+    get pages() {
+      return clients.size;
+    },
+    close,
+  };
 }
