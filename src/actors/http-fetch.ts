@@ -1,7 +1,8 @@
 /**
- * The `fetch` the HTTP transports (Streamable HTTP, SSE) use: undici's fetch over a keep-alive `Agent`
- * sized to the server's concurrency window, with the TLS options (Node's own fetch takes none), the bearer token injected on every request and refreshed
- * once after a 401, TLS failures reported as AUTH, and a cap on response bodies (`maxMessageBytes`).
+ * The `fetch` the HTTP transports (Streamable HTTP, SSE) use: undici over a keep-alive `Agent` sized
+ * to the server's concurrency window (`request()` for the JSON-RPC POSTs, `fetch` for the rest:
+ * request-fetch.ts), with the TLS options (Node's own fetch takes none), the bearer token injected
+ * on every request and refreshed once after a 401, TLS failures reported as AUTH, and a cap on response bodies (`maxMessageBytes`).
  * Every request, the SDK's OAuth discovery and token requests included, passes the origin guard
  * (origin-guard.ts): configured headers stay on the configured origin, no clear text elsewhere either.
  *
@@ -11,9 +12,10 @@
  * and the stream ends; on the standalone GET stream the event is dropped and the stream goes on.
  * Either way the runtime gets an `error` event and the connection stays up.
  */
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
 import { type McpRuntimeError, ProtocolError } from '../errors/index.js';
 import { guardOrigins, type OriginGuardOptions } from './origin-guard.js';
+import { createRequestFetch, isBodyBounded } from './request-fetch.js';
 import { parseRetryAfterMs } from './retry-after.js';
 import { type TlsOptions, tlsConnectOptions, tlsFailureOf } from './tls.js';
 
@@ -90,17 +92,16 @@ export function createHttpFetch(options: HttpFetchOptions): HttpFetch {
   let base: typeof fetch;
   if (options.fetch) base = options.fetch;
   else {
-    const a = new Agent({
+    agent = new Agent({
       connections: options.connections ?? 17,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       ...(options.tls ? { connect: tlsConnectOptions(options.tls) } : {}),
     });
-    agent = a;
-    base = ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
-      undiciFetch(input as Parameters<typeof undiciFetch>[0], {
-        ...(init as Parameters<typeof undiciFetch>[1]),
-        dispatcher: a,
-      }) as unknown as Promise<Response>) as typeof fetch;
+    base = createRequestFetch({
+      agent,
+      maxBodyBytes: options.maxMessageBytes,
+      tooBig: (size) => reportTooBig(options, size),
+    });
   }
 
   let authorization = options.authorization;
@@ -198,17 +199,18 @@ function limitResponse(
   if (!response.ok || response.body === null) return response;
   const max = options.maxMessageBytes;
   const type = (response.headers.get('content-type') ?? '').toLowerCase();
-  const report = (message: string): ProtocolError => {
-    const error = new ProtocolError(message, options.server ? { server: options.server } : {});
-    options.onError?.(error);
-    return error;
-  };
+  const isStream = type.startsWith('text/event-stream');
+  // A JSON body read by the request path was bounded as it was read.
+  if (!isStream && isBodyBounded(response)) return response;
+  const report = (message: string): ProtocolError => reportError(options, message);
   let body: ReadableStream<Uint8Array>;
-  if (type.startsWith('text/event-stream')) {
+  if (isStream) {
     body = response.body.pipeThrough(sseLimit(max, requestIdOf(init), report));
   } else {
     const length = Number(response.headers.get('content-length') ?? Number.NaN);
-    body = response.body.pipeThrough(bodyLimit(max, Number.isFinite(length) ? length : undefined, report));
+    body = response.body.pipeThrough(
+      bodyLimit(max, Number.isFinite(length) ? length : undefined, (size) => reportTooBig(options, size)),
+    );
   }
   const limited = new Response(body, {
     status: response.status,
@@ -219,15 +221,28 @@ function limitResponse(
   return limited;
 }
 
+/** A PROTOCOL error about the response, reported to `onError` (the runtime's `error` event). */
+function reportError(options: HttpFetchOptions, message: string): ProtocolError {
+  const error = new ProtocolError(message, options.server ? { server: options.server } : {});
+  options.onError?.(error);
+  return error;
+}
+
+/** The PROTOCOL error of a JSON body over `maxMessageBytes` (`size` as far as known), reported. */
+function reportTooBig(options: HttpFetchOptions, size: string): ProtocolError {
+  return reportError(
+    options,
+    `HTTP response body of ${size} exceeds maxMessageBytes (${options.maxMessageBytes} bytes)`,
+  );
+}
+
 /** Fails the body with PROTOCOL once it passes `max` bytes (at once when Content-Length says so). */
 function bodyLimit(
   max: number,
   contentLength: number | undefined,
-  report: (message: string) => ProtocolError,
+  tooBig: (size: string) => ProtocolError,
 ): TransformStream<Uint8Array, Uint8Array> {
   let seen = 0;
-  const tooBig = (size: string) =>
-    report(`HTTP response body of ${size} exceeds maxMessageBytes (${max} bytes)`);
   return new TransformStream({
     start(controller) {
       if (contentLength !== undefined && contentLength > max)
