@@ -65,6 +65,15 @@ describe('chaos: demo server pools over WebSocket and Streamable HTTP', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mcp-chaos-'));
     server = await spawnCountingServer(join(dir, 'counter.log'));
+    // Warm the server (its first requests load and compile its handlers: over a second on a loaded
+    // machine), with default timeouts, so the chaos policy's 1 s handshake bound meets a warm server.
+    const warm = createRuntime({ servers: { ws: { url: server.wsUrl }, http: { url: server.httpUrl } } });
+    try {
+      await warm.start();
+      for (const s of SERVERS) await warm.callTool(s, 'echo', { text: 'warm' });
+    } finally {
+      await warm.close();
+    }
     wsProxy = await createFaultProxy({ target: server.wsUrl, seed: SEED });
     httpProxy = await createFaultProxy({ target: server.httpUrl, seed: SEED + 1 });
   }, 30_000);
