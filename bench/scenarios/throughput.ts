@@ -45,7 +45,7 @@ const LABELS: Record<string, string> = {
   v2: 'bare SDK v2 Client',
   v1: 'bare SDK v1 Client',
   runtime: 'runtime',
-  runtime16: 'runtime, default config (window 16)',
+  runtimeDefault: 'runtime, default config (window 64)',
   path: 'call path alone (queue+breaker+retry)',
   pool4: 'runtime (pool 4)',
 };
@@ -176,7 +176,7 @@ export async function webSocketScenario(servers: BenchServers, shape: RunShape):
         v2: () => sdkWebSocket('v2', url),
         v1: () => sdkWebSocket('v1', url),
         runtime: () => runtimeTarget({ url, queue: { concurrency: maxLevel } }),
-        ...(era === '2025' ? { runtime16: () => runtimeTarget({ url }) } : {}),
+        ...(era === '2025' ? { runtimeDefault: () => runtimeTarget({ url }) } : {}),
         path: async () => callPathOver(forPath.client, maxLevel),
         ...(pool4 ? { pool4: async () => pool4 } : {}),
       },
@@ -184,7 +184,7 @@ export async function webSocketScenario(servers: BenchServers, shape: RunShape):
         ...(era === '2025' ? pairs(['raw'], [64]) : []),
         ...pairs(['v2', 'v1', 'runtime'], levels),
         ...pairs(['path'], [64]),
-        ...(era === '2025' ? [...pairs(['runtime16'], [64]), ...pairs(['v2'], [16])] : []),
+        ...(era === '2025' ? pairs(['runtimeDefault'], [64]) : []),
         ...(pool4 ? pairs(['pool4'], [64]) : []),
       ],
       shape,
@@ -194,24 +194,7 @@ export async function webSocketScenario(servers: BenchServers, shape: RunShape):
     rows.push(...plain(s, era, r, 'raw', 64));
     rows.push(...standardRows(s, era, r, levels, { throughputAt: [64, 256], cpuAt64: true, p99: true }));
     rows.push(...compare(s, era, r, 'path', 64));
-    rows.push(...compare(s, era, r, 'runtime16', 64, { target: atLeast(0.9) }));
-    // The same 16 requests on the wire: what the window costs beside what the queue costs.
-    const v2At16 = r['v2@16'];
-    const r16 = r['runtime16@64'];
-    if (v2At16 && r16)
-      rows.push(
-        row(
-          s,
-          `${label('runtime16')} @64 vs bare v2 @16 (16 on the wire)`,
-          'calls/s',
-          cps(r16),
-          median(cps(r16)),
-          {
-            era,
-            baseline: { name: `${label('v2')} @16`, value: median(cps(v2At16)), rounds: cps(v2At16) },
-          },
-        ),
-      );
+    rows.push(...compare(s, era, r, 'runtimeDefault', 64, { target: atLeast(0.9) }));
     rows.push(...compare(s, era, r, 'pool4', 64));
   }
   return rows;

@@ -348,7 +348,7 @@ export const DEFAULTS = {
     budgetWindowMs: 10_000,
   },
   breaker: { failureThreshold: 5, resetTimeoutMs: 60_000, halfOpenProbes: 1 },
-  queue: { concurrency: 16, maxQueued: 1_000 },
+  queue: { concurrency: 64, maxQueued: 1_000 },
   pool: {
     min: 1,
     max: 1,
