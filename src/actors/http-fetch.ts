@@ -1,7 +1,7 @@
 /**
  * The `fetch` the HTTP transports (Streamable HTTP, SSE) use: undici's fetch over a keep-alive `Agent`
  * sized to the server's concurrency window, with the TLS options (Node's own fetch takes none), the bearer token injected on every request and refreshed
- * once after a 401, TLS failures reported as AUTH, and a cap on response bodies (`maxMessageBytes`).
+ * once after a 401, TLS failures (a client certificate refused after the handshake too) reported as AUTH, and a cap on response bodies (`maxMessageBytes`).
  * Every request, the SDK's OAuth discovery and token requests included, passes the origin guard
  * (origin-guard.ts): configured headers stay on the configured origin, no clear text elsewhere either.
  *
@@ -11,11 +11,12 @@
  * and the stream ends; on the standalone GET stream the event is dropped and the stream goes on.
  * Either way the runtime gets an `error` event and the connection stays up.
  */
-import { Agent, fetch as undiciFetch } from 'undici';
+import { TLSSocket } from 'node:tls';
+import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import { type McpRuntimeError, ProtocolError } from '../errors/index.js';
 import { guardOrigins, type OriginGuardOptions } from './origin-guard.js';
 import { parseRetryAfterMs } from './retry-after.js';
-import { type TlsOptions, tlsConnectOptions, tlsFailureOf } from './tls.js';
+import { type TlsOptions, tlsConnectOptions, tlsFailureOf, watchClientCertificate } from './tls.js';
 
 /** Options of {@link createHttpFetch}. */
 export interface HttpFetchOptions {
@@ -90,10 +91,16 @@ export function createHttpFetch(options: HttpFetchOptions): HttpFetch {
   let base: typeof fetch;
   if (options.fetch) base = options.fetch;
   else {
+    const connect = buildConnector(options.tls ? tlsConnectOptions(options.tls) : {});
     const a = new Agent({
       connections: options.connections ?? 17,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      ...(options.tls ? { connect: tlsConnectOptions(options.tls) } : {}),
+      // Every TLS socket is watched for a client certificate refused after the handshake (tls.ts).
+      connect: (opts, callback) =>
+        connect(opts, (...args) => {
+          if (args[1] instanceof TLSSocket) watchClientCertificate(args[1]);
+          callback(...args);
+        }),
     });
     agent = a;
     base = ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
