@@ -1,7 +1,9 @@
 /**
  * The `fetch` the HTTP transports (Streamable HTTP, SSE) use: undici's fetch over a keep-alive `Agent`
- * sized to the server's concurrency window, with the TLS options (Node's own fetch takes none), the bearer token injected on every request and refreshed
- * once after a 401, TLS failures (a client certificate refused after the handshake too) reported as AUTH, and a cap on response bodies (`maxMessageBytes`).
+ * sized to the server's concurrency window, with the TLS options (Node's own fetch takes none), the
+ * bearer token injected on every request and refreshed once after a 401, TLS failures (a client
+ * certificate refused after the handshake too) reported as AUTH, and a cap on response bodies
+ * (`maxMessageBytes`).
  * Every request, the SDK's OAuth discovery and token requests included, passes the origin guard
  * (origin-guard.ts): configured headers stay on the configured origin, no clear text elsewhere either.
  *
