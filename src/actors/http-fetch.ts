@@ -2,7 +2,8 @@
  * The `fetch` the HTTP transports (Streamable HTTP, SSE) use: undici over a keep-alive `Agent` sized
  * to the server's concurrency window (`request()` for the JSON-RPC POSTs, `fetch` for the rest:
  * request-fetch.ts), with the TLS options (Node's own fetch takes none), the bearer token injected
- * on every request and refreshed once after a 401, TLS failures reported as AUTH, and a cap on response bodies (`maxMessageBytes`).
+ * on every request and refreshed once after a 401, TLS failures (a client certificate refused after
+ * the handshake too) reported as AUTH, and a cap on response bodies (`maxMessageBytes`).
  * Every request, the SDK's OAuth discovery and token requests included, passes the origin guard
  * (origin-guard.ts): configured headers stay on the configured origin, no clear text elsewhere either.
  *
@@ -12,12 +13,13 @@
  * and the stream ends; on the standalone GET stream the event is dropped and the stream goes on.
  * Either way the runtime gets an `error` event and the connection stays up.
  */
-import { Agent } from 'undici';
+import { TLSSocket } from 'node:tls';
+import { Agent, buildConnector } from 'undici';
 import { type McpRuntimeError, ProtocolError } from '../errors/index.js';
 import { guardOrigins, type OriginGuardOptions } from './origin-guard.js';
 import { createRequestFetch, isBodyBounded } from './request-fetch.js';
 import { parseRetryAfterMs } from './retry-after.js';
-import { type TlsOptions, tlsConnectOptions, tlsFailureOf } from './tls.js';
+import { type TlsOptions, tlsConnectOptions, tlsFailureOf, watchClientCertificate } from './tls.js';
 
 /** Options of {@link createHttpFetch}. */
 export interface HttpFetchOptions {
@@ -92,10 +94,16 @@ export function createHttpFetch(options: HttpFetchOptions): HttpFetch {
   let base: typeof fetch;
   if (options.fetch) base = options.fetch;
   else {
+    const connect = buildConnector(options.tls ? tlsConnectOptions(options.tls) : {});
     agent = new Agent({
       connections: options.connections ?? 17,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      ...(options.tls ? { connect: tlsConnectOptions(options.tls) } : {}),
+      // Every TLS socket is watched for a client certificate refused after the handshake (tls.ts).
+      connect: (opts, callback) =>
+        connect(opts, (...args) => {
+          if (args[1] instanceof TLSSocket) watchClientCertificate(args[1]);
+          callback(...args);
+        }),
     });
     base = createRequestFetch({
       agent,

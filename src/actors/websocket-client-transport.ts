@@ -4,6 +4,8 @@
  * options and needs a global `WebSocket`, hence this one.
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import WebSocket from 'ws';
 import {
@@ -16,6 +18,7 @@ import {
 } from '../errors/index.js';
 import { decodeJsonRpcFrame } from './json-rpc-frame.js';
 import { markPermanent } from './map-error.js';
+import { watchClientCertificate } from './tls.js';
 
 /** TLS options for `wss://` URLs (passed to Node's `tls.connect`). */
 export interface WebSocketTlsOptions {
@@ -124,6 +127,7 @@ export class WebSocketClientTransport implements Transport {
         perMessageDeflate: false,
         followRedirects: false,
         ...o.tls,
+        ...(new URL(String(o.url)).protocol === 'wss:' ? { createConnection: connectWatched } : {}),
       };
       ws = new WebSocket(o.url, o.protocols ?? ['mcp'], wsOptions);
     } catch (cause) {
@@ -390,6 +394,20 @@ const CLOSE_CODE_NAMES: Record<number, string> = {
   1012: 'was closed: server restarting',
   1013: 'was closed: try again later',
 };
+
+/**
+ * `ws`'s own TLS connect (SNI from the host name, none for an IP), with the socket watched for a
+ * client certificate the server refuses after the handshake (tls.ts).
+ */
+const connectWatched = ((options: ConnectionOptions & { path?: string }) => {
+  const socket = tlsConnect({
+    ...options,
+    path: undefined,
+    servername: options.servername ?? (options.host && isIP(options.host) ? '' : options.host),
+  } as ConnectionOptions);
+  socket.once('secureConnect', () => watchClientCertificate(socket));
+  return socket;
+}) as unknown as WebSocket.ClientOptions['createConnection'];
 
 function describe(value: unknown): string {
   return value instanceof Error ? value.message : String(value);

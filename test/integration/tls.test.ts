@@ -9,8 +9,10 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CLIENT_CERT_REFUSED, tlsFailureOf, watchClientCertificate } from '../../src/actors/tls.js';
 import { serveWebSocket, type WebSocketServeHandle } from '../../src/actors/websocket-server-transport.js';
 import { createDemoMcpServer } from '../../src/demo/demo-server.js';
 import { createRuntime, type McpRuntime, type RuntimeConfig } from '../../src/index.js';
@@ -313,39 +315,95 @@ describe('mutual TLS (client certificate)', () => {
       'a client certificate from a CA the server does not trust',
       'a wrong passphrase for the client key',
     ] as const;
-    // Known gaps (issue 15 item 14), kept as expected failures so a fix flips them: a Node TLS 1.3
-    // server drops an untrusted client certificate without an alert (the client sees a hang-up after
-    // its own handshake completed), and over https the SDK's era probe reports the refusal as
-    // "connection closed" without its TLS cause.
-    const knownGap = (name: (typeof names)[number]): boolean =>
-      name === 'a client certificate from a CA the server does not trust' ||
-      (kind === 'https' && name === 'no client certificate');
+    // The TLS cause, named: TLS 1.3 servers alert a missing certificate after the handshake; Node's
+    // servers drop an untrusted one without an alert (tls.ts watches for that hang-up).
+    const causes: Record<(typeof names)[number], RegExp> = {
+      'no client certificate': /TLS handshake refused.*ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED/,
+      'a client certificate from a CA the server does not trust':
+        /TLS client certificate refused by the server \(MCP_TLS_CLIENT_CERT_REFUSED/,
+      'a wrong passphrase for the client key':
+        /TLS client key \(tls.key\) could not be decrypted.*passphrase/,
+    };
     for (const name of names) {
-      (knownGap(name) ? it.fails : it)(
-        `${kind}: ${name} is AUTH at once, not TIMEOUT, and not retried`,
-        async () => {
-          rt = createRuntime({ servers: { s: { url: urlOf(), tls: refusals()[name] } }, defaults: fast });
-          const states: string[] = [];
-          rt.on('state', (e) => states.push(e.to));
-          const started = performance.now();
-          const error = await rt.start().catch((e: unknown) => e);
-          expect({
-            code: (error as { code?: string }).code,
-            message: (error as Error).message,
-          }).toMatchObject({
-            code: 'AUTH',
-            message: expect.stringMatching(/TLS|passphrase/),
-          });
-          expect(performance.now() - started).toBeLessThan(fast.connectTimeoutMs);
-          expect(states).not.toContain('reconnecting');
-          await expect(rt.callTool('s', 'echo', { text: 'x' })).rejects.toMatchObject({ code: 'AUTH' });
-          expect(rt.snapshot().servers.s!.state).not.toBe('ready');
-          // The passphrase is a secret: never in the error.
-          expect(JSON.stringify({ m: (error as Error).message, s: rt.snapshot() })).not.toContain(
-            'wrong-passphrase',
-          );
-        },
-      );
+      it(`${kind}: ${name} is AUTH at once, not TIMEOUT, and not retried`, async () => {
+        rt = createRuntime({ servers: { s: { url: urlOf(), tls: refusals()[name] } }, defaults: fast });
+        const states: string[] = [];
+        rt.on('state', (e) => states.push(e.to));
+        const started = performance.now();
+        const error = await rt.start().catch((e: unknown) => e);
+        expect({
+          code: (error as { code?: string }).code,
+          message: (error as Error).message,
+        }).toMatchObject({ code: 'AUTH', message: expect.stringMatching(causes[name]) });
+        expect(performance.now() - started).toBeLessThan(fast.connectTimeoutMs);
+        expect(states).not.toContain('reconnecting');
+        await expect(rt.callTool('s', 'echo', { text: 'x' })).rejects.toMatchObject({ code: 'AUTH' });
+        expect(rt.snapshot().servers.s!.state).not.toBe('ready');
+        // The passphrase is a secret: never in the error.
+        expect(JSON.stringify({ m: (error as Error).message, s: rt.snapshot() })).not.toContain(
+          'wrong-passphrase',
+        );
+      });
     }
   }
+});
+
+describe('a server hanging up right after the TLS handshake (watchClientCertificate)', () => {
+  let pki: Pki;
+  beforeAll(() => {
+    pki = makePki();
+  });
+
+  /** Connects a watched client to a raw TLS server that treats each connection with `serve`. */
+  async function hangUp(
+    requestCert: boolean,
+    serve: (socket: TLSSocket) => void,
+  ): Promise<{ errors: Array<Error & { code?: string }>; data: string }> {
+    const server = createTlsServer(
+      { key: pki.serverKey, cert: pki.serverCert, requestCert, rejectUnauthorized: false, ca: pki.ca },
+      serve,
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        ca: pki.ca,
+        cert: pki.clientCert,
+        key: pki.clientKey,
+      });
+      socket.once('secureConnect', () => watchClientCertificate(socket));
+      const errors: Array<Error & { code?: string }> = [];
+      let data = '';
+      socket.on('error', (e) => errors.push(e));
+      socket.on('data', (chunk: Buffer) => {
+        data += chunk.toString();
+      });
+      await new Promise((resolve) => socket.once('close', resolve));
+      return { errors, data };
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it('asked for a client certificate, then hung up without a byte: the socket fails with the refusal (AUTH)', async () => {
+    const { errors } = await hangUp(true, (socket) => socket.end());
+    expect(errors.map((e) => e.code)).toEqual([CLIENT_CERT_REFUSED]);
+    const auth = tlsFailureOf(new TypeError('fetch failed', { cause: errors[0] }), 's');
+    expect(auth).toMatchObject({ code: 'AUTH', server: 's' });
+    expect(auth!.message).toMatch(/TLS client certificate refused by the server/);
+    // The original error stays reachable as the cause.
+    expect((auth!.cause as Error).cause).toBe(errors[0]);
+  });
+
+  it('a server that answered once and then hangs up (an idle keep-alive socket) is no refusal', async () => {
+    const { errors, data } = await hangUp(true, (socket) => socket.end('HTTP/1.1 200 OK\r\n\r\n'));
+    expect(data).toMatch(/^HTTP\/1.1 200/);
+    expect(errors).toEqual([]);
+  });
+
+  it('a server that never asked for a client certificate and hangs up is no refusal (an outage may heal)', async () => {
+    const { errors } = await hangUp(false, (socket) => socket.end());
+    expect(errors).toEqual([]);
+  });
 });
