@@ -48,6 +48,7 @@ import {
   type NegotiationMode,
   type ProtocolPreference,
   type SessionInfo,
+  summarisedError,
 } from '../machines/connection.js';
 import { isNetworkFailure, isPermanent, markPermanent, toRuntimeError } from './map-error.js';
 import { ReadyWaiters } from './ready-waiters.js';
@@ -308,12 +309,12 @@ export class ServerConnection {
       // Reconnecting cannot fix credentials: say so with the error the caller can act on.
       return new AuthError(`${this.server}: ${last.message}; fix the credentials and call restart`, {
         server: this.server,
-        cause: last,
+        cause: summarisedError(last) ?? last,
       });
     }
     return new ServerFailedError(
       `${this.server} is failed${last ? ` (${last.code}: ${last.message})` : ''}; call restart to try again`,
-      { server: this.server, ...(last ? { cause: last } : {}) },
+      { server: this.server, ...(last ? { cause: summarisedError(last) ?? last } : {}) },
     );
   }
 

@@ -161,14 +161,25 @@ const FATAL_CODES: ReadonlySet<string> = new Set(['AUTH', 'CONFIG']);
 function summarise(error: unknown): ConnectionErrorSummary {
   if (error && typeof error === 'object') {
     const e = error as { code?: unknown; message?: unknown; permanent?: unknown; legacyHint?: unknown };
-    return {
+    const summary: ConnectionErrorSummary = {
       code: typeof e.code === 'string' ? e.code : 'CONNECTION_LOST',
       message: typeof e.message === 'string' ? e.message : String(error),
       ...(e.permanent === true ? { permanent: true } : {}),
       ...(e.legacyHint === true ? { legacyHint: true } : {}),
     };
+    // The error itself rides along, not enumerable: snapshots and persist() stay plain data, and
+    // the actor layer can give it as the `cause` of the error a caller gets.
+    Object.defineProperty(summary, SUMMARISED_ERROR, { value: error, enumerable: false });
+    return summary;
   }
   return { code: 'CONNECTION_LOST', message: String(error) };
+}
+
+const SUMMARISED_ERROR = Symbol('mcp-actors.summarisedError');
+
+/** The error a summary was made from, when it was an object (for `cause`). */
+export function summarisedError(summary: ConnectionErrorSummary | null | undefined): unknown {
+  return summary ? (summary as { [SUMMARISED_ERROR]?: unknown })[SUMMARISED_ERROR] : undefined;
 }
 
 /** The handshake `negotiating.choosing` picks for this context, named for messages. */

@@ -16,7 +16,11 @@ import {
   ServerFailedError,
 } from '../errors/index.js';
 import type { BreakerTransition } from '../machines/breaker.js';
-import type { ConnectionStateName } from '../machines/connection.js';
+import {
+  type ConnectionErrorSummary,
+  type ConnectionStateName,
+  summarisedError,
+} from '../machines/connection.js';
 import type { RequestKind, ToolHints } from '../machines/retry-policy.js';
 import { type SupervisorEvent, supervisorMachine, takeSupervisorOutput } from '../machines/supervisor.js';
 import { buildTransportSpec, secretsFor, surfaceError } from './auth.js';
@@ -261,10 +265,13 @@ export class ServerHandle {
    * A member's connection gave up. Credentials a restart cannot mend (AUTH) fail the server at
    * once; anything else is the supervisor's to count (the pool replaces the member meanwhile).
    */
-  private onMemberFailed(error: { code: string; message: string; permanent?: boolean }): void {
+  private onMemberFailed(error: ConnectionErrorSummary): void {
+    // The error the summary was made from (the platform's TLS or socket error) stays the cause.
+    const cause = summarisedError(error) ?? error;
     if (error.code === 'AUTH') {
       this.failure = new AuthError(`${this.name}: ${error.message}; fix the credentials and call restart`, {
         server: this.name,
+        cause,
       });
       this.serverPool?.rejectWaiters(this.failure);
       return;
@@ -273,9 +280,10 @@ export class ServerHandle {
       // No such command, no MCP endpoint at the URL, a refused protocol version: say so at once.
       this.failure =
         error.code === 'CONFIG'
-          ? new ConfigError([configIssue(this.name, error.message)], { server: this.name })
+          ? new ConfigError([configIssue(this.name, error.message)], { server: this.name, cause })
           : new ProtocolError(`${error.message}; fix the configuration and call restart`, {
               server: this.name,
+              cause,
             });
       this.serverPool?.rejectWaiters(this.failure);
       return;
@@ -299,6 +307,7 @@ export class ServerHandle {
           f.error.code === 'AUTH'
             ? new AuthError(`${this.name}: ${f.error.message}; fix the credentials and call restart`, {
                 server: this.name,
+                cause: summarisedError(f.error) ?? f.error,
               })
             : new ServerFailedError(
                 `${this.name} is failed: ${f.restartsInWindow} restarts within ${f.withinMs} ms (last: ${f.error.code}: ${f.error.message}); call restart to try again`,

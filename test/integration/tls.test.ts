@@ -336,6 +336,11 @@ describe('mutual TLS (client certificate)', () => {
           message: (error as Error).message,
         }).toMatchObject({ code: 'AUTH', message: expect.stringMatching(causes[name]) });
         expect(performance.now() - started).toBeLessThan(fast.connectTimeoutMs);
+        // The platform's TLS error stays reachable through `cause`.
+        const codes: unknown[] = [];
+        for (let e: unknown = error, i = 0; e && i < 6; e = (e as { cause?: unknown }).cause, i++)
+          codes.push((e as { code?: unknown }).code);
+        expect(codes.some((c) => /^(ERR_SSL|ERR_OSSL|MCP_TLS)/.test(String(c))), String(codes)).toBe(true);
         expect(states).not.toContain('reconnecting');
         await expect(rt.callTool('s', 'echo', { text: 'x' })).rejects.toMatchObject({ code: 'AUTH' });
         expect(rt.snapshot().servers.s!.state).not.toBe('ready');
