@@ -329,6 +329,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       onStatus: options.onTaskStatus,
       check: (r) => this.checkToolResult(r, { tool, options } as CallSpec<CallToolResult>, h.name),
       ledger: this.taskLedger,
+      capabilities: this.features.clientOptions(h.name).capabilities ?? {},
       answerInput: (request, signal) =>
         answerInputRequest(handlers, request, { server: h.name, context, signal }),
     };
@@ -355,11 +356,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       const meta = options.meta ? { ...context, ...options.meta } : context;
       if (options.task) {
         const params = meta ? { name: tool, arguments: args, _meta: meta } : { name: tool, arguments: args };
-        return runToolTask(h, {
-          ...this.followSpec(h, tool, options),
-          params,
-          capabilities: this.features.clientOptions(server).capabilities ?? {},
-        });
+        return runToolTask(h, { ...this.followSpec(h, tool, options), params });
       }
       if (options.cache && registry.isReadOnly(server, tool)) {
         const { cache: _cache, ...rest } = options;

@@ -55,7 +55,8 @@ export interface TaskWire {
   era: 'modern' | 'legacy';
   /** Polling stops here; then {@link finish}. */
   stopsAt(task: TaskSnapshot): boolean;
-  get(h: ServerHandle, taskId: string, options: CallOptions): Promise<TaskSnapshot>;
+  /** `caps`: the client capabilities a 2026 request declares (the extension is added to them). */
+  get(h: ServerHandle, taskId: string, options: CallOptions, caps: ClientCapabilities): Promise<TaskSnapshot>;
   /** The tool's result of a task polling stopped at. */
   finish(h: ServerHandle, task: TaskSnapshot, label: string, options: CallOptions): Promise<CallToolResult>;
   /** Sends answers to a task's input requests (2026 only). */
@@ -64,8 +65,9 @@ export interface TaskWire {
     taskId: string,
     responses: Record<string, unknown>,
     options: CallOptions,
+    caps: ClientCapabilities,
   ): Promise<void>;
-  cancel(h: ServerHandle, taskId: string, options: CallOptions): Promise<void>;
+  cancel(h: ServerHandle, taskId: string, options: CallOptions, caps: ClientCapabilities): Promise<void>;
 }
 
 const TERMINAL: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cancelled']);
@@ -101,9 +103,13 @@ export const legacyTasks: TaskWire = {
 export const modernTasks: TaskWire = {
   era: 'modern',
   stopsAt: (task) => TERMINAL.has(task.status),
-  async get(h, taskId, options) {
+  async get(h, taskId, options, caps) {
     const t = await h.call(`tasks/get ${taskId}`, options, (client, opts) =>
-      client.request({ method: 'tasks/get', params: { taskId } }, DetailedTaskV2Schema, routed(opts, taskId)),
+      client.request(
+        { method: 'tasks/get', params: declaring({ taskId }, caps) },
+        DetailedTaskV2Schema,
+        routed(opts, taskId),
+      ),
     );
     return t as TaskSnapshot;
   },
@@ -119,19 +125,19 @@ export const modernTasks: TaskWire = {
       );
     return parseAs<CallToolResult>(task.result, 'CallToolResult');
   },
-  async update(h, taskId, inputResponses, options) {
+  async update(h, taskId, inputResponses, options, caps) {
     await h.call(`tasks/update ${taskId}`, options, (client, opts) =>
       client.request(
-        { method: 'tasks/update', params: { taskId, inputResponses } },
+        { method: 'tasks/update', params: declaring({ taskId, inputResponses }, caps) },
         specTypeSchemas.Result,
         routed(opts, taskId),
       ),
     );
   },
-  async cancel(h, taskId, options) {
+  async cancel(h, taskId, options, caps) {
     await h.call(`tasks/cancel ${taskId}`, options, (client, opts) =>
       client.request(
-        { method: 'tasks/cancel', params: { taskId } },
+        { method: 'tasks/cancel', params: declaring({ taskId }, caps) },
         specTypeSchemas.Result,
         routed(opts, taskId),
       ),
@@ -162,10 +168,7 @@ export function createTask(
   const params =
     wire.era === 'legacy'
       ? { ...spec.params, task: spec.ttlMs === undefined ? {} : { ttl: spec.ttlMs } }
-      : withTaskCapabilityV2({
-          ...spec.params,
-          _meta: { ...spec.params._meta, [CLIENT_CAPABILITIES_META_KEY]: spec.capabilities },
-        } as Parameters<typeof withTaskCapabilityV2>[0]);
+      : declaring(spec.params, spec.capabilities);
   return h.callTool(spec.tool, spec.options, wire.era === 'legacy' ? sendLegacy : sendModern, {
     arg: params,
   });
@@ -205,6 +208,19 @@ function sendModern(
       }
       return out.data;
     });
+}
+
+/**
+ * `params` with the client capabilities plus the tasks extension in `_meta`: every request of the
+ * extension declares it (a server refuses `tasks/*` from a non-declaring request with -32021). The
+ * request's key replaces the SDK's envelope entry, so it carries the configured capabilities too.
+ */
+function declaring<P extends object>(params: P, caps: ClientCapabilities): P {
+  const meta = (params as { _meta?: Record<string, unknown> })._meta;
+  return withTaskCapabilityV2({
+    ...params,
+    _meta: { ...meta, [CLIENT_CAPABILITIES_META_KEY]: caps },
+  } as Parameters<typeof withTaskCapabilityV2>[0]) as unknown as P;
 }
 
 /** Over Streamable HTTP a task's requests name it in `Mcp-Name` (routing to the instance holding it). */

@@ -65,6 +65,8 @@ export interface FollowTaskSpec {
   /** The facade's result check (structuredContent, `isError` as TOOL). */
   check: (result: CallToolResult) => CallToolResult;
   ledger: TaskLedger;
+  /** The client capabilities a 2026 request declares (the tasks extension is added to them). */
+  capabilities: ClientCapabilities;
   /** Answers one input request of a 2026 task with the configured handlers (undefined: no handler). */
   answerInput: (request: InputRequest, signal: AbortSignal) => Promise<unknown>;
 }
@@ -72,8 +74,6 @@ export interface FollowTaskSpec {
 /** What {@link runToolTask} needs besides {@link FollowTaskSpec}. */
 export interface ToolTaskSpec extends FollowTaskSpec {
   params: CallToolRequest['params'];
-  /** The client capabilities a 2026 request declares (the tasks extension is added to them). */
-  capabilities: ClientCapabilities;
 }
 
 const BACKOFF_FACTOR = 1.5;
@@ -126,7 +126,22 @@ export async function followToolTask(
   const totalMs = spec.options.timeoutMs ?? h.config.timeoutMs;
   const deadlineAt = Date.now() + totalMs;
   const wire = era === 'modern' ? modernTasks : legacyTasks;
-  const first = await pollOnce(h, wire, taskId, spec, deadlineAt, totalMs, `${spec.tool} (task ${taskId})`);
+  let first: TaskSnapshot;
+  try {
+    first = await pollOnce(
+      h,
+      wire,
+      taskId,
+      spec,
+      deadlineAt,
+      totalMs,
+      `tools/call ${spec.tool} (task ${taskId})`,
+    );
+  } catch (error) {
+    // Unknown to the server (or expired), or given up on: nothing left to follow. Closing keeps it.
+    if (!(error instanceof ClosedError)) spec.ledger.remove(h.name, taskId);
+    throw error;
+  }
   return follow(h, wire, first, spec, totalMs, deadlineAt);
 }
 
@@ -185,7 +200,7 @@ async function follow(
       !ended &&
       (mapped instanceof CancelledError || mapped instanceof TimeoutError || mapped instanceof ProtocolError)
     )
-      await cancelTask(h, wire, taskId, options);
+      await cancelTask(h, wire, taskId, options, spec.capabilities);
     // Closing the runtime leaves the task running on the server: its handle stays (persist()).
     if (!(mapped instanceof ClosedError)) ended = true;
     throw mapped;
@@ -210,7 +225,12 @@ async function pollOnce(
   for (;;) {
     if (Date.now() >= deadlineAt) throw timeout(label, h.name, totalMs);
     try {
-      return await wire.get(h, taskId, withTimeout(spec.options, Math.max(1, deadlineAt - Date.now())));
+      return await wire.get(
+        h,
+        taskId,
+        withTimeout(spec.options, Math.max(1, deadlineAt - Date.now())),
+        spec.capabilities,
+      );
     } catch (error) {
       if (!(error instanceof McpRuntimeError && error.code === 'CONNECTION_LOST')) throw error;
     }
@@ -244,7 +264,8 @@ async function answerInputs(
     responses[key] = response;
     answered.add(key);
   }
-  if (Object.keys(responses).length > 0) await wire.update?.(h, task.taskId, responses, options);
+  if (Object.keys(responses).length > 0)
+    await wire.update?.(h, task.taskId, responses, options, spec.capabilities);
 }
 
 /** Bad `task` options fail before anything is sent, naming the field. */
@@ -285,9 +306,10 @@ async function cancelTask(
   wire: TaskWire,
   taskId: string,
   options: CallOptions,
+  caps: ClientCapabilities,
 ): Promise<void> {
   const { signal: _signal, onProgress: _onProgress, ...rest } = options;
-  await wire.cancel(h, taskId, { ...rest, timeoutMs: CANCEL_TIMEOUT_MS }).catch(() => undefined);
+  await wire.cancel(h, taskId, { ...rest, timeoutMs: CANCEL_TIMEOUT_MS }, caps).catch(() => undefined);
 }
 
 function withTimeout(options: CallOptions, timeoutMs: number): CallOptions {
