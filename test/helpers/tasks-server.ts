@@ -45,6 +45,8 @@ export interface TaskServer {
   tasks: Map<string, ServerTask>;
   /** `METHOD TASKID` of every tasks request (and `tools/call TASKID` for a created task), in order. */
   log: string[];
+  /** While true, `tasks/get` goes unanswered (a poll in flight when the connection drops). */
+  stallGets: boolean;
   /** Ends a `hold` task: it completes. */
   finish(taskId: string): void;
   /** Terminates every open socket (the tasks stay). */
@@ -61,6 +63,7 @@ export async function startTaskServer(
   const tasks = new Map<string, ServerTask>();
   const timers = new Set<NodeJS.Timeout>();
   const log: string[] = [];
+  const handle_ = { stallGets: false } as TaskServer;
 
   const touch = (t: ServerTask, patch: Partial<ServerTask>): void => {
     if (t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled') return;
@@ -174,6 +177,7 @@ export async function startTaskServer(
       return true;
     }
     if (m.method === 'tasks/get') {
+      if (handle_.stallGets) return true;
       const { answers: _a, ...wire } = t;
       ok({ resultType: 'complete', ...wire });
     } else if (m.method === 'tasks/update') {
@@ -228,11 +232,11 @@ export async function startTaskServer(
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
-  return {
+  Object.assign(handle_, {
     url: `ws://127.0.0.1:${port}/`,
     tasks,
     log,
-    finish: (taskId) => holds.get(taskId)?.(),
+    finish: (taskId: string) => holds.get(taskId)?.(),
     dropConnections: () => {
       for (const socket of wss.clients) socket.terminate();
     },
@@ -242,5 +246,6 @@ export async function startTaskServer(
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
-  };
+  });
+  return handle_;
 }

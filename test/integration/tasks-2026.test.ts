@@ -129,27 +129,42 @@ describe('tasks (2026-07-28, io.modelcontextprotocol/tasks)', () => {
     expect(server.tasks.get(taskId)?.status).toBe('cancelled');
   }, 20_000);
 
-  it('survives a reconnect: the task lives on the server and polling goes on over the new connection', async () => {
-    const seen: TaskStatusUpdate[] = [];
-    const call = rt.callTool(
-      't',
-      'report',
-      { topic: 'storm', steps: 1, hold: true },
-      { task: true, onTaskStatus: (s) => seen.push(s) },
-    );
-    await until(() => seen.some((s) => s.statusMessage === 'step 1/1'), 'the task to be under way');
-    const taskId = seen[0]?.taskId ?? '';
-    const reconnected = new Promise<void>((resolve) =>
-      rt.on('connect', (e) => {
-        if (e.reconnect) resolve();
-      }),
-    );
-    server.dropConnections();
-    await reconnected;
-    const pollsBefore = count(server.log, `tasks/get ${taskId}`);
-    await until(() => count(server.log, `tasks/get ${taskId}`) > pollsBefore, 'a poll on the new connection');
-    server.finish(taskId);
-    expect(textOf(await call)).toBe('report: storm');
+  it('survives a reconnect: a poll the lost connection took is sent again on the new one', async () => {
+    // No retry from the call path: the task loop itself must carry the poll over the reconnect.
+    const solo = createRuntime({
+      servers: { t: { url: server.url, reconnect: { initialDelayMs: 20, maxDelayMs: 200 } } },
+      defaults: { timeoutMs: 10_000, heartbeat: { intervalMs: 0 }, retry: { maxAttempts: 1 } },
+    });
+    try {
+      const seen: TaskStatusUpdate[] = [];
+      const call = solo.callTool(
+        't',
+        'report',
+        { topic: 'storm', steps: 1, hold: true },
+        { task: true, onTaskStatus: (s) => seen.push(s) },
+      );
+      await until(() => seen.some((s) => s.statusMessage === 'step 1/1'), 'the task to be under way');
+      const taskId = seen[0]?.taskId ?? '';
+      const polls = (): number => count(server.log, `tasks/get ${taskId}`);
+      server.stallGets = true;
+      const stalledAt = polls();
+      await until(() => polls() > stalledAt, 'a poll in flight');
+      const reconnected = new Promise<void>((resolve) =>
+        solo.on('connect', (e) => {
+          if (e.reconnect) resolve();
+        }),
+      );
+      server.dropConnections();
+      server.stallGets = false;
+      await reconnected;
+      const before = polls();
+      await until(() => polls() > before, 'a poll on the new connection');
+      server.finish(taskId);
+      expect(textOf(await call)).toBe('report: storm');
+    } finally {
+      server.stallGets = false;
+      await solo.close();
+    }
   }, 20_000);
 });
 
@@ -175,10 +190,12 @@ describe('task handles across a restart (persist / restoreFrom / resumeTask)', (
       expect(first.tasks()).toEqual([
         { server: 't', taskId, tool: 'report', era: 'modern', createdAtMs: expect.any(Number) },
       ]);
-      const saved = JSON.stringify(first.persist());
-      // The process goes away: its call ends with CLOSED, the task goes on on the server.
+      // The process shuts down: its call ends with CLOSED, the task goes on on the server and its
+      // handle stays for the persist() of the shutdown.
       await first.close();
       await expect(call).rejects.toMatchObject({ code: 'CLOSED' });
+      expect(first.tasks().map((t) => t.taskId)).toEqual([taskId]);
+      const saved = JSON.stringify(first.persist());
       expect(server.tasks.get(taskId)?.status).toBe('working');
       expect(server.log).not.toContain(`tasks/cancel ${taskId}`);
 
