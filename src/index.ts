@@ -55,6 +55,7 @@ export {
   createRuntime,
   McpRuntime,
   type ReadOptions,
+  type ResumeTaskOptions,
   type RuntimeOptions,
 } from './runtime/runtime.js';
 export {
@@ -73,6 +74,7 @@ export type {
 } from './runtime/server-requests.js';
 export type { Skill, SkillFile } from './runtime/skills.js';
 export type { StreamEvent, StreamTarget } from './runtime/streams.js';
+export type { TaskHandle } from './runtime/task-ledger.js';
 export type { TaskCallOptions, TaskStatusUpdate } from './runtime/tasks.js';
 export type {
   MeterProviderLike,

@@ -13,6 +13,7 @@ import type {
   TransportSendOptions,
 } from '@modelcontextprotocol/client';
 import { progressBeforeResult } from './progress-order.js';
+import { TaskResultLift } from './task-results.js';
 
 /** Extra observers of the inner transport, called besides the Client's own callbacks. */
 export interface StartedTransportHooks {
@@ -28,6 +29,8 @@ export class StartedTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
   private closed = false;
+  /** 2026 task results the SDK Client cannot decode, lifted for the task path (task-results.ts). */
+  private readonly tasks = new TaskResultLift();
   /** A long-lived stream (stdio, WebSocket, in-memory): opening it reached the peer. */
   readonly isStream: boolean;
 
@@ -44,7 +47,9 @@ export class StartedTransport implements Transport {
       // probe recognises the shape by these two fields.
       Object.assign(this, { pid: undefined, stderr: undefined });
     }
-    inner.onmessage = progressBeforeResult((message, extra) => this.onmessage?.(message, extra));
+    inner.onmessage = progressBeforeResult((message, extra) =>
+      this.onmessage?.(this.tasks.received(message), extra),
+    );
     inner.onerror = (error) => {
       // Once closed, what the transport reports is its own teardown (aborted streams): not news,
       // and it may come after the runtime's close() resolved.
@@ -64,7 +69,9 @@ export class StartedTransport implements Transport {
 
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     const onsend = this.hooks.onsend;
-    return this.inner.send(onsend ? onsend(message) : message, options);
+    const out = onsend ? onsend(message) : message;
+    this.tasks.sent(out);
+    return this.inner.send(out, options);
   }
 
   setProtocolVersion(version: string): void {
@@ -99,6 +106,7 @@ export class StartedTransport implements Transport {
   private markClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    this.tasks.clear();
     this.onclose?.();
     this.hooks.onclose();
   }

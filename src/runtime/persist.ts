@@ -1,7 +1,7 @@
 /**
  * What a runtime keeps across a process restart: breaker states with their open-until deadlines,
  * retry budgets, known session ids, the protocol era of each server and cached list results with
- * their age. Versioned; a snapshot
+ * their age, and the handles of tasks under way. Versioned; a snapshot
  * is validated as a whole before anything is applied, so an incompatible one is refused with a
  * clear error and never half-applied.
  */
@@ -11,6 +11,7 @@ import { ConfigError } from '../errors/index.js';
 import type { BreakerPersisted } from '../machines/breaker.js';
 import { MAX_TIMER_MS } from '../machines/breaker-config.js';
 import type { RetryBudgetState } from '../machines/retry-policy.js';
+import type { TaskHandle } from './task-ledger.js';
 
 /** The format tag of a persisted runtime. */
 export const PERSIST_FORMAT = 'mcp-actors.persist';
@@ -59,11 +60,22 @@ const serverSchema = z.object({
     .optional(),
 });
 
+/** Task handles a snapshot may carry (a bound: it is data from disk). */
+const MAX_TASKS = 10_000;
+const taskSchema = z.object({
+  server: z.string().min(1).max(256),
+  taskId: z.string().min(1).max(1_024),
+  tool: z.string().max(1_024),
+  era: z.enum(['modern', 'legacy']),
+  createdAtMs: z.number().int().nonnegative(),
+});
+
 const persistedSchema = z.object({
   format: z.literal(PERSIST_FORMAT),
   version: z.number().int(),
   savedAt: z.number(),
   servers: z.record(z.string(), serverSchema),
+  tasks: z.array(taskSchema).max(MAX_TASKS).optional(),
 });
 
 /** One server's persisted state. */
@@ -83,6 +95,8 @@ export interface PersistedRuntime {
   version: number;
   savedAt: number;
   servers: Record<string, PersistedServer>;
+  /** Tasks under way when saved (`rt.tasks()`), resumable with `rt.resumeTask()` after `restoreFrom`. */
+  tasks?: TaskHandle[];
 }
 
 /**
@@ -132,6 +146,10 @@ function timeIssues(data: PersistedRuntime, nowMs: number): Array<{ path: string
   const issues: Array<{ path: string; message: string }> = [];
   const latest = nowMs + CLOCK_SKEW_MS;
   if (data.savedAt > latest) issues.push({ path: 'restoreFrom.savedAt', message: 'is in the future' });
+  for (const [i, task] of (data.tasks ?? []).entries()) {
+    if (task.createdAtMs > latest)
+      issues.push({ path: `restoreFrom.tasks.${i}.createdAtMs`, message: 'is in the future' });
+  }
   for (const [name, server] of Object.entries(data.servers)) {
     const at = `restoreFrom.servers.${name}`;
     const budget = server.retryBudget;

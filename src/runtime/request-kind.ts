@@ -23,6 +23,8 @@ const KIND_BY_METHOD: Record<string, RequestKind> = {
   'tasks/get': 'read',
   'tasks/result': 'read',
   'tasks/cancel': 'idempotent',
+  // Answers are keyed; the server ignores a key already answered (tasks extension, 2026).
+  'tasks/update': 'idempotent',
 };
 
 /** The kind of `operation` and, for a tool call, the tool's name. */

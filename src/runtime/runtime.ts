@@ -49,10 +49,18 @@ import {
 } from './persist.js';
 import { listKey, type ResourceCache, resourceKey, toolResultKey } from './resource-cache.js';
 import { type CallOptions, type ProtocolStatus, ServerHandle } from './server-handle.js';
+import { answerInputRequest, type ServerRequestHandlers } from './server-requests.js';
 import { settledWithin } from './settled-within.js';
 import { listSkills, readSkill, type Skill, type SkillFile } from './skills.js';
 import { progressStream, type StreamEvent, type StreamResult, type StreamTarget } from './streams.js';
-import { runToolTask, type TaskCallOptions, type TaskStatusUpdate } from './tasks.js';
+import { type TaskHandle, TaskLedger } from './task-ledger.js';
+import {
+  type FollowTaskSpec,
+  followToolTask,
+  runToolTask,
+  type TaskCallOptions,
+  type TaskStatusUpdate,
+} from './tasks.js';
 import { type CallTelemetry, createCallTelemetry } from './telemetry/call-telemetry.js';
 import { statsFromSnapshot } from './telemetry/stats-view.js';
 import { type CompletionRef, completionRef, expandTemplate, type TemplateVariables } from './templates.js';
@@ -77,13 +85,20 @@ export interface CallToolOptions extends CallOptions {
   /** Cache the result when the tool is annotated `readOnlyHint` (key: tool + canonical arguments). */
   cache?: boolean;
   /**
-   * Run the call as a task (2025-11-25 servers): polled until it ends, resolving with the final
-   * result within `timeoutMs`; an abort or the timeout cancels the task on the server (tasks.ts).
+   * Run the call as a task (2025-11-25 experimental tasks; the `io.modelcontextprotocol/tasks`
+   * extension on 2026-07-28 servers): polled until it ends, resolving with the final result within
+   * `timeoutMs`; an abort or the timeout cancels the task on the server (tasks.ts).
    */
   task?: boolean | TaskCallOptions;
   /** Status changes of a task-augmented call (`stream()` yields them as `status` events). */
   onTaskStatus?: (update: TaskStatusUpdate) => void;
 }
+
+/** Options of `resumeTask`. */
+export type ResumeTaskOptions = Omit<CallToolOptions, 'meta' | 'context' | 'cache' | 'task'> & {
+  /** Polling bounds (`ttlMs` does not apply: the task exists). */
+  task?: TaskCallOptions;
+};
 
 /** Options of `readResource` / `readTemplate`. */
 export interface ReadOptions extends CallOptions {
@@ -113,6 +128,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   private readonly lateProgress = new Map<string, number>();
   /** Options of calls that already waited for the tool list (see `beforeFirstCall`). */
   private readonly waitedForLists = new WeakSet<CallToolOptions>();
+  /** Tasks under way (and restored ones), kept by `persist()` (task-ledger.ts). */
+  private readonly taskLedger = new TaskLedger();
 
   constructor(config: ResolvedConfig, options: RuntimeOptions = {}) {
     super();
@@ -139,6 +156,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     for (const server of config.servers.values()) {
       this.servers.set(server.name, this.createHandle(server, restored?.servers[server.name]));
     }
+    for (const task of restored?.tasks ?? []) if (config.servers.has(task.server)) this.taskLedger.add(task);
   }
 
   /**
@@ -274,6 +292,49 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     this.handle(server).restart();
   }
 
+  /**
+   * The tasks this runtime follows or was handed by `restoreFrom` and has not seen end: pass one to
+   * {@link resumeTask} (e.g. after a restart).
+   */
+  tasks(): TaskHandle[] {
+    return this.taskLedger.list();
+  }
+
+  /**
+   * Follows an existing task to its end, as `callTool(..., { task })` would have: resolves with the
+   * tool's result within `timeoutMs`; an abort or the timeout cancels it on the server. For a task
+   * of `tasks()` (say, restored from `persist()`), or any task id the server knows.
+   */
+  async resumeTask(server: string, taskId: string, options: ResumeTaskOptions = {}): Promise<CallToolResult> {
+    const h = this.handle(server);
+    const known = this.taskLedger.get(server, taskId);
+    if (!known && h.protocolStatus().era === null) await h.start();
+    const era = known?.era ?? h.protocolStatus().era ?? 'legacy';
+    const tool = known?.tool ?? '(resumed)';
+    if (!known) this.taskLedger.add({ server, taskId, tool, era, createdAtMs: Date.now() });
+    return followToolTask(h, taskId, era, this.followSpec(h, tool, options));
+  }
+
+  private followSpec(
+    h: ServerHandle,
+    tool: string,
+    options: CallToolOptions | ResumeTaskOptions,
+  ): FollowTaskSpec {
+    const handlers = this.config.handlers as ServerRequestHandlers | undefined;
+    const context = h.config.context ?? {};
+    return {
+      tool,
+      options,
+      task: options.task === true || options.task === undefined || options.task === false ? {} : options.task,
+      onStatus: options.onTaskStatus,
+      check: (r) => this.checkToolResult(r, { tool, options } as CallSpec<CallToolResult>, h.name),
+      ledger: this.taskLedger,
+      capabilities: this.features.clientOptions(h.name).capabilities ?? {},
+      answerInput: (request, signal) =>
+        answerInputRequest(handlers, request, { server: h.name, context, signal }),
+    };
+  }
+
   /** Calls a tool. Rejects with TOOL when the result has `isError` (unless `allowToolError`). */
   callTool(
     server: string,
@@ -295,16 +356,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       const meta = options.meta ? { ...context, ...options.meta } : context;
       if (options.task) {
         const params = meta ? { name: tool, arguments: args, _meta: meta } : { name: tool, arguments: args };
-        const check = (r: CallToolResult) =>
-          this.checkToolResult(r, { tool, options } as CallSpec<CallToolResult>, server);
-        return runToolTask(h, {
-          tool,
-          params,
-          options,
-          task: options.task === true ? {} : options.task,
-          onStatus: options.onTaskStatus,
-          check,
-        });
+        return runToolTask(h, { ...this.followSpec(h, tool, options), params });
       }
       if (options.cache && registry.isReadOnly(server, tool)) {
         const { cache: _cache, ...rest } = options;
@@ -633,6 +685,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
           { ...h.persist(), lists: this.features.cache.exportLists(name) },
         ]),
       ),
+      tasks: this.taskLedger.list(),
     };
   }
 

@@ -94,3 +94,31 @@ export function installServerRequestHandlers(
     }));
   }
 }
+
+/** An input request a task carries (`inputRequests` of a 2026 task), keyed by the server. */
+export interface InputRequest {
+  method: string;
+  params?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Answers one input request of a 2026 task with the configured handler, as if the server had sent
+ * it as a request; `undefined` when no handler serves its method (the capability was not declared,
+ * so the server should not have asked).
+ *
+ * @example
+ * const answer = await answerInputRequest(handlers, { method: 'roots/list' }, { server, context, signal });
+ */
+export async function answerInputRequest(
+  handlers: ServerRequestHandlers | undefined,
+  request: InputRequest,
+  ctx: ServerRequestContext,
+): Promise<unknown> {
+  const params = (request.params ?? {}) as never;
+  if (request.method === 'elicitation/create' && handlers?.elicitation)
+    return handlers.elicitation(params, ctx);
+  if (request.method === 'sampling/createMessage' && handlers?.sampling)
+    return handlers.sampling(params, ctx);
+  if (request.method === 'roots/list' && handlers?.roots) return { roots: await handlers.roots(ctx) };
+  return undefined;
+}

@@ -1,25 +1,24 @@
 /**
- * Task-augmented tool calls (the 2025-11-25 experimental tasks): `tools/call` with `task: { ttl }`
- * answers at once with a task, which is polled with `tasks/get` until it ends; `tasks/result`
- * then gives the tool's result. One long operation for the caller: `rt.callTool(..., { task: true })`
- * resolves with the final result, bounded by the call's timeout; an abort sends `tasks/cancel`.
+ * Task-augmented tool calls as one long operation for the caller, in both protocol eras (the wire
+ * of each is in task-wire.ts): `rt.callTool(..., { task: true })` resolves with the final result,
+ * bounded by the call's timeout; status changes go to `onTaskStatus` (and `stream()`); polling
+ * follows the server's `pollInterval` hint with backoff while nothing changes; an abort or the
+ * timeout sends `tasks/cancel`. A 2026 task that asks for input is answered by the configured
+ * handlers (`tasks/update`); a 2025 one asks through `tasks/result`.
  *
- * Every request goes through the server's call path (queue, breaker, retries): the creating
- * `tools/call` obeys the tool's retry rule; `tasks/get`, `tasks/result` and `tasks/cancel` read or
- * settle the same task, so they are safe to repeat (see request-kind.ts).
+ * The task lives on the server: a poll that fails because the connection was lost is sent again
+ * on the next connection (within the deadline), and a handle is kept in the runtime's ledger
+ * until the task ends, so `persist()` carries it and {@link followToolTask} resumes it elsewhere.
  */
-import {
-  type CallToolRequest,
-  type CallToolResult,
-  type Client,
-  type CreateTaskResult,
-  type GetTaskResult,
-  type RequestOptions,
-  specTypeSchemas,
-  type TaskStatus,
+import type {
+  CallToolRequest,
+  CallToolResult,
+  ClientCapabilities,
+  TaskStatus,
 } from '@modelcontextprotocol/client';
 import {
   CancelledError,
+  ClosedError,
   McpRuntimeError,
   ProtocolError,
   TimeoutError,
@@ -27,6 +26,16 @@ import {
 } from '../errors/index.js';
 import type { CallOptions } from './call-path.js';
 import type { ServerHandle } from './server-handle.js';
+import type { InputRequest } from './server-requests.js';
+import type { TaskLedger } from './task-ledger.js';
+import {
+  createTask,
+  isTaskSnapshot,
+  legacyTasks,
+  modernTasks,
+  type TaskSnapshot,
+  type TaskWire,
+} from './task-wire.js';
 
 /** `task` option of `callTool`: `true` for the defaults. */
 export interface TaskCallOptions {
@@ -47,74 +56,138 @@ export interface TaskStatusUpdate {
   pollIntervalMs?: number | undefined;
 }
 
-/** What {@link runToolTask} needs from the facade. */
-export interface ToolTaskSpec {
+/** What following a task needs from the facade. */
+export interface FollowTaskSpec {
   tool: string;
-  params: CallToolRequest['params'];
   options: CallOptions;
   task: TaskCallOptions;
   onStatus?: ((update: TaskStatusUpdate) => void) | undefined;
   /** The facade's result check (structuredContent, `isError` as TOOL). */
   check: (result: CallToolResult) => CallToolResult;
+  ledger: TaskLedger;
+  /** The client capabilities a 2026 request declares (the tasks extension is added to them). */
+  capabilities: ClientCapabilities;
+  /** Answers one input request of a 2026 task with the configured handlers (undefined: no handler). */
+  answerInput: (request: InputRequest, signal: AbortSignal) => Promise<unknown>;
 }
 
-const TERMINAL: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cancelled']);
+/** What {@link runToolTask} needs besides {@link FollowTaskSpec}. */
+export interface ToolTaskSpec extends FollowTaskSpec {
+  params: CallToolRequest['params'];
+}
+
 const BACKOFF_FACTOR = 1.5;
 /** `tasks/cancel` after an abort or timeout gets at most this long: the caller has already given up. */
 const CANCEL_TIMEOUT_MS = 5_000;
+/** Input requests one task may make before it is given up on (2026; keys are answered once each). */
+const MAX_TASK_INPUTS = 64;
 
 /** Runs a task-augmented `tools/call` to its end; see the file comment. */
 export async function runToolTask(h: ServerHandle, spec: ToolTaskSpec): Promise<CallToolResult> {
-  const { options, task } = spec;
-  checkTaskOptions(h.name, spec.tool, task);
-  if (h.protocolStatus().era === 'modern')
-    throw new ProtocolError(
-      `tools/call ${spec.tool} on ${h.name}: tasks on a 2026-07-28 server (the io.modelcontextprotocol/tasks extension) are not supported yet`,
-      { server: h.name },
-    );
-  const totalMs = options.timeoutMs ?? h.config.timeoutMs;
+  checkTaskOptions(h.name, spec.tool, spec.task);
+  const totalMs = spec.options.timeoutMs ?? h.config.timeoutMs;
   const deadlineAt = Date.now() + totalMs;
-  const remaining = (): number => Math.max(1, deadlineAt - Date.now());
-  const params = { ...spec.params, task: task.ttlMs === undefined ? {} : { ttl: task.ttlMs } };
-  const created = await h.callTool(spec.tool, { ...options, timeoutMs: totalMs }, createTask, {
-    arg: params,
+  if (h.protocolStatus().era === null) await h.start();
+  const wire = h.protocolStatus().era === 'modern' ? modernTasks : legacyTasks;
+  const created = await createTask(h, wire, {
+    tool: spec.tool,
+    params: spec.params,
+    options: { ...spec.options, timeoutMs: Math.max(1, deadlineAt - Date.now()) },
+    ttlMs: spec.task.ttlMs,
+    capabilities: spec.capabilities,
   });
-  // A server that ran the tool at once (task support optional and not used) answers the result itself.
-  if (!isCreateTaskResult(created)) return spec.check(created);
-  const taskId = created.task.taskId;
+  // A server that ran the tool at once (its choice) answers the result itself.
+  if (!isTaskSnapshot(created)) return spec.check(created);
+  spec.ledger.add({
+    server: h.name,
+    taskId: created.taskId,
+    tool: spec.tool,
+    era: wire.era,
+    createdAtMs: Date.now(),
+  });
+  return follow(h, wire, created, spec, totalMs, deadlineAt);
+}
+
+/**
+ * Follows a task that already exists (created by this runtime or another, e.g. restored by
+ * `restoreFrom`) to its end, with the semantics of {@link runToolTask}.
+ */
+export async function followToolTask(
+  h: ServerHandle,
+  taskId: string,
+  era: 'modern' | 'legacy',
+  spec: FollowTaskSpec,
+): Promise<CallToolResult> {
+  checkTaskOptions(h.name, spec.tool, spec.task);
+  if (typeof taskId !== 'string' || taskId.length === 0)
+    throw new ValidationError(`resumeTask on ${h.name}: taskId must be a non-empty string`, 'taskId', {
+      server: h.name,
+    });
+  const totalMs = spec.options.timeoutMs ?? h.config.timeoutMs;
+  const deadlineAt = Date.now() + totalMs;
+  const wire = era === 'modern' ? modernTasks : legacyTasks;
+  let first: TaskSnapshot;
+  try {
+    first = await pollOnce(
+      h,
+      wire,
+      taskId,
+      spec,
+      deadlineAt,
+      totalMs,
+      `tools/call ${spec.tool} (task ${taskId})`,
+    );
+  } catch (error) {
+    // Unknown to the server (or expired), or given up on: nothing left to follow. Closing keeps it.
+    if (!(error instanceof ClosedError)) spec.ledger.remove(h.name, taskId);
+    throw error;
+  }
+  return follow(h, wire, first, spec, totalMs, deadlineAt);
+}
+
+async function follow(
+  h: ServerHandle,
+  wire: TaskWire,
+  first: TaskSnapshot,
+  spec: FollowTaskSpec,
+  totalMs: number,
+  deadlineAt: number,
+): Promise<CallToolResult> {
+  const { options, task } = spec;
+  const taskId = first.taskId;
   const label = `tools/call ${spec.tool} (task ${taskId})`;
-  let cancelledByServer = false;
+  const remaining = (): number => Math.max(1, deadlineAt - Date.now());
+  const answered = new Set<string>();
+  let ended = false;
   try {
     let last: TaskStatusUpdate | undefined;
-    let current: CreateTaskResult['task'] | GetTaskResult = created.task;
+    let current = first;
     let intervalMs = 0;
     for (;;) {
       const update: TaskStatusUpdate = {
         taskId,
         status: current.status,
         statusMessage: current.statusMessage,
-        pollIntervalMs: current.pollInterval ?? undefined,
+        pollIntervalMs: current.pollIntervalMs,
       };
       const changed =
         last === undefined || last.status !== update.status || last.statusMessage !== update.statusMessage;
       if (changed) spec.onStatus?.(update);
       last = update;
       if (current.status === 'cancelled') {
-        cancelledByServer = true;
+        ended = true;
         throw new CancelledError(`${label} on ${h.name} was cancelled by the server`, { server: h.name });
       }
-      // `tasks/result` blocks until the task ends and carries the server's requests of an input round.
-      if (TERMINAL.has(current.status) || current.status === 'input_required') break;
+      if (wire.stopsAt(current)) break;
+      if (current.status === 'input_required' && wire.update)
+        await answerInputs(h, wire, current, spec, answered, withTimeout(options, remaining()), label);
       intervalMs = nextPollIntervalMs(intervalMs, changed, update.pollIntervalMs, task);
       await sleep(Math.min(intervalMs, deadlineAt - Date.now()), options.signal);
       if (Date.now() >= deadlineAt) throw timeout(label, h.name, totalMs);
-      current = await h.call(`tasks/get ${taskId}`, withTimeout(options, remaining()), getTask(taskId));
+      current = await pollOnce(h, wire, taskId, spec, deadlineAt, totalMs, label);
     }
-    const result = await h.call(
-      `tasks/result ${taskId}`,
-      withTimeout(options, remaining()),
-      getTaskResult(taskId),
-    );
+    const result = await wire.finish(h, current, label, withTimeout(options, remaining()));
+    ended = true;
     return spec.check(result);
   } catch (error) {
     const mapped = options.signal?.aborted
@@ -122,11 +195,77 @@ export async function runToolTask(h: ServerHandle, spec: ToolTaskSpec): Promise<
       : error instanceof McpRuntimeError && error.code === 'TIMEOUT'
         ? timeout(label, h.name, totalMs, error)
         : error;
-    // The caller gave up (abort, timeout): the server stops the work too.
-    if (!cancelledByServer && (mapped instanceof CancelledError || mapped instanceof TimeoutError))
-      await cancelTask(h, taskId, options);
+    // The caller gave up (abort, timeout, a question nobody can answer): the server stops the work too.
+    if (
+      !ended &&
+      (mapped instanceof CancelledError || mapped instanceof TimeoutError || mapped instanceof ProtocolError)
+    )
+      await cancelTask(h, wire, taskId, options, spec.capabilities);
+    // Closing the runtime leaves the task running on the server: its handle stays (persist()).
+    if (!(mapped instanceof ClosedError)) ended = true;
     throw mapped;
+  } finally {
+    if (ended) spec.ledger.remove(h.name, taskId);
   }
+}
+
+/**
+ * One `tasks/get` within the deadline. The task lives on the server, so a poll the lost connection
+ * took with it is sent again on the next one; the call path waits for that connection.
+ */
+async function pollOnce(
+  h: ServerHandle,
+  wire: TaskWire,
+  taskId: string,
+  spec: FollowTaskSpec,
+  deadlineAt: number,
+  totalMs: number,
+  label: string,
+): Promise<TaskSnapshot> {
+  for (;;) {
+    if (Date.now() >= deadlineAt) throw timeout(label, h.name, totalMs);
+    try {
+      return await wire.get(
+        h,
+        taskId,
+        withTimeout(spec.options, Math.max(1, deadlineAt - Date.now())),
+        spec.capabilities,
+      );
+    } catch (error) {
+      if (!(error instanceof McpRuntimeError && error.code === 'CONNECTION_LOST')) throw error;
+    }
+  }
+}
+
+/** Answers the input requests not answered yet, in one `tasks/update` (2026). */
+async function answerInputs(
+  h: ServerHandle,
+  wire: TaskWire,
+  task: TaskSnapshot,
+  spec: FollowTaskSpec,
+  answered: Set<string>,
+  options: CallOptions,
+  label: string,
+): Promise<void> {
+  const responses: Record<string, unknown> = {};
+  const signal = options.signal ?? new AbortController().signal;
+  for (const [key, request] of Object.entries(task.inputRequests ?? {})) {
+    if (answered.has(key)) continue;
+    if (answered.size >= MAX_TASK_INPUTS)
+      throw new ProtocolError(`${label} on ${h.name} asked for input more than ${MAX_TASK_INPUTS} times`, {
+        server: h.name,
+      });
+    const response = await spec.answerInput(request, signal);
+    if (response === undefined)
+      throw new ProtocolError(
+        `${label} on ${h.name} asked for ${request.method}, which no configured handler answers`,
+        { server: h.name },
+      );
+    responses[key] = response;
+    answered.add(key);
+  }
+  if (Object.keys(responses).length > 0)
+    await wire.update?.(h, task.taskId, responses, options, spec.capabilities);
 }
 
 /** Bad `task` options fail before anything is sent, naming the field. */
@@ -162,13 +301,15 @@ export function nextPollIntervalMs(
 }
 
 /** Sends `tasks/cancel` without the caller's (aborted) signal; its failure changes nothing for the caller. */
-async function cancelTask(h: ServerHandle, taskId: string, options: CallOptions): Promise<void> {
+async function cancelTask(
+  h: ServerHandle,
+  wire: TaskWire,
+  taskId: string,
+  options: CallOptions,
+  caps: ClientCapabilities,
+): Promise<void> {
   const { signal: _signal, onProgress: _onProgress, ...rest } = options;
-  await h
-    .call(`tasks/cancel ${taskId}`, { ...rest, timeoutMs: CANCEL_TIMEOUT_MS }, (client, opts) =>
-      client.request({ method: 'tasks/cancel', params: { taskId } }, specTypeSchemas.CancelTaskResult, opts),
-    )
-    .catch(() => undefined);
+  await wire.cancel(h, taskId, { ...rest, timeoutMs: CANCEL_TIMEOUT_MS }, caps).catch(() => undefined);
 }
 
 function withTimeout(options: CallOptions, timeoutMs: number): CallOptions {
@@ -179,48 +320,6 @@ function withTimeout(options: CallOptions, timeoutMs: number): CallOptions {
 
 function timeout(label: string, server: string, totalMs: number, cause?: unknown): TimeoutError {
   return new TimeoutError(`${label} on ${server} timed out after ${totalMs} ms`, totalMs, { server, cause });
-}
-
-/** The creating `tools/call`: a task, or (a server that ran it at once) the result. */
-function createTask(
-  client: Client,
-  opts: RequestOptions,
-  arg: unknown,
-): Promise<CreateTaskResult | CallToolResult> {
-  const params = arg as CallToolRequest['params'];
-  return client
-    .request({ method: 'tools/call', params }, specTypeSchemas.Result, opts)
-    .then((raw) =>
-      parseAs<CreateTaskResult | CallToolResult>(raw, 'task' in raw ? 'CreateTaskResult' : 'CallToolResult'),
-    );
-}
-
-function getTask(taskId: string) {
-  return (client: Client, opts: RequestOptions): Promise<GetTaskResult> =>
-    client.request({ method: 'tasks/get', params: { taskId } }, specTypeSchemas.GetTaskResult, opts);
-}
-
-function getTaskResult(taskId: string) {
-  return (client: Client, opts: RequestOptions): Promise<CallToolResult> =>
-    client.request({ method: 'tasks/result', params: { taskId } }, specTypeSchemas.CallToolResult, opts);
-}
-
-function isCreateTaskResult(r: CreateTaskResult | CallToolResult): r is CreateTaskResult {
-  return 'task' in r && typeof r.task === 'object' && r.task !== null;
-}
-
-/** Validates `raw` with the SDK's schema of `type`; a mismatch is PROTOCOL naming the field. */
-function parseAs<T>(raw: unknown, type: 'CreateTaskResult' | 'CallToolResult'): T {
-  const out = specTypeSchemas[type]['~standard'].validate(raw);
-  if (out instanceof Promise) throw new ProtocolError(`${type}: asynchronous validation is not supported`);
-  if (out.issues) {
-    const issue = out.issues[0];
-    const path = issue?.path?.map((p) => (typeof p === 'object' ? String(p.key) : String(p))).join('.') ?? '';
-    throw new ProtocolError(
-      `The server's ${type} is malformed at ${path || '(root)'}: ${issue?.message ?? ''}`,
-    );
-  }
-  return out.value as T;
 }
 
 /** Waits `ms` (0 or less: not at all); an abort ends the wait at once with CANCELLED. */

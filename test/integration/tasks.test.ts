@@ -153,8 +153,8 @@ describe('tasks (2025-11-25) against server-everything over stdio', () => {
   }, 20_000);
 });
 
-describe('tasks on a 2026-07-28 server', () => {
-  it('are refused at once with PROTOCOL (the tasks extension is not supported yet), nothing sent', async () => {
+describe('tasks on a 2026-07-28 server without the extension', () => {
+  it('the call declares the extension; the server runs the tool at once and the result comes back as is', async () => {
     const demo = await startDemoServer({ eras: '2026-07-28' });
     const rt = createRuntime({
       servers: { m: { url: demo.wsUrl } },
@@ -163,13 +163,16 @@ describe('tasks on a 2026-07-28 server', () => {
     try {
       await rt.start();
       expect(rt.health('m').protocol.era).toBe('modern');
-      const calls = rt.snapshot().servers.m?.stats.calls;
-      expect(calls).toBeTypeOf('number');
-      await expect(rt.callTool('m', 'echo', { text: 'hi' }, { task: true })).rejects.toMatchObject({
-        code: 'PROTOCOL',
-        message: expect.stringMatching(/io\.modelcontextprotocol\/tasks/),
-      });
-      expect(rt.snapshot().servers.m?.stats.calls).toBe(calls);
+      const seen: TaskStatusUpdate[] = [];
+      const result = await rt.callTool(
+        'm',
+        'echo',
+        { text: 'hi' },
+        { task: true, onTaskStatus: (s) => seen.push(s) },
+      );
+      expect(textOf(result)).toBe('hi');
+      expect(seen).toEqual([]);
+      expect(rt.tasks()).toEqual([]);
     } finally {
       await rt.close();
       await demo.close();

@@ -1,0 +1,251 @@
+/**
+ * A 2026-07-28-only MCP server over WebSocket with the tasks extension (`io.modelcontextprotocol/
+ * tasks`). SDK v2's server (2.4.0) has no tasks extension and stamps every tools/call result
+ * `complete`, so the extension's messages are answered here, on the connection's transport, before
+ * the SDK server sees them; everything else (discover, tools/list, a call that did not declare the
+ * extension: the tool runs at once) is the SDK's `McpServer`.
+ *
+ * The task store belongs to the server, not to a connection: a client that reconnects (or another
+ * process) finds its task again.
+ *
+ * Tool `report { topic, steps?, hold?, ask?, fail? }`: a task that reports `step i/n` every
+ * `stepMs`, then completes with `report: TOPIC`; `hold` keeps it working until `finish(id)`; `ask`
+ * asks an elicitation (`format`) after the first step; `fail` ends it `failed` (-32603).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type JSONRPCMessage, McpServer, type Transport } from '@modelcontextprotocol/server';
+import { WebSocketServer } from 'ws';
+import { z } from 'zod';
+import { serveMcpConnection, WebSocketServerTransport } from '../../src/actors/websocket-server-transport.js';
+
+const TASKS = 'io.modelcontextprotocol/tasks';
+const CAPS = 'io.modelcontextprotocol/clientCapabilities';
+
+/** A task as the server holds it. */
+export interface ServerTask {
+  taskId: string;
+  status: 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
+  statusMessage?: string;
+  createdAt: string;
+  lastUpdatedAt: string;
+  ttlMs: number | null;
+  pollIntervalMs: number;
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string };
+  inputRequests?: Record<string, unknown>;
+  /** What `tasks/update` delivered. */
+  answers: Record<string, unknown>;
+}
+
+/** A running task server. */
+export interface TaskServer {
+  url: string;
+  tasks: Map<string, ServerTask>;
+  /** `METHOD TASKID` of every tasks request (and `tools/call TASKID` for a created task), in order. */
+  log: string[];
+  /** While true, `tasks/get` goes unanswered (a poll in flight when the connection drops). */
+  stallGets: boolean;
+  /** Ends a `hold` task: it completes. */
+  finish(taskId: string): void;
+  /** Terminates every open socket (the tasks stay). */
+  dropConnections(): void;
+  close(): Promise<void>;
+}
+
+/** Starts one on 127.0.0.1 (a free port). */
+export async function startTaskServer(
+  options: { stepMs?: number; pollIntervalMs?: number } = {},
+): Promise<TaskServer> {
+  const stepMs = options.stepMs ?? 100;
+  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  const tasks = new Map<string, ServerTask>();
+  const timers = new Set<NodeJS.Timeout>();
+  const log: string[] = [];
+  const handle_ = { stallGets: false } as TaskServer;
+
+  const touch = (t: ServerTask, patch: Partial<ServerTask>): void => {
+    if (t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled') return;
+    Object.assign(t, patch, { lastUpdatedAt: new Date().toISOString() });
+    if (patch.status !== 'input_required') delete t.inputRequests;
+  };
+  const later = (fn: () => void, ms: number): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+  };
+  const complete = (t: ServerTask, topic: string): void => {
+    const format = (t.answers.format as { content?: { format?: string } } | undefined)?.content?.format;
+    touch(t, {
+      status: 'completed',
+      statusMessage: 'done',
+      result: { content: [{ type: 'text', text: `report: ${topic}${format ? ` as ${format}` : ''}` }] },
+    });
+  };
+  const run = (t: ServerTask, args: Record<string, unknown>): void => {
+    const steps = typeof args.steps === 'number' ? args.steps : 3;
+    const topic = String(args.topic);
+    let step = 0;
+    const next = (): void => {
+      if (t.status === 'cancelled') return;
+      if (t.status === 'input_required') {
+        later(next, stepMs);
+        return;
+      }
+      step++;
+      if (args.ask && step === 2 && !('format' in t.answers)) {
+        touch(t, {
+          status: 'input_required',
+          statusMessage: 'which format?',
+          inputRequests: {
+            format: {
+              method: 'elicitation/create',
+              params: {
+                mode: 'form',
+                message: `Which format for ${topic}?`,
+                requestedSchema: {
+                  type: 'object',
+                  properties: { format: { type: 'string' } },
+                  required: ['format'],
+                },
+              },
+            },
+          },
+        });
+        later(next, stepMs);
+        return;
+      }
+      if (step > steps) {
+        if (args.fail) touch(t, { status: 'failed', error: { code: -32603, message: 'backend exploded' } });
+        else if (!args.hold) complete(t, topic);
+        return;
+      }
+      touch(t, { status: 'working', statusMessage: `step ${step}/${steps}` });
+      later(next, stepMs);
+    };
+    later(next, stepMs);
+    holds.set(t.taskId, () => complete(t, topic));
+  };
+  const holds = new Map<string, () => void>();
+
+  const declared = (params: { _meta?: Record<string, { extensions?: object }> } | undefined): boolean =>
+    Boolean(params?._meta?.[CAPS]?.extensions && TASKS in (params._meta[CAPS].extensions as object));
+
+  /** Answers a tasks-extension message itself; false leaves it to the SDK server. */
+  const handle = (message: JSONRPCMessage, reply: (m: JSONRPCMessage) => void): boolean => {
+    const m = message as { id?: string | number; method?: string; params?: Record<string, unknown> };
+    if (m.id === undefined || m.method === undefined) return false;
+    const params = m.params as
+      | { name?: string; arguments?: Record<string, unknown>; taskId?: string }
+      | undefined;
+    const ok = (result: Record<string, unknown>) =>
+      reply({ jsonrpc: '2.0', id: m.id, result } as JSONRPCMessage);
+    const fail = (code: number, text: string) =>
+      reply({ jsonrpc: '2.0', id: m.id, error: { code, message: text } } as JSONRPCMessage);
+    if (m.method === 'tools/call') {
+      if (params?.name !== 'report' || !declared(m.params as never)) return false;
+      const now = new Date().toISOString();
+      const t: ServerTask = {
+        taskId: randomUUID(),
+        status: 'working',
+        statusMessage: 'queued',
+        createdAt: now,
+        lastUpdatedAt: now,
+        ttlMs: 600_000,
+        pollIntervalMs,
+        answers: {},
+      };
+      tasks.set(t.taskId, t);
+      log.push(`tools/call ${t.taskId}`);
+      run(t, params.arguments ?? {});
+      const { answers: _a, ...wire } = t;
+      ok({ resultType: 'task', ...wire });
+      return true;
+    }
+    if (m.method !== 'tasks/get' && m.method !== 'tasks/update' && m.method !== 'tasks/cancel') return false;
+    log.push(`${m.method} ${params?.taskId}`);
+    if (!declared(m.params as never)) {
+      fail(-32021, 'Missing required client capability');
+      return true;
+    }
+    const t = tasks.get(String(params?.taskId));
+    if (!t) {
+      fail(-32602, 'Failed to retrieve task: Task not found');
+      return true;
+    }
+    if (m.method === 'tasks/get') {
+      if (handle_.stallGets) return true;
+      const { answers: _a, ...wire } = t;
+      ok({ resultType: 'complete', ...wire });
+    } else if (m.method === 'tasks/update') {
+      const responses = (m.params as { inputResponses?: Record<string, unknown> }).inputResponses ?? {};
+      Object.assign(t.answers, responses);
+      if ('format' in responses) touch(t, { status: 'working', statusMessage: 'answered' });
+      ok({ resultType: 'complete' });
+    } else {
+      touch(t, { status: 'cancelled', statusMessage: 'cancelled by the client' });
+      ok({ resultType: 'complete' });
+    }
+    return true;
+  };
+
+  const factory = () => {
+    const server = new McpServer(
+      { name: 'tasks-server', version: '1.0.0' },
+      { capabilities: { tools: {}, extensions: { [TASKS]: {} } } as never },
+    );
+    server.registerTool(
+      'report',
+      {
+        description: 'Writes a report (a task when the client declares the tasks extension).',
+        inputSchema: {
+          topic: z.string(),
+          steps: z.number().optional(),
+          hold: z.boolean().optional(),
+          ask: z.boolean().optional(),
+          fail: z.boolean().optional(),
+        },
+      },
+      async ({ topic }) => ({ content: [{ type: 'text', text: `report: ${topic} (at once)` }] }),
+    );
+    return server;
+  };
+
+  const http = createServer();
+  const wss = new WebSocketServer({ server: http, handleProtocols: () => 'mcp' });
+  wss.on('connection', (socket) => {
+    const inner = new WebSocketServerTransport(socket);
+    const filtered: Transport = {
+      start: () => inner.start(),
+      send: (message) => inner.send(message),
+      close: () => inner.close(),
+    };
+    inner.onclose = () => filtered.onclose?.();
+    inner.onerror = (error) => filtered.onerror?.(error);
+    inner.onmessage = (message) => {
+      if (!handle(message, (reply) => void inner.send(reply))) filtered.onmessage?.(message);
+    };
+    void serveMcpConnection(filtered, factory, '2026-07-28').catch(() => socket.close());
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  Object.assign(handle_, {
+    url: `ws://127.0.0.1:${port}/`,
+    tasks,
+    log,
+    finish: (taskId: string) => holds.get(taskId)?.(),
+    dropConnections: () => {
+      for (const socket of wss.clients) socket.terminate();
+    },
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      for (const socket of wss.clients) socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  });
+  return handle_;
+}
