@@ -50,7 +50,7 @@ describe('spans', () => {
     span.sent(7, '2025-11-25', 'session-abc');
     span.retry(2, 150, 'CONNECTION_LOST');
     span.sent(9, '2025-11-25', 'session-abc');
-    span.inputRound(1);
+    span.inputRound(['elicitation', 'roots'], 2);
     span.end(undefined, { content: [] });
 
     const [out] = (await spans()).filter((x) => x.name === 'tools/call echo');
@@ -86,7 +86,14 @@ describe('spans', () => {
           [RUNTIME_ATTR.retryReason]: 'CONNECTION_LOST',
         },
       ],
-      [EVENT.inputRequired, { [RUNTIME_ATTR.inputRound]: 1 }],
+      [
+        EVENT.inputRequired,
+        {
+          [RUNTIME_ATTR.inputRound]: 1,
+          [RUNTIME_ATTR.inputKinds]: ['elicitation', 'roots'],
+          [RUNTIME_ATTR.inputRequests]: 2,
+        },
+      ],
     ]);
     for (const e of out!.events) expect(unknownNames(Object.keys(e.attributes ?? {}))).toEqual([]);
   });
