@@ -54,8 +54,11 @@ export interface CallSpan {
   ): void;
   /** Writes this call's trace context (`traceparent`, `tracestate`, `baggage`) into a request's `_meta`. */
   inject(meta: Record<string, unknown>): void;
-  /** Ends the span and records the duration: `error` when the call failed, else its `result`. */
-  end(error: TelemetryError | undefined, result?: unknown): void;
+  /**
+   * Ends the span and records `durationMs` (the call path's one measurement of the call, which
+   * health and the inspector read too): `error` when the call failed, else its `result`.
+   */
+  end(error: TelemetryError | undefined, result: unknown, durationMs: number): void;
 }
 
 function noop(): void {}
@@ -109,7 +112,6 @@ export function sessionDigest(server: TelemetryServer, sessionId: string): strin
 
 /** A call that records a span, a duration, or both. */
 export class RecordingCallSpan implements CallSpan {
-  private readonly startMs = performance.now();
   private readonly span: Span | undefined;
   private readonly parent: Context;
   /** The tool or prompt name, redacted. */
@@ -237,7 +239,7 @@ export class RecordingCallSpan implements CallSpan {
     api.propagation.inject(this.withSpan ?? this.parent, meta);
   }
 
-  end(error: TelemetryError | undefined, result?: unknown): void {
+  end(error: TelemetryError | undefined, result: unknown, durationMs: number): void {
     if (this.ended) return;
     this.ended = true;
     this.untrack();
@@ -271,7 +273,7 @@ export class RecordingCallSpan implements CallSpan {
     }
     const duration = this.deps.duration;
     if (duration) {
-      duration.record((performance.now() - this.startMs) / 1000, this.metricAttributes(errorType, rpcCode));
+      duration.record(durationMs / 1000, this.metricAttributes(errorType, rpcCode));
     }
   }
 

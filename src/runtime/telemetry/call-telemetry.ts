@@ -134,7 +134,7 @@ export const NOOP_TELEMETRY: CallTelemetry = Object.freeze({
  * @example
  * const telemetry = createCallTelemetry({ stats: () => servers.map(statsOf) });
  * const span = telemetry.startCall(server, 'tools/call', 'echo', undefined);
- * span.end(undefined, result);
+ * span.end(undefined, result, durationMs);
  */
 export function createCallTelemetry(init: CallTelemetryInit | false = {}): CallTelemetry {
   if (init === false) return NOOP_TELEMETRY;
