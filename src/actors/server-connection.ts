@@ -52,7 +52,7 @@ import {
 } from '../machines/connection.js';
 import { isNetworkFailure, isPermanent, markPermanent, toRuntimeError } from './map-error.js';
 import { ReadyWaiters } from './ready-waiters.js';
-import { StartedTransport } from './started-transport.js';
+import { StartedTransport, type StartedTransportHooks } from './started-transport.js';
 import { createTransport, type TransportSpec } from './transport-factory.js';
 
 /** Options of a {@link ServerConnection}. */
@@ -91,6 +91,8 @@ export interface ServerConnectionOptions {
     protocolVersion: string | undefined,
     sessionId: string | undefined,
   ) => JSONRPCMessage;
+  /** Sees every incoming JSON-RPC message and hands it to the Client with `deliver`. */
+  incoming?: StartedTransportHooks['onreceive'];
 }
 
 /** An era verdict with what a modern one needs to be adopted without a round trip. */
@@ -352,6 +354,7 @@ export class ServerConnection {
     }
     const inner: Transport = createTransport(spec);
     const outgoing = this.options.outgoing;
+    const incoming = this.options.incoming;
     const wrapper: StartedTransport = new StartedTransport(
       inner,
       {
@@ -367,6 +370,7 @@ export class ServerConnection {
                 ),
             }
           : {}),
+        ...(incoming ? { onreceive: incoming } : {}),
       },
       spec.kind === 'stdio' || spec.kind === 'websocket' || spec.kind === 'memory',
     );

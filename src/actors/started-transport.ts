@@ -21,7 +21,15 @@ export interface StartedTransportHooks {
   onerror: (error: Error) => void;
   /** Sees every outgoing message and may return a replacement (trace context in `_meta`). */
   onsend?: (message: JSONRPCMessage) => JSONRPCMessage;
+  /**
+   * Sees every incoming message and hands it on with `deliver` (telemetry delivers a response that
+   * asks for input in the context of the call it answers).
+   */
+  onreceive?: (message: JSONRPCMessage, extra: MessageExtraInfo | undefined, deliver: Deliver) => void;
 }
+
+/** Hands an incoming message to the Client. */
+export type Deliver = (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
 
 /** A started transport the Client can connect to. */
 export class StartedTransport implements Transport {
@@ -47,8 +55,10 @@ export class StartedTransport implements Transport {
       // probe recognises the shape by these two fields.
       Object.assign(this, { pid: undefined, stderr: undefined });
     }
-    inner.onmessage = progressBeforeResult((message, extra) =>
-      this.onmessage?.(this.tasks.received(message), extra),
+    const deliver: Deliver = (message, extra) => this.onmessage?.(this.tasks.received(message), extra);
+    const receive = hooks.onreceive;
+    inner.onmessage = progressBeforeResult(
+      receive ? (message, extra) => receive(message, extra, deliver) : deliver,
     );
     inner.onerror = (error) => {
       // Once closed, what the transport reports is its own teardown (aborted streams): not news,

@@ -128,8 +128,12 @@ export interface CallPathDeps {
    * backoff grown meanwhile must not delay the probe (the pool sends CALLS_WAITING).
    */
   onCallsWaiting?: () => void;
-  /** Each attempt that reached a connection: its latency and its error, if it failed (health). */
-  onOutcome?: (latencyMs: number, error: McpRuntimeError | undefined) => void;
+  /**
+   * Each settled call: its duration (queueing and retries included) and its error, if it failed.
+   * The one measurement of a call: health (and the inspector) and `mcp.client.operation.duration`
+   * both get this value.
+   */
+  onOutcome?: (durationMs: number, error: McpRuntimeError | undefined) => void;
   inspect?: (event: InspectionEvent) => void;
   /** Last touch on every error before it leaves (redaction of the server's secrets). */
   surfaceError?: (error: McpRuntimeError) => McpRuntimeError;
@@ -192,8 +196,8 @@ interface Pending {
   inFlight: boolean;
   /** True while the call is in {@link CallPath.waiting} (handed to the queue, not dispatched). */
   waiting: boolean;
-  /** `performance.now()` when the current attempt was sent. */
-  sentAt: number;
+  /** `performance.now()` when the call was submitted: its duration is measured once, at settle. */
+  startedAtMs: number;
   settled: boolean;
   resolve: (value: unknown) => void;
   reject: (error: McpRuntimeError) => void;
@@ -281,7 +285,7 @@ export class CallPath {
         slot: undefined,
         inFlight: false,
         waiting: false,
-        sentAt: 0,
+        startedAtMs: performance.now(),
         settled: false,
         resolve: resolve as (value: unknown) => void,
         reject,
@@ -672,7 +676,6 @@ export class CallPath {
         opts.timeout = p.timeoutMs;
       }
       if (options.maxTotalTimeoutMs !== undefined) opts.maxTotalTimeout = options.maxTotalTimeoutMs;
-      p.sentAt = performance.now();
       const spec = p.spec;
       const send = this.deps.send;
       const telemetry = this.deps.telemetry;
@@ -719,10 +722,7 @@ export class CallPath {
   ): void {
     p.inFlight = false;
     if (this.fleet) this.fleetInFlight.delete(p);
-    if (conn) {
-      this.deps.release(conn);
-      this.deps.onOutcome?.(performance.now() - p.sentAt, error);
-    }
+    if (conn) this.deps.release(conn);
     const nowMs = Date.now();
     const outcome = this.breakerOutcome(error, conn);
     // Fleet: outcomes of calls admitted while closed count fleet-wide (a success is a field read).
@@ -864,7 +864,9 @@ export class CallPath {
     this.live--;
     if (p.waiting) this.waiting.delete(p.id);
     if (p.onAbort) p.spec.options.signal?.removeEventListener('abort', p.onAbort);
-    p.span.end(error, value);
+    const durationMs = performance.now() - p.startedAtMs;
+    this.deps.onOutcome?.(durationMs, error);
+    p.span.end(error, value, durationMs);
     if (error === undefined) {
       this.stats.ok++;
       p.resolve(value);

@@ -169,7 +169,7 @@ export class RuntimeFeatures {
     );
   }
 
-  /** Health metrics of a server: one attempt's latency and outcome (fed by the call path). */
+  /** Health metrics of a server: one settled call's duration and outcome (fed by the call path). */
   recordOutcome(server: string, latencyMs: number, error: McpRuntimeError | undefined): void {
     this.sessions.get(server)?.health.record(latencyMs, error);
   }

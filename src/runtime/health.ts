@@ -1,20 +1,22 @@
 /**
- * Health metrics of one server, fed by the call path (every request, pings included): latency
- * percentiles over the last samples, error rate over the last outcomes, the last error. Fixed-size
- * ring buffers: recording is O(1) and allocation-free; percentiles are computed only when read.
+ * Health metrics of one server, fed by the call path once per settled call (pings included; local
+ * refusals such as BREAKER_OPEN too) with the duration the caller saw, queueing and retries
+ * included: the same value `mcp.client.operation.duration` records, so health, the inspector and
+ * the OpenTelemetry histogram read one measurement. Latency percentiles over the last samples,
+ * error rate over the last outcomes, the last error. Fixed-size ring buffers: recording is O(1) and allocation-free; percentiles are computed only when read.
  */
 
 /** A server's health, as carried by `serverStatus` events and `rt.health(server)`. */
 export interface HealthSnapshot {
-  /** Median latency of the recent requests (ms); null before the first one. */
+  /** Median duration of the recent calls (ms); null before the first one. */
   latencyP50Ms: number | null;
-  /** 99th percentile latency of the recent requests (ms); null before the first one. */
+  /** 99th percentile duration of the recent calls (ms); null before the first one. */
   latencyP99Ms: number | null;
   /** Latency samples the percentiles are computed over. */
   samples: number;
   /** Failed share of the recent outcomes, 0..1. */
   errorRate: number;
-  /** Requests completed since the runtime started (ok + failed). */
+  /** Calls settled since the runtime started (ok + failed). */
   requests: number;
   failures: number;
   lastError: { code: string; message: string; at: number } | null;
@@ -36,7 +38,7 @@ export class HealthRecorder {
   private failures = 0;
   private lastError: HealthSnapshot['lastError'] = null;
 
-  /** One completed request: its latency, and its error when it failed. */
+  /** One settled call: its duration, and its error when it failed. */
   record(latencyMs: number, error?: { code?: unknown; message?: unknown }): void {
     this.requests++;
     this.latencies[this.latencyNext] = latencyMs;

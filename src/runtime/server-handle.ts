@@ -6,7 +6,12 @@
  */
 import type { Client, ClientOptions, RequestOptions } from '@modelcontextprotocol/client';
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
-import { type ConnectionStateChange, type KnownEra, ServerConnection } from '../actors/server-connection.js';
+import {
+  type ConnectionStateChange,
+  type KnownEra,
+  ServerConnection,
+  type ServerConnectionOptions,
+} from '../actors/server-connection.js';
 import {
   AuthError,
   ClosedError,
@@ -31,7 +36,7 @@ import type { PersistedServer } from './persist.js';
 import { redactUrl } from './redact.js';
 import { requestKindOf } from './request-kind.js';
 import { ServerPool } from './server-pool.js';
-import type { CallTelemetry } from './telemetry/call-telemetry.js';
+import type { CallRequests, CallTelemetry } from './telemetry/call-telemetry.js';
 import { describeServer, type TelemetryServer } from './telemetry/server-info.js';
 
 export type { CallOptions } from './call-path.js';
@@ -239,10 +244,17 @@ export class ServerHandle {
       configureClient: (client) => this.hooks.configureClient(c.name, client),
       ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
       ...(this.hooks.clientOptions ? { clientOptions: this.hooks.clientOptions(c.name) } : {}),
-      ...(telemetry
-        ? { outgoing: (message, version, sessionId) => telemetry.outgoing(message, version, sessionId) }
-        : {}),
+      ...(telemetry ? this.telemetryHooks(telemetry) : {}),
     });
+  }
+
+  /** One connection's telemetry hooks: trace context out, input rounds in, over one request ledger. */
+  private telemetryHooks(telemetry: CallTelemetry): Pick<ServerConnectionOptions, 'outgoing' | 'incoming'> {
+    const requests: CallRequests = new Map();
+    return {
+      outgoing: (message, version, sessionId) => telemetry.outgoing(message, version, sessionId, requests),
+      incoming: (message, extra, deliver) => telemetry.incoming(message, extra, deliver, requests),
+    };
   }
 
   /** `mcp.client.session.duration`: a session lasts from ready until the connection leaves ready. */

@@ -7,7 +7,7 @@
  * hits HTTP 404 on that session id (the server forgot the session), the wrapper reports it once per
  * generation, waits for the shared re-initialisation and replays the request when it is safe to
  * replay. Requests on connections without a session id never reach it (see features.ts `send`).
- * Its health recorder is fed by the call path, once per attempt.
+ * Its health recorder is fed by the call path, once per settled call.
  */
 import { type RequestOptions, SdkHttpError } from '@modelcontextprotocol/client';
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';

@@ -50,8 +50,8 @@ describe('spans', () => {
     span.sent(7, '2025-11-25', 'session-abc');
     span.retry(2, 150, 'CONNECTION_LOST');
     span.sent(9, '2025-11-25', 'session-abc');
-    span.inputRound(1);
-    span.end(undefined, { content: [] });
+    span.inputRound(['elicitation', 'roots'], 2);
+    span.end(undefined, { content: [] }, 5);
 
     const [out] = (await spans()).filter((x) => x.name === 'tools/call echo');
     expect(out).toBeDefined();
@@ -86,7 +86,14 @@ describe('spans', () => {
           [RUNTIME_ATTR.retryReason]: 'CONNECTION_LOST',
         },
       ],
-      [EVENT.inputRequired, { [RUNTIME_ATTR.inputRound]: 1 }],
+      [
+        EVENT.inputRequired,
+        {
+          [RUNTIME_ATTR.inputRound]: 1,
+          [RUNTIME_ATTR.inputKinds]: ['elicitation', 'roots'],
+          [RUNTIME_ATTR.inputRequests]: 2,
+        },
+      ],
     ]);
     for (const e of out!.events) expect(unknownNames(Object.keys(e.attributes ?? {}))).toEqual([]);
   });
@@ -96,7 +103,11 @@ describe('spans', () => {
     const t = createCallTelemetry({ tracerProvider: provider });
     const span = t.startCall(server(), 'tools/call', 'add', undefined);
     span.breakerRejected(0);
-    span.end(new RemoteError('Invalid params: a is required', -32602, undefined, { server: 'demo' }));
+    span.end(
+      new RemoteError('Invalid params: a is required', -32602, undefined, { server: 'demo' }),
+      undefined,
+      5,
+    );
     const [out] = (await spans()).filter((x) => x.name === 'tools/call add');
     expect(out!.attributes[ATTR.errorType]).toBe('-32602');
     expect(out!.attributes[ATTR.rpcResponseStatusCode]).toBe('-32602');
@@ -108,10 +119,18 @@ describe('spans', () => {
     const { provider, spans } = memoryTracing();
     const t = createCallTelemetry({ tracerProvider: provider });
     const s = server();
-    t.startCall(s, 'tools/list', undefined, undefined).end(new TimeoutError('tools/list timed out', 10));
-    t.startCall(s, 'tools/call', 'a', undefined).end(new ToolError('a failed', 'a', { isError: true }));
-    t.startCall(s, 'tools/call', 'b', undefined).end(undefined, { isError: true, content: [] });
-    t.startCall(s, 'tools/call', 'c', undefined).end({});
+    t.startCall(s, 'tools/list', undefined, undefined).end(
+      new TimeoutError('tools/list timed out', 10),
+      undefined,
+      5,
+    );
+    t.startCall(s, 'tools/call', 'a', undefined).end(
+      new ToolError('a failed', 'a', { isError: true }),
+      undefined,
+      5,
+    );
+    t.startCall(s, 'tools/call', 'b', undefined).end(undefined, { isError: true, content: [] }, 5);
+    t.startCall(s, 'tools/call', 'c', undefined).end({}, undefined, 5);
     const byName = Object.fromEntries((await spans()).map((x) => [x.name, x]));
     expect(byName['tools/list']!.attributes[ATTR.errorType]).toBe('TIMEOUT');
     expect(byName['tools/list']!.attributes[ATTR.rpcResponseStatusCode]).toBeUndefined();
@@ -126,13 +145,13 @@ describe('spans', () => {
     const s = server();
     createCallTelemetry({ tracerProvider: provider })
       .startCall(s, 'resources/read', undefined, 'file:///a.txt')
-      .end(undefined);
+      .end(undefined, undefined, 5);
     createCallTelemetry({ tracerProvider: provider, resourceUriInSpanName: true })
       .startCall(s, 'resources/read', undefined, 'file:///b.txt')
-      .end(undefined);
+      .end(undefined, undefined, 5);
     createCallTelemetry({ tracerProvider: provider })
       .startCall(s, 'prompts/get', 'summarize', undefined)
-      .end(undefined);
+      .end(undefined, undefined, 5);
     const names = (await spans()).map((x) => x.name);
     expect(names).toEqual(['resources/read', 'resources/read file:///b.txt', 'prompts/get summarize']);
     const [read, , prompt] = await spans();
@@ -146,7 +165,7 @@ describe('spans', () => {
     const t = createCallTelemetry({ tracerProvider: provider });
     const s = server();
     for (const op of ['tools/call get sum', 'resources/subscribe demo://x y', 'prompts/get p', 'tools/list'])
-      t.startOperation(s, op).end(undefined);
+      t.startOperation(s, op).end(undefined, undefined, 5);
     const out = await spans();
     expect(out.map((x) => x.name)).toEqual([
       'tools/call get sum',
@@ -172,8 +191,8 @@ describe('spans', () => {
     );
     span.sent(`req-${TOKEN}`, '2025-11-25', TOKEN);
     span.retry(2, 10, `Bearer ${TOKEN}`);
-    span.end(new RemoteError(`denied for Authorization: Bearer ${TOKEN}`, -32001, undefined));
-    t.startCall(s, 'tools/call', `tool-${TOKEN}`, undefined).end(undefined);
+    span.end(new RemoteError(`denied for Authorization: Bearer ${TOKEN}`, -32001, undefined), undefined, 5);
+    t.startCall(s, 'tools/call', `tool-${TOKEN}`, undefined).end(undefined, undefined, 5);
     const exported = JSON.stringify(
       (await spans()).map((x) => ({ n: x.name, a: x.attributes, e: x.events, s: x.status })),
     );
@@ -194,7 +213,7 @@ describe('trace context in _meta', () => {
     const meta: Record<string, unknown> = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' };
     const span = context.with(ctx, () => t.startCall(server(), 'tools/call', 'echo', undefined));
     span.inject(meta);
-    span.end(undefined);
+    span.end(undefined, undefined, 5);
     parent.end();
 
     const callSpan = (await spans()).filter((x) => x.name === 'tools/call echo')[0]!;
@@ -257,7 +276,7 @@ describe('the no-op path', () => {
     try {
       const t = createCallTelemetry({}); // loads the API's CommonJS build
       expect(t.enabled).toBe(true);
-      t.startCall(server(), 'tools/list', undefined, undefined).end(undefined);
+      t.startCall(server(), 'tools/list', undefined, undefined).end(undefined, undefined, 5);
       expect((await spans()).map((s) => s.name)).toEqual(['tools/list']);
     } finally {
       trace.disable();

@@ -47,10 +47,10 @@ describe('metrics', () => {
     const s = server();
     const ok = t.startCall(s, 'tools/call', 'echo', undefined);
     ok.sent(1, '2025-11-25', 'sess-1');
-    ok.end(undefined, { content: [] });
+    ok.end(undefined, { content: [] }, 5);
     const failed = t.startCall(s, 'resources/read', undefined, 'file:///x');
     failed.sent(2, '2025-11-25', 'sess-1');
-    failed.end(new RemoteError('not found', -32002, undefined));
+    failed.end(new RemoteError('not found', -32002, undefined), undefined, 5);
     // Only a meter: calls record durations but make no span.
     expect(ok).not.toBe(NOOP_CALL_SPAN);
 
@@ -155,6 +155,8 @@ describe('metrics', () => {
     const s = server();
     t.startCall(s, 'tools/call', `x-${TOKEN}`, undefined).end(
       new RemoteError(`bad ${TOKEN}`, -32000, undefined),
+      undefined,
+      5,
     );
     t.sessionEnded(s, 10, TOKEN, undefined);
     const text = JSON.stringify(await m.collect(), (_k, v) => (v instanceof Map ? [...v] : v));

@@ -65,7 +65,7 @@ it('a retried call exported over OTLP/HTTP JSON arrives with its name, attribute
   span.sent(1, '2025-11-25', undefined);
   span.retry(2, 120, 'CONNECTION_LOST');
   span.sent(2, '2025-11-25', undefined);
-  span.end(new RemoteError('boom secret-token-123456', -32603, undefined));
+  span.end(new RemoteError('boom secret-token-123456', -32603, undefined), undefined, 5);
   await provider.forceFlush();
   await provider.shutdown();
 

@@ -47,7 +47,7 @@ describe('outgoing messages', () => {
       method: 'tools/call',
       params,
     } as OutgoingMessage);
-    span.end(undefined);
+    span.end(undefined, undefined, 5);
 
     const [out] = await spans();
     const traceparent = `00-${out!.spanContext().traceId}-${out!.spanContext().spanId}-01`;
@@ -91,14 +91,14 @@ describe('outgoing messages', () => {
       null,
     );
     for (const m of first) expect(m.params?._meta?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    span.end(undefined);
+    span.end(undefined, undefined, 5);
     expect((await spans())[0]!.attributes[ATTR.jsonrpcRequestId]).toBe('2');
 
     // A retry is another run of the same span: its request id replaces the first attempt's.
     const retried = t.startCall(server, 'tools/list', undefined, undefined);
     await t.run(retried, sdkRequest, t, { id: 4, method: 'tools/list' });
     await t.run(retried, sdkRequest, t, { id: 9, method: 'tools/list' });
-    retried.end(undefined);
+    retried.end(undefined, undefined, 5);
     expect((await spans())[1]!.attributes[ATTR.jsonrpcRequestId]).toBe('9');
   });
 
@@ -125,7 +125,7 @@ describe('outgoing messages', () => {
     const later = await t.run(
       span,
       async (tt: typeof t, s: typeof span) => {
-        s.end(undefined);
+        s.end(undefined, undefined, 5);
         await nextTurn(); // e.g. a heartbeat timer created during the call
         return tt.outgoing<OutgoingMessage>({ id: 8, method: 'ping' }, undefined, undefined);
       },
@@ -140,7 +140,7 @@ describe('outgoing messages', () => {
     const t = createCallTelemetry({ meterProvider: m.provider });
     const span = t.startCall(server, 'tools/list', undefined, undefined);
     await t.run(span, sdkRequest, t, { id: 1, method: 'tools/list' });
-    span.end(undefined);
+    span.end(undefined, undefined, 5);
     const { points } = pointsOf(await m.collect(), METRIC.clientOperationDuration);
     expect(points[0]!.attributes[ATTR.mcpProtocolVersion]).toBe('2025-11-25');
   });

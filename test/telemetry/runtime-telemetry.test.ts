@@ -5,6 +5,7 @@
  */
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoServer } from '../../src/demo/demo-server.js';
 import { createRuntime } from '../../src/index.js';
 import { ATTR, EVENT, METRIC, RUNTIME_ATTR } from '../../src/runtime/telemetry/names.js';
 import { createFaultProxy, type FaultProxy } from '../../src/testing/index.js';
@@ -116,6 +117,43 @@ describe('a runtime with telemetry', () => {
     expect(durations.some((p) => p.attributes[ATTR.genAiToolName] === 'flaky')).toBe(true);
     const sessions = pointsOf(collected, METRIC.clientSessionDuration).points;
     expect(sessions.map((p) => p.attributes[ATTR.errorType])).toEqual(['CONNECTION_LOST']);
+  });
+
+  it('a call the open breaker refuses has the rejection event, with how long the breaker stays open', async () => {
+    const demo = await startDemoServer();
+    try {
+      await using rt = createRuntime({
+        servers: {
+          d: {
+            url: demo.wsUrl,
+            heartbeat: { intervalMs: 0 },
+            breaker: { failureThreshold: 1, resetTimeoutMs: 60_000 },
+          },
+        },
+        telemetry: { tracerProvider: tracing.provider },
+      });
+      await rt.start();
+      // A timeout counts against the breaker: the slow tool stands in for a struggling server.
+      await expect(
+        rt.callTool('d', 'slow', { durationMs: 2_000, steps: 1 }, { timeoutMs: 50 }),
+      ).rejects.toMatchObject({ code: 'TIMEOUT' });
+      const app = tracing.provider.getTracer('app').startSpan('handle request');
+      const refused = context.with(trace.setSpan(context.active(), app), () =>
+        rt.callTool('d', 'echo', { text: 'x' }),
+      );
+      await expect(refused).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
+      app.end();
+      const spans = await tracing.spans();
+      const client = spans.find((s) => s.parentSpanContext?.spanId === app.spanContext().spanId)!;
+      expect(client.name).toBe('tools/call echo');
+      expect(client.attributes[ATTR.errorType]).toBe('BREAKER_OPEN');
+      expect(client.events.map((e) => e.name)).toEqual([EVENT.breakerRejected]);
+      const retryAfterMs = client.events[0]!.attributes?.[RUNTIME_ATTR.breakerRetryAfterMs] as number;
+      expect(retryAfterMs).toBeGreaterThan(0);
+      expect(retryAfterMs).toBeLessThanOrEqual(60_000);
+    } finally {
+      await demo.close();
+    }
   });
 
   it("the server reads the caller's trace from _meta", async () => {

@@ -1,7 +1,9 @@
 /**
  * The inspector's overview: one row a server, built from the measurements the rest of the runtime
- * reads (its `snapshot()` and `health()`, which the OpenTelemetry instruments read too), so the
- * page shows no second bookkeeping. Calls per second is the change of `stats.calls` over a window.
+ * reads (its `snapshot()` and `health()`), so the page shows no second bookkeeping. Latency and
+ * calls per second come from `health()`, which records the call path's one measurement of each
+ * settled call, the value `mcp.client.operation.duration` records too: p50/p99 are percentiles of
+ * those durations, calls per second the change of their count (`requests`) over a window.
  */
 import type { HealthSnapshot } from '../health.js';
 
@@ -11,7 +13,6 @@ export interface OverviewSnapshot {
   protocol: { era: 'modern' | 'legacy' | null; version: string | null };
   queue: { queued: number; inFlight?: number };
   breakers: Record<string, { state: string }>;
-  stats: { calls: number };
   lastError: { code?: unknown; message?: unknown; at?: unknown } | null;
 }
 
@@ -26,7 +27,7 @@ export interface OverviewRow {
   breaker: string | null;
   queued: number;
   inFlight: number;
-  /** Calls per second over the last window; null until a window has passed. */
+  /** Calls settled per second over the last window; null until a window has passed. */
   callsPerSecond: number | null;
   latencyP50Ms: number | null;
   latencyP99Ms: number | null;
@@ -36,7 +37,7 @@ export interface OverviewRow {
   lastError: { code: string; message: string; at: number | null } | null;
 }
 
-/** Calls per second of each server, from successive readings of its `stats.calls`. */
+/** Calls per second of each server, from successive readings of its settled calls (`health().requests`). */
 export class CallRate {
   private readonly last = new Map<string, { calls: number; atMs: number; perSecond: number | null }>();
 
@@ -73,7 +74,8 @@ function errorOf(
  * One server's overview row.
  *
  * @example
- * overviewRow('fs', rt.snapshot().servers.fs, rt.health('fs'), rate.read('fs', calls, Date.now()));
+ * const health = rt.health('fs');
+ * overviewRow('fs', rt.snapshot().servers.fs, health, rate.read('fs', health.requests, Date.now()));
  */
 export function overviewRow(
   server: string,
@@ -104,4 +106,23 @@ export function overviewRow(
     errorRate: health.errorRate,
     lastError,
   };
+}
+
+/**
+ * The overview rows of every server of a `snapshot().servers`, each with its `health()`; calls per
+ * second from `rate`, read with the settled calls the health counted.
+ *
+ * @example
+ * const rows = overviewRows(rt.snapshot().servers, (s) => rt.health(s), rate, Date.now());
+ */
+export function overviewRows(
+  servers: Record<string, OverviewSnapshot>,
+  healthOf: (server: string) => HealthSnapshot,
+  rate: CallRate,
+  atMs: number,
+): OverviewRow[] {
+  return Object.entries(servers).map(([name, snap]) => {
+    const health = healthOf(name);
+    return overviewRow(name, snap, health, rate.read(name, health.requests, atMs));
+  });
 }

@@ -19,7 +19,7 @@ import type { McpRuntime } from '../runtime.js';
 import { type AccessVerdict, inspectorAccess, isLoopbackHost } from './access.js';
 import { activeStateIds, allStates, chartModel, eventLabel } from './chart-model.js';
 import type { InspectionHub } from './hub.js';
-import { CallRate, type OverviewSnapshot, overviewRow } from './overview.js';
+import { CallRate, type OverviewSnapshot, overviewRows } from './overview.js';
 import { configSecrets, scrubJson } from './secrets.js';
 import { STATECHARTS_DIR } from './statecharts.js';
 
@@ -232,9 +232,7 @@ export async function startInspector(
     const snapshot = runtime.snapshot();
     const at = Date.now();
     const servers = snapshot.servers as Record<string, OverviewSnapshot>;
-    const overview = Object.entries(servers).map(([name, snap]) =>
-      overviewRow(name, snap, runtime.health(name), rate.read(name, snap.stats.calls, at)),
-    );
+    const overview = overviewRows(servers, (name) => runtime.health(name), rate, at);
     // Only what the page shows: a frame must stay well below maxClientBufferBytes with many servers.
     return { type: 'figures', at, overview, servers };
   };

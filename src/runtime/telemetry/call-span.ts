@@ -17,6 +17,15 @@ export interface TelemetryError {
   message?: unknown;
 }
 
+/** What a server may ask for in an input round (MRTR). */
+export type InputKind = 'elicitation' | 'sampling' | 'roots';
+
+/**
+ * The requests of calls on one connection awaiting their response, by JSON-RPC id: how a response
+ * that asks for input finds its call (ids are per connection, so one map a connection).
+ */
+export type CallRequests = Map<string | number, RecordingCallSpan>;
+
 /**
  * The call path's handle on one logical call. Every method is cheap and never throws; on the
  * no-op implementation every method is empty.
@@ -32,8 +41,11 @@ export interface CallSpan {
   connectionWaited(waitMs: number): void;
   /** Attempt `attempt` failed with `reason` (a runtime error code); the next one starts after `delayMs`. */
   retry(attempt: number, delayMs: number, reason: string): void;
-  /** The server asked for input (MRTR); round `round` is being answered. */
-  inputRound(round: number): void;
+  /**
+   * The server answered with `input_required` (MRTR): one more round, asking `requests` input
+   * requests of `kinds` (the call counts the rounds).
+   */
+  inputRound(kinds: readonly InputKind[], requests: number): void;
   /** An attempt was sent: its JSON-RPC id, the negotiated version and the 2025 session id, when known. */
   sent(
     requestId: string | number | undefined,
@@ -42,8 +54,11 @@ export interface CallSpan {
   ): void;
   /** Writes this call's trace context (`traceparent`, `tracestate`, `baggage`) into a request's `_meta`. */
   inject(meta: Record<string, unknown>): void;
-  /** Ends the span and records the duration: `error` when the call failed, else its `result`. */
-  end(error: TelemetryError | undefined, result?: unknown): void;
+  /**
+   * Ends the span and records `durationMs` (the call path's one measurement of the call, which
+   * health and the inspector read too): `error` when the call failed, else its `result`.
+   */
+  end(error: TelemetryError | undefined, result: unknown, durationMs: number): void;
 }
 
 function noop(): void {}
@@ -97,7 +112,6 @@ export function sessionDigest(server: TelemetryServer, sessionId: string): strin
 
 /** A call that records a span, a duration, or both. */
 export class RecordingCallSpan implements CallSpan {
-  private readonly startMs = performance.now();
   private readonly span: Span | undefined;
   private readonly parent: Context;
   /** The tool or prompt name, redacted. */
@@ -105,6 +119,10 @@ export class RecordingCallSpan implements CallSpan {
   private withSpan: Context | undefined;
   private protocolVersion: string | undefined;
   private ended = false;
+  private inputRounds = 0;
+  /** Where this call's request awaiting its response is tracked (see {@link track}). */
+  private trackedIn: CallRequests | undefined;
+  private trackedId: string | number = 0;
   /** Set while an attempt runs: its first request of {@link method} is the attempt's (see `outgoing`). */
   awaitingSend = false;
 
@@ -175,8 +193,29 @@ export class RecordingCallSpan implements CallSpan {
     });
   }
 
-  inputRound(round: number): void {
-    this.span?.addEvent(EVENT.inputRequired, { [RUNTIME_ATTR.inputRound]: round });
+  inputRound(kinds: readonly InputKind[], requests: number): void {
+    this.inputRounds++;
+    this.span?.addEvent(EVENT.inputRequired, {
+      [RUNTIME_ATTR.inputRound]: this.inputRounds,
+      [RUNTIME_ATTR.inputKinds]: kinds as InputKind[],
+      [RUNTIME_ATTR.inputRequests]: requests,
+    });
+  }
+
+  /** The request `id` of this call was sent on the connection of `requests`; its response is awaited. */
+  track(requests: CallRequests, id: string | number): void {
+    this.untrack();
+    requests.set(id, this);
+    this.trackedIn = requests;
+    this.trackedId = id;
+  }
+
+  /** The awaited response arrived, or the call ended: forget its request (unless another took the id). */
+  untrack(): void {
+    const requests = this.trackedIn;
+    if (!requests) return;
+    if (requests.get(this.trackedId) === this) requests.delete(this.trackedId);
+    this.trackedIn = undefined;
   }
 
   sent(
@@ -200,9 +239,10 @@ export class RecordingCallSpan implements CallSpan {
     api.propagation.inject(this.withSpan ?? this.parent, meta);
   }
 
-  end(error: TelemetryError | undefined, result?: unknown): void {
+  end(error: TelemetryError | undefined, result: unknown, durationMs: number): void {
     if (this.ended) return;
     this.ended = true;
+    this.untrack();
     let errorType: string | undefined;
     let rpcCode: string | undefined;
     let message: string | undefined;
@@ -233,7 +273,7 @@ export class RecordingCallSpan implements CallSpan {
     }
     const duration = this.deps.duration;
     if (duration) {
-      duration.record((performance.now() - this.startMs) / 1000, this.metricAttributes(errorType, rpcCode));
+      duration.record(durationMs / 1000, this.metricAttributes(errorType, rpcCode));
     }
   }
 

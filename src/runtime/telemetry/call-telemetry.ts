@@ -7,8 +7,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Histogram, Meter, Tracer } from '@opentelemetry/api';
 import {
+  type CallRequests,
   type CallSpan,
   errorTypeOf,
+  type InputKind,
   knownVersion,
   NOOP_CALL_SPAN,
   RecordingCallSpan,
@@ -21,6 +23,7 @@ import { loadOtelApi, type OtelApi, type OtelApiLoader } from './otel-api.js';
 import { registerRuntimeMetrics, type StatsSource } from './runtime-metrics.js';
 import type { TelemetryServer } from './server-info.js';
 
+export type { CallRequests } from './call-span.js';
 export type { MeterProviderLike, TelemetryOptions, TracerProviderLike } from './options.js';
 
 /** What the runtime hands {@link createCallTelemetry}. */
@@ -62,13 +65,27 @@ export interface CallTelemetry {
    * A JSON-RPC message about to leave on a transport. Returns it with the trace context
    * in `params._meta` (a new message and params: the caller's objects are never touched), and
    * gives the attempt being sent its request id, protocol version and session id. Messages that
-   * carry nothing new are returned as they are.
+   * carry nothing new are returned as they are. With `requests` (the connection's), a call's
+   * request is tracked there until its response arrives (see {@link incoming}).
    */
   outgoing<M extends OutgoingMessage>(
     message: M,
     protocolVersion: string | undefined,
     sessionId: string | undefined,
+    requests?: CallRequests,
   ): M;
+  /**
+   * A JSON-RPC message arrived on the connection of `requests`; `deliver(message, extra)` hands it
+   * to the Client. A response that asks a call for input (`input_required`, MRTR) adds an input
+   * round event to the call's span and is delivered in the call's context, so the SDK's answer
+   * (the next leg of the call) is the call's: traced, and tracked for the next round.
+   */
+  incoming<M extends IncomingMessage, X>(
+    message: M,
+    extra: X,
+    deliver: (message: M, extra: X) => void,
+    requests: CallRequests,
+  ): void;
   /** Writes the active trace context into a `_meta` object. */
   injectActive(meta: Record<string, unknown>): void;
   /** A session (a connection's life from ready to lost or closed) ended: `mcp.client.session.duration`. */
@@ -89,6 +106,13 @@ export interface OutgoingMessage {
   params?: { _meta?: Record<string, unknown>; [key: string]: unknown };
 }
 
+/** A JSON-RPC message as {@link CallTelemetry.incoming} reads it (a response has an id and no method). */
+export interface IncomingMessage {
+  method?: unknown;
+  id?: unknown;
+  result?: unknown;
+}
+
 /** Telemetry that records nothing. */
 export const NOOP_TELEMETRY: CallTelemetry = Object.freeze({
   enabled: false,
@@ -96,6 +120,8 @@ export const NOOP_TELEMETRY: CallTelemetry = Object.freeze({
   startOperation: () => NOOP_CALL_SPAN,
   run: <A, B, R>(_span: CallSpan, fn: (a: A, b: B) => R, a: A, b: B): R => fn(a, b),
   outgoing: <M>(message: M): M => message,
+  incoming: <M, X>(message: M, extra: X, deliver: (message: M, extra: X) => void): void =>
+    deliver(message, extra),
   injectActive: () => {},
   sessionEnded: () => {},
   shutdown: () => {},
@@ -108,7 +134,7 @@ export const NOOP_TELEMETRY: CallTelemetry = Object.freeze({
  * @example
  * const telemetry = createCallTelemetry({ stats: () => servers.map(statsOf) });
  * const span = telemetry.startCall(server, 'tools/call', 'echo', undefined);
- * span.end(undefined, result);
+ * span.end(undefined, result, durationMs);
  */
 export function createCallTelemetry(init: CallTelemetryInit | false = {}): CallTelemetry {
   if (init === false) return NOOP_TELEMETRY;
@@ -210,14 +236,18 @@ class ActiveTelemetry implements CallTelemetry {
     message: M,
     protocolVersion: string | undefined,
     sessionId: string | undefined,
+    requests?: CallRequests,
   ): M {
     if (typeof message.method !== 'string') return message; // a response: no params to carry context
     const store = this.sending.getStore();
     // A context that outlived its call (a socket or timer created during it) is not the call's.
     const call = store && !store.isEnded ? store : undefined;
-    if (call?.awaitingSend && message.id !== undefined && message.method === call.method) {
-      call.awaitingSend = false;
-      call.sent(message.id, protocolVersion, sessionId);
+    if (call && message.id !== undefined && message.method === call.method) {
+      if (call.awaitingSend) {
+        call.awaitingSend = false;
+        call.sent(message.id, protocolVersion, sessionId);
+      }
+      if (requests) call.track(requests, message.id);
     }
     const carrier: Record<string, unknown> = {};
     if (call) call.inject(carrier);
@@ -225,6 +255,32 @@ class ActiveTelemetry implements CallTelemetry {
     if (carrier.traceparent === undefined && carrier.baggage === undefined) return message;
     const params = message.params;
     return { ...message, params: { ...params, _meta: { ...params?._meta, ...carrier } } };
+  }
+
+  incoming<M extends IncomingMessage, X>(
+    message: M,
+    extra: X,
+    deliver: (message: M, extra: X) => void,
+    requests: CallRequests,
+  ): void {
+    const id = message.id;
+    const call =
+      message.method === undefined && (typeof id === 'string' || typeof id === 'number')
+        ? requests.get(id)
+        : undefined;
+    if (!call) {
+      deliver(message, extra);
+      return;
+    }
+    call.untrack();
+    const result = message.result as { resultType?: unknown; inputRequests?: unknown } | undefined;
+    if (call.isEnded || result?.resultType !== 'input_required') {
+      deliver(message, extra);
+      return;
+    }
+    const { kinds, count } = inputKindsOf(result.inputRequests);
+    call.inputRound(kinds, count);
+    this.sending.run(call, deliver, message, extra);
   }
 
   injectActive(meta: Record<string, unknown>): void {
@@ -249,4 +305,25 @@ class ActiveTelemetry implements CallTelemetry {
     this.unregister?.();
     this.unregister = undefined;
   }
+}
+
+/** The embedded request methods of an input round, by kind (anything else is not recorded). */
+const INPUT_KIND: Readonly<Record<string, InputKind>> = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+};
+
+/** The distinct kinds an `inputRequests` map asks for (in a fixed order) and how many requests it has. */
+function inputKindsOf(inputRequests: unknown): { kinds: InputKind[]; count: number } {
+  if (inputRequests === null || typeof inputRequests !== 'object') return { kinds: [], count: 0 };
+  const asked = new Set<InputKind>();
+  let count = 0;
+  for (const entry of Object.values(inputRequests)) {
+    count++;
+    const method = (entry as { method?: unknown } | null)?.method;
+    const kind = typeof method === 'string' ? INPUT_KIND[method] : undefined;
+    if (kind) asked.add(kind);
+  }
+  return { kinds: (['elicitation', 'sampling', 'roots'] as const).filter((k) => asked.has(k)), count };
 }

@@ -38,6 +38,10 @@ export const RUNTIME_ATTR = {
   breakerRetryAfterMs: 'mcp_actors.breaker.retry_after_ms',
   connectionWaitMs: 'mcp_actors.connection.wait_ms',
   inputRound: 'mcp_actors.input.round',
+  /** What a round asks for: some of `elicitation`, `sampling`, `roots` (never the requests themselves). */
+  inputKinds: 'mcp_actors.input.kinds',
+  /** How many input requests a round carries. */
+  inputRequests: 'mcp_actors.input.requests',
 } as const;
 
 /** Span events recorded on a call's span. */
@@ -52,7 +56,7 @@ export const EVENT = {
   breakerRejected: 'mcp_actors.breaker.rejected',
   /** The call waited for a connection to (re)connect before it was sent. */
   connectionWaited: 'mcp_actors.connection.waited',
-  /** The server asked for input (MRTR) and the call answered one more round. */
+  /** A 2026 server answered with `input_required` (MRTR): one event a round, before it is answered. */
   inputRequired: 'mcp_actors.input_required',
 } as const;
 
