@@ -80,6 +80,13 @@ export async function createFleetOAuth(
   });
   // Refresh token → access token of each set handed to the SDK: a refresh names the rejected set.
   const handed = new Map<string, string>();
+  // The SDK stamps the sets it saves with their issuer (SEP-2352): kept, so the fleet's set read
+  // back carries it too (a refreshed set comes from the token endpoint without it).
+  let issuer: string | undefined;
+  const withIssuer = (t: OAuthTokens): OAuthTokens =>
+    issuer !== undefined && (t as { issuer?: unknown }).issuer === undefined
+      ? ({ ...t, issuer } as OAuthTokens)
+      : t;
   const hand = (t: OAuthTokens | undefined): void => {
     if (t?.refresh_token === undefined) return;
     if (handed.size > 16) handed.clear(); // only the last few sets matter
@@ -93,7 +100,7 @@ export async function createFleetOAuth(
         return async (...args: unknown[]) => {
           const set = await tokens.peek();
           if (set) {
-            const t = toOAuth(set);
+            const t = withIssuer(toOAuth(set));
             hand(t);
             return t;
           }
@@ -108,6 +115,8 @@ export async function createFleetOAuth(
       if (property === 'saveTokens') {
         return async (t: OAuthTokens, ...rest: unknown[]) => {
           await (value as (...a: unknown[]) => unknown).apply(target, [t, ...rest]);
+          const stamp = (t as { issuer?: unknown } | undefined)?.issuer;
+          if (typeof stamp === 'string') issuer = stamp;
           // A new authorization (not the fleet's own set coming back through the SDK): the fleet's now.
           const known = await tokens.peek();
           if (t?.access_token && t.access_token !== known?.accessToken)
