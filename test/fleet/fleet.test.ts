@@ -165,7 +165,7 @@ describe.skipIf(!redisAvailable)('a fleet of four processes on one Redis', { tim
       );
       const all = answers.flatMap((a) => a.tokens);
       console.log(
-        `FLEET tokens: ${as.refreshes} refresh(es) for ${all.length} getToken calls in ${WORKERS} processes, ${as.reuses} reused refresh token(s)`,
+        `FLEET tokens: ${as.refreshes} refresh(es) for ${all.length} getToken calls in ${WORKERS} processes, ${as.reuses} reused refresh token(s); errors: ${JSON.stringify(all.filter((t) => t.startsWith('error:')))}`,
       );
       expect(as.refreshes).toBe(1);
       expect(as.reuses).toBe(0);
