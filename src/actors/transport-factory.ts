@@ -51,6 +51,8 @@ export interface TransportSpec {
   inProcess?: InProcessServer | undefined;
   /** Custom fetch for the HTTP transports (keep-alive pools, TLS agents). */
   fetch?: typeof fetch | undefined;
+  /** Wraps the HTTP transports' fetch (the runtime's fleet serves OAuth refreshes there: fleet/fleet-oauth.ts). */
+  wrapFetch?: ((next: typeof fetch) => typeof fetch) | undefined;
   /** Requests the server may have in flight at once (the queue's window): sizes the HTTP keep-alive pool. */
   concurrency?: number | undefined;
   /** Receives the stdio child's stderr, chunk by chunk. */
@@ -153,7 +155,7 @@ function createHttpTransport(spec: TransportSpec): Transport {
   });
   const options = {
     requestInit: { headers },
-    fetch: http.fetch,
+    fetch: spec.wrapFetch ? spec.wrapFetch(http.fetch) : http.fetch,
     ...(spec.oauth ? { authProvider: spec.oauth } : {}),
   };
   const url = new URL(spec.url!);

@@ -379,6 +379,16 @@ export const breakerMachine = setup({
         lastTransition: transitionNote(context.circuit, 'open', 'fleet', event.nowMs),
       };
     }),
+    // A fleet open heard while already open (this process tripped too, or a late message): the
+    // phase may only grow; no transition is noted, so no open→open event and nothing is published.
+    extendOpen: assign(({ context, event }) => {
+      const openForMs = event.type === 'TRIP' ? (event.openForMs ?? context.resetTimeoutMs) : 0;
+      const until = Math.min(
+        event.nowMs + Math.max(0, openForMs),
+        event.nowMs + context.config.maxResetTimeoutMs,
+      );
+      return { nowMs: event.nowMs, openUntil: Math.max(context.openUntil ?? until, until) };
+    }),
     manualReset: assign(({ context, event }) => ({
       nowMs: event.nowMs,
       strategies: resetStrategies(context.strategies),
@@ -415,6 +425,8 @@ export const breakerMachine = setup({
       always: { guard: 'resetDeadlinePassed', target: 'halfOpen', actions: 'noteResetElapsed' },
       after: { resetTimeout: { target: 'halfOpen', actions: 'noteResetElapsed' } },
       on: {
+        // Re-entered so the reset timer restarts from the (possibly later) deadline.
+        TRIP: { target: 'open', reenter: true, actions: 'extendOpen' },
         PROBE_STARTED: { guard: 'eventPastDeadline', target: 'halfOpen', actions: 'startProbeAfterReset' },
         CONNECTION_READY: { guard: 'openedByConnection', target: 'halfOpen', actions: 'noteConnectionReady' },
       },

@@ -17,6 +17,7 @@ import {
 import type { RefreshingTokenSource } from './auth-refresh.js';
 import type { ResolvedServerConfig } from './config.js';
 import type { Fleet } from './fleet/fleet.js';
+import type { FleetOAuth } from './fleet/fleet-oauth.js';
 import { SecretSet } from './redact.js';
 
 /** A configuration that works but weakens security; reported once per server (event `warning` and console). */
@@ -246,6 +247,30 @@ function recordingProvider(provider: OAuthClientProvider, secrets: SecretSet): O
   return proxy;
 }
 
+const fleetOAuths = new WeakMap<ResolvedServerConfig, Promise<FleetOAuth | undefined>>();
+
+/**
+ * `auth.oauth` in a fleet (fleet/fleet-oauth.ts): the provider and fetch wrapper that make its
+ * refreshes the fleet's, built once per server; undefined without a fleet.
+ */
+function fleetOAuthOf(
+  server: ResolvedServerConfig,
+  hooks: TransportSpecHooks,
+): Promise<FleetOAuth | undefined> {
+  let built = fleetOAuths.get(server);
+  if (!built) {
+    const provider = server.auth?.oauth as OAuthClientProvider;
+    // Imported here: only an OAuth server in a fleet loads it.
+    built = Promise.all([import('./fleet/fleet-oauth.js'), hooks.fleet]).then(([m, fleet]) =>
+      fleet ? m.createFleetOAuth(server.name, provider, fleet) : undefined,
+    );
+    // A fleet OAuth that failed to build (no fleet.key) is rebuilt on the next attempt.
+    built.catch(() => fleetOAuths.delete(server));
+    fleetOAuths.set(server, built);
+  }
+  return built;
+}
+
 /** Builds the spec for one connection attempt (calls the token provider each time). */
 export async function buildTransportSpec(
   server: ResolvedServerConfig,
@@ -253,6 +278,7 @@ export async function buildTransportSpec(
 ): Promise<TransportSpec> {
   const secrets = secretsFor(server);
   const token = await tokenOf(server, hooks);
+  const fleetOAuth = server.auth?.oauth && hooks.fleet ? await fleetOAuthOf(server, hooks) : undefined;
   const headers = { ...server.headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) };
   const getToken = server.auth?.getToken;
   const refreshes = server.auth?.refresh !== undefined;
@@ -270,9 +296,10 @@ export async function buildTransportSpec(
     maxMessageBytes: server.maxMessageBytes,
     handshakeTimeoutMs: server.connectTimeoutMs,
     oauth: server.auth?.oauth
-      ? recordingProvider(server.auth.oauth as OAuthClientProvider, secrets)
+      ? recordingProvider(fleetOAuth?.provider ?? (server.auth.oauth as OAuthClientProvider), secrets)
       : undefined,
     fetch: hooks.fetch,
+    wrapFetch: fleetOAuth?.wrapFetch,
     // A child may print its environment: stderr is redacted like every other channel.
     onStderr: onStderr ? (text) => onStderr(secrets.redact(text)) : undefined,
     refreshHeaders: refreshes

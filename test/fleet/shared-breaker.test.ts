@@ -172,6 +172,65 @@ describe.skipIf(!redisAvailable)('shared breaker on Redis', () => {
     }
   });
 
+  it("no failure slot before every member acknowledged the episode: a late listener's call in flight is covered", async () => {
+    const ctxs = await members(redis.url, 4, 'acks');
+    // The fourth process hears the fleet late: its messages wait until released.
+    const held: (() => void)[] = [];
+    let deaf = true;
+    const real = ctxs[3]!.store;
+    const late = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'subscribe')
+          return (channel: string, on: (m: string) => void) =>
+            target.subscribe(channel, (m) => (deaf ? held.push(() => on(m)) : on(m)));
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    ctxs[3] = new FleetContext(late, 'acks', 'p3');
+    const noop: SharedBreakerHooks = { onFleetTrip() {}, onRemoteOpen() {}, onRemoteClose() {} };
+    const tripped = counter();
+    const options = { failureThreshold: 5, ackWaitMs: 100 };
+    const [a, b, c] = ctxs
+      .slice(0, 3)
+      .map((ctx) => new SharedBreakers(ctx, 'demo', options, { ...noop, onFleetTrip: () => tripped.hit() }));
+    // d has one call in flight, sent on the free path: it declares it when it learns of the episode.
+    let declared: string | undefined;
+    const d: SharedBreakers = new SharedBreakers(ctxs[3]!, 'demo', options, {
+      ...noop,
+      onFleetTrip: () => tripped.hit(),
+      onGuard: (key) => {
+        declared ??= d.declare(key, 5_000);
+      },
+    });
+    const all = [a!, b!, c!, d];
+    try {
+      await Promise.all(all.map((s) => s.start()));
+      for (const s of [a!, b!, c!]) s.recordFailure('*');
+      await Promise.all(ctxs.map((ctx) => ctx.settled()));
+      // 3 failures, d's call at risk unknown to the fleet: no slot may be granted.
+      expect(await a!.reserve('*', 5_000)).toEqual({ kind: 'full' });
+      deaf = false;
+      for (const deliver of held.splice(0)) deliver();
+      await ctxs[3]!.settled();
+      expect(declared).toBeDefined();
+      // 3 failures + d's declared call: one slot left, for one caller.
+      const first = await a!.reserve('*', 5_000);
+      const second = await b!.reserve('*', 5_000);
+      expect(first.kind).toBe('go');
+      expect(second).toEqual({ kind: 'full' });
+      d.settle('*', declared as string, 'failure');
+      a!.settle('*', (first as { slot: string }).slot, 'failure');
+      await within(tripped.wait(1), 1_000, 'the fleet trip');
+      await Promise.all(ctxs.map((ctx) => ctx.settled()));
+      expect(Number(await real.get('mcp-actors:acks:brk:demo:*:failures'))).toBe(5);
+    } finally {
+      for (const s of all) s.close();
+      await Promise.all(ctxs.map((ctx) => ctx.settled()));
+      await closeAll(ctxs);
+    }
+  });
+
   it('a process that joins while the fleet is open adopts the open phase from the store', async () => {
     const f = await fleetOf(1, 'late');
     try {
@@ -191,20 +250,20 @@ describe.skipIf(!redisAvailable)('shared breaker on Redis', () => {
 });
 
 describe('shared breaker on the in-memory store (virtual clock)', () => {
-  it('a prober that dies loses the probe when its lease expires; the store down lets the local breaker decide', async () => {
+  it('a prober that dies loses the probe when its lease expires; a dead member blocks slots until its lease lapses; the store down lets the local breaker decide', async () => {
     let now = 1_000;
     const store = new MemoryFleetStore({ nowMs: () => now });
     const noop: SharedBreakerHooks = { onFleetTrip() {}, onRemoteOpen() {}, onRemoteClose() {} };
     const a = new SharedBreakers(
       new FleetContext(store, 'mem', 'a'),
       'demo',
-      { failureThreshold: 3, probeLeaseMs: 1_000 },
+      { failureThreshold: 3, probeLeaseMs: 1_000, memberLeaseMs: 60_000, ackWaitMs: 0 },
       noop,
     );
     const b = new SharedBreakers(
       new FleetContext(store, 'mem', 'b'),
       'demo',
-      { failureThreshold: 3, probeLeaseMs: 1_000 },
+      { failureThreshold: 3, probeLeaseMs: 1_000, memberLeaseMs: 60_000, ackWaitMs: 0 },
       noop,
     );
     await a.start();
@@ -215,6 +274,13 @@ describe('shared breaker on the in-memory store (virtual clock)', () => {
     expect(await b.acquireProbe('*')).toBe(false);
     now += 1; // a died holding it: the lease is over
     expect(await b.acquireProbe('*')).toBe(true);
+    // A member that died unacknowledged (never renewed) blocks failure slots until its lease lapses.
+    await store.heartbeat('mcp-actors:mem:brk:demo:members', 'dead', 1_000);
+    a.recordFailure('*');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await a.reserve('*', 1_000)).toEqual({ kind: 'full' });
+    now += 1_000;
+    expect((await a.reserve('*', 1_000)).kind).toBe('go');
     store.fail();
     expect(await a.acquireProbe('*')).toBe(true); // advisory: no store, the local breaker decides
     expect(() => a.recordFailure('*')).not.toThrow();

@@ -214,6 +214,14 @@ const CHECKS: Record<string, Check> = {
     expect(nowOf(e)).toBeGreaterThanOrEqual(p?.openUntil as number);
     expect(n.context.probesAdmitted).toBe(1);
   },
+  'breaker.open:TRIP#0': (p, e, n) => {
+    // Already open: the phase only grows, and no transition is noted (no open→open event).
+    expect(n.value).toBe('open');
+    const until = nowOf(e) + 250;
+    expect(n.context.openUntil).toBe(Math.max(p?.openUntil ?? until, until));
+    expect(n.context.openedCount).toBe(p?.openedCount);
+    expect(n.context.lastTransition).toBe(p?.lastTransition);
+  },
   'breaker.open:CONNECTION_READY#0': (p, e, n) => {
     // Only a circuit the connection opened probes early; the deadline moves to the event.
     expect(p?.openedByConnection).toBe(true);

@@ -31,6 +31,8 @@ export interface FleetTokenSet {
   refreshToken?: string;
   /** Expiry of the access token (epoch ms). Without it the token is used until rejected. */
   expiresAtMs?: number;
+  /** Other fields of the token response (OAuth: token_type, scope, id_token): sealed with the rest. */
+  extra?: Record<string, unknown>;
 }
 
 /** Options of {@link FleetTokens}. */
@@ -152,8 +154,28 @@ export class FleetTokens {
 
   /** The server rejected `accessToken` (401): the next token comes from a refresh, unless one already happened. */
   async rejected(accessToken: string): Promise<string> {
+    return (await this.rejectedSet(accessToken)).accessToken;
+  }
+
+  /** {@link rejected}, answering the whole set (an OAuth token response is made of it). */
+  rejectedSet(accessToken: string): Promise<FleetTokenSet> {
     if (this.current?.accessToken === accessToken) this.stale = true;
-    return (await this.refreshOnce(accessToken)).accessToken;
+    return this.refreshOnce(accessToken);
+  }
+
+  /**
+   * The fleet's current set without refreshing it: the cached one until the fleet announces a
+   * newer one, then one bounded read; the last known set when the store fails.
+   */
+  async peek(): Promise<FleetTokenSet | undefined> {
+    if (this.current && !this.stale) return this.current;
+    try {
+      const record = await this.read();
+      return record ? this.adopt(record.tokens) : this.current;
+    } catch (e) {
+      if (!isFleetStoreError(e)) throw e;
+      return this.current;
+    }
   }
 
   /** Stops listening. */
@@ -321,8 +343,17 @@ export class FleetTokens {
   }
 
   private reauthorize(why: string): AuthError {
-    return new AuthError(`${this.options.id}: ${why}; authorize again`, { server: this.options.id });
+    const error = new AuthError(`${this.options.id}: ${why}; authorize again`, { server: this.options.id });
+    reauthorizations.add(error);
+    return error;
   }
+}
+
+const reauthorizations = new WeakSet<Error>();
+
+/** True for an error meaning the refresh token is gone (spent, lost): only a new authorization helps. */
+export function needsReauthorization(error: unknown): boolean {
+  return error instanceof Error && reauthorizations.has(error);
 }
 
 /** A one-way name for a refresh token (the in-flight mark must not hold the token itself). */

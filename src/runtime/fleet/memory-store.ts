@@ -7,6 +7,8 @@
 import {
   type FleetGuard,
   type FleetSetOptions,
+  type FleetSettleOptions,
+  type FleetSlotKeys,
   type FleetSlotOptions,
   type FleetSlotReply,
   type FleetStore,
@@ -36,8 +38,10 @@ export interface MemoryFleetStoreOptions {
 export class MemoryFleetStore implements FleetStore {
   readonly kind = 'memory';
   private readonly entries = new Map<string, Entry>();
-  /** Slot sets (reserveSlot): slot id → expiry, per key. */
+  /** Slot and member sets (reserveSlot, heartbeat): id → expiry, per key. */
   private readonly slots = new Map<string, Map<string, number>>();
+  /** Acknowledged episodes (ackEpisode): member → episode, per key. */
+  private readonly acks = new Map<string, Map<string, number>>();
   private readonly channels = new Map<string, Set<(message: string) => void>>();
   private readonly stateListeners = new Set<(change: FleetStoreStateChange) => void>();
   private readonly nowMs: () => number;
@@ -117,15 +121,10 @@ export class MemoryFleetStore implements FleetStore {
     return true;
   }
 
-  async reserveSlot(
-    keys: { count: string; slots: string; onset: string },
-    slotId: string,
-    o: FleetSlotOptions,
-  ): Promise<FleetSlotReply> {
+  async reserveSlot(keys: FleetSlotKeys, slotId: string, o: FleetSlotOptions): Promise<FleetSlotReply> {
     this.check();
     const now = this.nowMs();
-    const slots = this.slots.get(keys.slots) ?? new Map<string, number>();
-    this.slots.set(keys.slots, slots);
+    const slots = this.expiring(keys.slots);
     if (o.force) {
       slots.set(slotId, now + o.leaseMs);
       return 'reserved';
@@ -133,27 +132,44 @@ export class MemoryFleetStore implements FleetStore {
     const count = Number(this.live(keys.count)?.value ?? 0);
     if (count === 0) return 'clear';
     if (count >= o.limit) return 'over';
-    if (!this.live(keys.onset))
-      this.entries.set(keys.onset, { value: String(now), expiresAtMs: now + o.windowMs });
-    const settle = Number(this.live(keys.onset)?.value) + o.settleMs - now;
-    if (settle > 0) return { waitMs: settle };
-    for (const [id, expiresAtMs] of slots) if (expiresAtMs <= now) slots.delete(id);
+    const episode = Number(this.live(keys.episode)?.value ?? 0);
+    const acks = this.acks.get(keys.acks);
+    for (const member of this.expiring(keys.members).keys())
+      if ((acks?.get(member) ?? 0) < episode) return { unacked: episode };
     if (count + slots.size >= o.limit) return 'full';
     slots.set(slotId, now + o.leaseMs);
     return 'reserved';
   }
 
   async settleSlot(
-    countKey: string,
-    slotsKey: string,
-    slotId: string,
-    failed: boolean,
-    ttlMs: number,
-  ): Promise<number> {
+    keys: FleetSlotKeys,
+    slotId: string | undefined,
+    o: FleetSettleOptions,
+  ): Promise<{ count: number; episode: number }> {
     this.check();
-    this.slots.get(slotsKey)?.delete(slotId);
-    if (failed) return this.incr(countKey, 1, ttlMs);
-    return Number(this.live(countKey)?.value ?? 0);
+    if (slotId !== undefined) this.slots.get(keys.slots)?.delete(slotId);
+    if (!o.failed) return { count: Number(this.live(keys.count)?.value ?? 0), episode: 0 };
+    const count = await this.incr(keys.count, 1, o.windowMs);
+    const episode = count === 1 ? await this.incr(keys.episode) : Number(this.live(keys.episode)?.value ?? 0);
+    await this.ackEpisode(keys, o.memberId, episode);
+    return { count, episode };
+  }
+
+  async ackEpisode(keys: FleetSlotKeys, memberId: string, episode: number): Promise<void> {
+    this.check();
+    let acks = this.acks.get(keys.acks);
+    if (!acks) {
+      acks = new Map();
+      this.acks.set(keys.acks, acks);
+    }
+    if ((acks.get(memberId) ?? 0) < episode) acks.set(memberId, episode);
+  }
+
+  async heartbeat(membersKey: string, memberId: string, leaseMs: number): Promise<void> {
+    this.check();
+    const members = this.expiring(membersKey);
+    if (leaseMs <= 0) members.delete(memberId);
+    else members.set(memberId, this.nowMs() + leaseMs);
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -198,6 +214,18 @@ export class MemoryFleetStore implements FleetStore {
 
   private expiry(ttlMs: number | undefined): number | undefined {
     return ttlMs === undefined ? undefined : this.nowMs() + ttlMs;
+  }
+
+  /** The id → expiry set at `key`, its expired ids dropped. */
+  private expiring(key: string): Map<string, number> {
+    let set = this.slots.get(key);
+    if (!set) {
+      set = new Map();
+      this.slots.set(key, set);
+    }
+    const now = this.nowMs();
+    for (const [id, expiresAtMs] of set) if (expiresAtMs <= now) set.delete(id);
+    return set;
   }
 
   private live(key: string): Entry | undefined {

@@ -17,6 +17,8 @@ import { ConfigError } from '../../errors/index.js';
 import {
   type FleetGuard,
   type FleetSetOptions,
+  type FleetSettleOptions,
+  type FleetSlotKeys,
   type FleetSlotOptions,
   type FleetSlotReply,
   type FleetStore,
@@ -49,21 +51,26 @@ interface ScriptCommands {
   fleetReserveSlot(
     countKey: string,
     slotsKey: string,
-    onsetKey: string,
+    episodeKey: string,
+    acksKey: string,
+    membersKey: string,
     slotId: string,
     limit: number,
     leaseMs: number,
-    settleMs: number,
-    windowMs: number,
     force: number,
-  ): Promise<number>;
+  ): Promise<[number, number]>;
   fleetSettleSlot(
     countKey: string,
     slotsKey: string,
+    episodeKey: string,
+    acksKey: string,
     slotId: string,
     failed: number,
+    memberId: string,
     ttlMs: number,
-  ): Promise<number>;
+  ): Promise<[number, number]>;
+  fleetAck(acksKey: string, memberId: string, episode: number, ttlMs: number): Promise<number>;
+  fleetHeartbeat(membersKey: string, memberId: string, leaseMs: number): Promise<number>;
 }
 
 const SLOT_REPLIES = ['clear', 'reserved', 'full', 'over'] as const;
@@ -90,41 +97,64 @@ return 1`,
 if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v`,
   },
-  // Slots are a sorted set scored by their expiry on Redis's own clock (TIME): a process that
-  // dies holding one loses it after its lease, with no clock shared between processes.
+  // Slots and members are sorted sets scored by their expiry on Redis's own clock (TIME): a
+  // process that dies holding one loses it after its lease, with no clock shared between processes.
+  // No slot is granted in an episode before every live member acknowledged it (fleetAck, or
+  // counting a failure in it): a member acknowledges only after declaring its calls in flight.
   fleetReserveSlot: {
-    numberOfKeys: 3,
+    numberOfKeys: 5,
     lua: `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[3])
-if ARGV[6] == '1' then
+local function take()
   redis.call('ZADD', KEYS[2], now + lease, ARGV[1])
-  redis.call('PEXPIRE', KEYS[2], lease)
-  return 1
+  local ttl = redis.call('PTTL', KEYS[2])
+  if ttl < lease then redis.call('PEXPIRE', KEYS[2], lease) end
 end
+if ARGV[4] == '1' then take() return {1, 0} end
 local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-if count == 0 then return 0 end
-local limit = tonumber(ARGV[2])
-if count >= limit then return 3 end
-redis.call('SET', KEYS[3], now, 'NX', 'PX', tonumber(ARGV[5]))
-local onset = tonumber(redis.call('GET', KEYS[3]) or now)
-local settle = onset + tonumber(ARGV[4]) - now
-if settle > 0 then return -settle end
+if count == 0 then return {0, 0} end
+if count >= tonumber(ARGV[2]) then return {3, 0} end
+local ep = tonumber(redis.call('GET', KEYS[3]) or '0')
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+for _, m in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+  if tonumber(redis.call('HGET', KEYS[4], m) or '0') < ep then return {4, ep} end
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if count + redis.call('ZCARD', KEYS[2]) >= limit then return 2 end
-redis.call('ZADD', KEYS[2], now + lease, ARGV[1])
-redis.call('PEXPIRE', KEYS[2], lease)
-return 1`,
+if count + redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return {2, 0} end
+take()
+return {1, 0}`,
   },
   fleetSettleSlot: {
-    numberOfKeys: 2,
-    lua: `redis.call('ZREM', KEYS[2], ARGV[1])
-if ARGV[2] == '1' then
-  local v = redis.call('INCR', KEYS[1])
+    numberOfKeys: 4,
+    lua: `if ARGV[1] ~= '' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+if ARGV[2] ~= '1' then return {tonumber(redis.call('GET', KEYS[1]) or '0'), 0} end
+local c = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+local ep
+if c == 1 then ep = redis.call('INCR', KEYS[3]) else ep = tonumber(redis.call('GET', KEYS[3]) or '0') end
+if tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0') < ep then redis.call('HSET', KEYS[4], ARGV[3], ep) end
+redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[4]))
+return {c, ep}`,
+  },
+  fleetAck: {
+    numberOfKeys: 1,
+    lua: `if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') < tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
-  return v
 end
-return tonumber(redis.call('GET', KEYS[1]) or '0')`,
+return 1`,
+  },
+  fleetHeartbeat: {
+    numberOfKeys: 1,
+    lua: `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[2])
+if lease <= 0 then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('PEXPIRE', KEYS[1], lease * 2)
+return 1`,
   },
 } as const;
 
@@ -248,35 +278,53 @@ class RedisFleetStore implements FleetStore {
     return this.run(async () => (await this.cmd.fleetExpireIf(key, expected, ttlMs)) === 1);
   }
 
-  reserveSlot(
-    keys: { count: string; slots: string; onset: string },
-    slotId: string,
-    o: FleetSlotOptions,
-  ): Promise<FleetSlotReply> {
+  reserveSlot(keys: FleetSlotKeys, slotId: string, o: FleetSlotOptions): Promise<FleetSlotReply> {
     return this.run(async () => {
-      const reply = await this.cmd.fleetReserveSlot(
+      const [code, episode] = await this.cmd.fleetReserveSlot(
         keys.count,
         keys.slots,
-        keys.onset,
+        keys.episode,
+        keys.acks,
+        keys.members,
         slotId,
         o.limit,
         o.leaseMs,
-        o.settleMs,
-        o.windowMs,
         o.force ? 1 : 0,
       );
-      return reply < 0 ? { waitMs: -reply } : (SLOT_REPLIES[reply] ?? 'clear');
+      return code === 4 ? { unacked: episode } : (SLOT_REPLIES[code] ?? 'clear');
     });
   }
 
   settleSlot(
-    countKey: string,
-    slotsKey: string,
-    slotId: string,
-    failed: boolean,
-    ttlMs: number,
-  ): Promise<number> {
-    return this.run(() => this.cmd.fleetSettleSlot(countKey, slotsKey, slotId, failed ? 1 : 0, ttlMs));
+    keys: FleetSlotKeys,
+    slotId: string | undefined,
+    o: FleetSettleOptions,
+  ): Promise<{ count: number; episode: number }> {
+    return this.run(async () => {
+      const [count, episode] = await this.cmd.fleetSettleSlot(
+        keys.count,
+        keys.slots,
+        keys.episode,
+        keys.acks,
+        slotId ?? '',
+        o.failed ? 1 : 0,
+        o.memberId,
+        o.windowMs,
+      );
+      return { count, episode };
+    });
+  }
+
+  ackEpisode(keys: FleetSlotKeys, memberId: string, episode: number, ttlMs: number): Promise<void> {
+    return this.run(async () => {
+      await this.cmd.fleetAck(keys.acks, memberId, episode, ttlMs);
+    });
+  }
+
+  heartbeat(membersKey: string, memberId: string, leaseMs: number): Promise<void> {
+    return this.run(async () => {
+      await this.cmd.fleetHeartbeat(membersKey, memberId, leaseMs);
+    });
   }
 
   publish(channel: string, message: string): Promise<void> {

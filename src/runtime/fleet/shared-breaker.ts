@@ -5,12 +5,18 @@
  * - failures are counted fleet-wide (an atomic counter with a window); the process whose failure
  *   reaches `failureThreshold` trips its breaker (`onFleetTrip`), so the fleet opens after
  *   `failureThreshold` failures in all, not one threshold per process;
- * - while the fleet has un-reset failures for a key (this process counted one, or heard the
- *   fleet's `suspect` message sent on the first), each call first reserves a slot (one atomic
- *   script): failures + calls in flight never exceed the threshold, so calls dispatched in
- *   lockstep by every process cannot overshoot it. A success resets the count; the next
- *   reservation that finds it zero drops the guard. Only calls dispatched before a process
- *   learns of the first failure are unguarded (at most the calls in flight at that moment);
+ * - while the fleet has un-reset failures for a key (an "episode": this process counted one, or
+ *   heard the fleet's `suspect` message sent on the first), each call first reserves a slot (one
+ *   atomic script): failures + calls at risk never exceed the threshold. A success resets the
+ *   count; the next reservation that finds it zero drops the guard;
+ * - the calls a process sent before it learned of the episode hold no slot: on learning it, the
+ *   process declares them (a slot each, whatever the count) and only then acknowledges the
+ *   episode. No slot is granted before every live member of the server's fleet (a heartbeat
+ *   lease) acknowledged it, so the slots always cover every call in flight: the fleet sees at
+ *   most `failureThreshold` failures, or the calls in flight fleet-wide at the first failure when
+ *   there were more (those were sent on the free path and cannot be recalled). A member that
+ *   does not acknowledge (cut off, stalled) blocks grants until its lease lapses: guarded calls
+ *   are refused meanwhile, never sent at risk;
  * - an open is published; the others apply it (`onRemoteOpen`) from the message, within one
  *   pub/sub hop (well under 50 ms on a LAN); the open record (SET NX) gives the phase a fleet
  *   generation, so concurrent openers agree on one;
@@ -23,7 +29,7 @@
  * leaves the local breaker deciding alone (advisory; the store reports `degraded`).
  */
 import type { FleetContext } from './fleet-context.js';
-import type { FleetSlotReply } from './store.js';
+import type { FleetSlotKeys, FleetSlotReply } from './store.js';
 
 /** Knobs of the shared breaker (from the server's breaker config plus the fleet's). */
 export interface SharedBreakerOptions {
@@ -32,8 +38,10 @@ export interface SharedBreakerOptions {
   failureWindowMs?: number;
   /** How long one process holds the fleet's half-open probe before others may try (default 30 s). */
   probeLeaseMs?: number;
-  /** How long the first reservations of an episode wait for the fleet to hear of it (default 50 ms). */
-  settleMs?: number;
+  /** Lease of this process's membership, renewed every third of it (default 3 s). */
+  memberLeaseMs?: number;
+  /** How long a guarded call waits for every member to acknowledge the episode before it is refused (default 250 ms). */
+  ackWaitMs?: number;
 }
 
 /** What the fleet asks of the local breakers (the runtime's wiring turns these into machine events). */
@@ -58,6 +66,8 @@ interface OpenMessage {
 interface SuspectMessage {
   kind: 'suspect';
   key: string;
+  /** The episode to acknowledge. */
+  episode: number;
   from: string;
 }
 interface CloseMessage {
@@ -89,7 +99,12 @@ interface KeyView {
   gen: number | undefined;
   /** Probe key this process holds, when it is the fleet's prober. */
   probe: string | undefined;
+  /** One more each time this process learns of an episode: a `clear` answer older than that is stale. */
+  warnings: number;
 }
+
+/** Pause between reservations waiting for the fleet's acknowledgements. */
+const ACK_POLL_MS = 20;
 
 /**
  * The shared breaker view of one server.
@@ -104,9 +119,12 @@ export class SharedBreakers {
   private readonly views = new Map<string, KeyView>();
   private readonly failureWindowMs: number;
   private readonly probeLeaseMs: number;
-  private readonly settleMs: number;
+  private readonly memberLeaseMs: number;
+  private readonly ackWaitMs: number;
   private readonly channel: string;
+  private readonly membersKey: string;
   private nextSlot = 0;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopStateWatch: (() => void) | undefined;
 
@@ -118,8 +136,10 @@ export class SharedBreakers {
   ) {
     this.failureWindowMs = options.failureWindowMs ?? 60_000;
     this.probeLeaseMs = options.probeLeaseMs ?? 30_000;
-    this.settleMs = options.settleMs ?? 50;
+    this.memberLeaseMs = options.memberLeaseMs ?? 3_000;
+    this.ackWaitMs = options.ackWaitMs ?? 250;
     this.channel = ctx.key('brk', server);
+    this.membersKey = ctx.key('brk', server, 'members');
   }
 
   /** Subscribes to the fleet's breaker messages and adopts an open phase already in the store. */
@@ -127,8 +147,17 @@ export class SharedBreakers {
     this.unsubscribe = await this.ctx.store.subscribe(this.channel, (m) => this.onMessage(m));
     // Messages sent while this process was cut off are lost: re-read the open records on rejoin.
     this.stopStateWatch = this.ctx.store.onStateChange((c) => {
-      if (c.state === 'rejoined') void this.sync();
+      if (c.state !== 'rejoined') return;
+      this.ctx.background(this.heartbeat());
+      void this.sync();
     });
+    // A member from here on: no slot is granted in an episode this process has not acknowledged.
+    this.heartbeatTimer = setInterval(
+      () => this.ctx.background(this.heartbeat()),
+      Math.max(1, Math.floor(this.memberLeaseMs / 3)),
+    );
+    this.heartbeatTimer.unref?.();
+    await this.heartbeat().catch(() => {});
     await this.sync();
   }
 
@@ -142,14 +171,7 @@ export class SharedBreakers {
 
   /** A failure counted by the local breaker (closed circuit, no slot held): counted fleet-wide too. */
   recordFailure(key: string): void {
-    const v = this.view(key);
-    v.failuresPending = true;
-    this.guard(v, key);
-    this.ctx.background(
-      this.ctx.store
-        .incr(this.failuresKey(key), 1, this.failureWindowMs)
-        .then((count) => this.counted(key, count)),
-    );
+    this.settle(key, undefined, 'failure');
   }
 
   /** Hot path: whether calls on `key` must reserve a slot first (a field read). */
@@ -159,33 +181,50 @@ export class SharedBreakers {
 
   /**
    * Reserves one of the fleet's remaining failures for a call about to run (guarded keys only),
-   * held at most `leaseMs` (a process that dies holding it loses it then). The first reservations
-   * of an episode wait `settleMs` (bounded: two waits at most) so every process has heard of the
-   * failures and declared its calls in flight ({@link declare}). When the store fails, the local
-   * breaker decides alone (`go` without a slot).
+   * held at most `leaseMs` (a process that dies holding it loses it then). While a member has not
+   * acknowledged the episode, waits for it (re-sending the warning once), at most `ackWaitMs`,
+   * then answers `full`. When the store fails, the local breaker decides alone (`go`, no slot).
    */
   async reserve(key: string, leaseMs: number): Promise<SlotDecision> {
     const v = this.view(key);
     const slot = this.slotId();
-    for (let round = 0; round < 3; round++) {
+    const options = { limit: this.options.failureThreshold, leaseMs: Math.max(1, Math.ceil(leaseMs)) };
+    const deadline = Date.now() + this.ackWaitMs;
+    let warnings = v.warnings;
+    let rewarned = false;
+    for (let round = 0; round < 32; round++) {
       let reply: FleetSlotReply;
       try {
-        reply = await this.ctx.store.reserveSlot(this.slotKeys(key), slot, {
-          limit: this.options.failureThreshold,
-          leaseMs: Math.max(1, Math.ceil(leaseMs)),
-          settleMs: this.settleMs,
-          windowMs: this.failureWindowMs,
-        });
+        reply = await this.ctx.store.reserveSlot(this.slotKeys(key), slot, options);
       } catch {
         return { kind: 'go', slot: undefined };
       }
       if (reply === 'clear') {
+        // Warned of an episode while this answer travelled: it is stale, ask again.
+        if (v.warnings !== warnings) {
+          warnings = v.warnings;
+          continue;
+        }
         v.guarded = false; // the fleet's count was reset: back to the free path
         return { kind: 'go', slot: undefined };
       }
       if (reply === 'reserved') return { kind: 'go', slot };
       if (typeof reply === 'string') return { kind: reply };
-      await new Promise((resolve) => setTimeout(resolve, Math.min(reply.waitMs, this.settleMs)).unref?.());
+      if (!rewarned) {
+        // A member missed the warning (it joined late, or the message was lost): warn again, and
+        // acknowledge for this process (guarded, so its calls in flight hold slots or are declared).
+        rewarned = true;
+        this.warned(v, key);
+        warnings = v.warnings;
+        const store = this.ctx.store;
+        this.ctx.background(
+          store.ackEpisode(this.slotKeys(key), this.ctx.processId, reply.unacked, this.failureWindowMs),
+        );
+        const m: SuspectMessage = { kind: 'suspect', key, episode: reply.unacked, from: this.ctx.processId };
+        this.ctx.background(store.publish(this.channel, JSON.stringify(m)));
+      }
+      if (Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, ACK_POLL_MS).unref?.());
     }
     return { kind: 'full' };
   }
@@ -200,29 +239,39 @@ export class SharedBreakers {
       this.ctx.store.reserveSlot(this.slotKeys(key), slot, {
         limit: this.options.failureThreshold,
         leaseMs: Math.max(1, Math.ceil(leaseMs)),
-        settleMs: this.settleMs,
-        windowMs: this.failureWindowMs,
         force: true,
       }),
     );
     return slot;
   }
 
-  /** The outcome of a call that held `slot`: releases it, counting a failure fleet-wide. */
-  settle(key: string, slot: string, outcome: 'success' | 'failure' | 'ignored'): void {
+  /**
+   * The outcome of a call that held `slot` (or of a free-path call's failure, `slot` undefined):
+   * releases the slot; a failure is counted fleet-wide and acknowledges its episode, so this
+   * process first becomes guarded and declares its calls in flight (sent before the count).
+   */
+  settle(key: string, slot: string | undefined, outcome: 'success' | 'failure' | 'ignored'): void {
     const v = this.view(key);
     const failed = outcome === 'failure';
-    if (failed) v.failuresPending = true;
+    if (failed) {
+      v.failuresPending = true;
+      this.warned(v, key);
+    }
     if (outcome === 'success') {
       v.failuresPending = false;
       v.guarded = false;
     }
+    if (slot === undefined && !failed) return;
     const store = this.ctx.store;
     this.ctx.background(
       store
-        .settleSlot(this.failuresKey(key), this.slotKeys(key).slots, slot, failed, this.failureWindowMs)
-        .then(async (count) => {
-          if (failed) this.counted(key, count);
+        .settleSlot(this.slotKeys(key), slot, {
+          failed,
+          memberId: this.ctx.processId,
+          windowMs: this.failureWindowMs,
+        })
+        .then(async (r) => {
+          if (failed) this.counted(key, r.count, r.episode);
           else if (outcome === 'success') await this.resetCount(key);
         }),
     );
@@ -282,15 +331,23 @@ export class SharedBreakers {
   close(): void {
     this.unsubscribe?.();
     this.stopStateWatch?.();
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    this.ctx.background(this.ctx.store.heartbeat(this.membersKey, this.ctx.processId, 0)); // leaves
   }
 
   /** The fleet's failure count after one of ours: the first warns the fleet, the threshold trips. */
-  private counted(key: string, count: number): void {
+  private counted(key: string, count: number, episode: number): void {
     if (count === 1)
       this.ctx.background(
         this.ctx.store.publish(
           this.channel,
-          JSON.stringify({ kind: 'suspect', key, from: this.ctx.processId } satisfies SuspectMessage),
+          JSON.stringify({
+            kind: 'suspect',
+            key,
+            episode,
+            from: this.ctx.processId,
+          } satisfies SuspectMessage),
         ),
       );
     if (count === this.options.failureThreshold) this.hooks.onFleetTrip(key);
@@ -330,7 +387,17 @@ export class SharedBreakers {
     if (m.from === this.ctx.processId || typeof m.key !== 'string') return;
     const v = this.view(m.key);
     if (m.kind === 'suspect') {
-      this.guard(v, m.key);
+      // Declares this process's calls in flight, then acknowledges (in this order, on one connection).
+      this.warned(v, m.key);
+      if (typeof m.episode === 'number')
+        this.ctx.background(
+          this.ctx.store.ackEpisode(
+            this.slotKeys(m.key),
+            this.ctx.processId,
+            m.episode,
+            this.failureWindowMs,
+          ),
+        );
     } else if (m.kind === 'open') {
       v.gen = m.gen;
       v.failuresPending = false;
@@ -364,7 +431,7 @@ export class SharedBreakers {
   private view(key: string): KeyView {
     let v = this.views.get(key);
     if (!v) {
-      v = { failuresPending: false, guarded: false, gen: undefined, probe: undefined };
+      v = { failuresPending: false, guarded: false, gen: undefined, probe: undefined, warnings: 0 };
       this.views.set(key, v);
     }
     return v;
@@ -374,12 +441,19 @@ export class SharedBreakers {
     return this.ctx.key('brk', this.server, key, 'failures');
   }
 
-  private slotKeys(key: string): { count: string; slots: string; onset: string } {
+  private slotKeys(key: string): FleetSlotKeys {
     return {
       count: this.failuresKey(key),
       slots: this.ctx.key('brk', this.server, key, 'slots'),
-      onset: this.ctx.key('brk', this.server, key, 'onset'),
+      episode: this.ctx.key('brk', this.server, key, 'episode'),
+      acks: this.ctx.key('brk', this.server, key, 'acks'),
+      members: this.membersKey,
     };
+  }
+
+  /** Renews this process's membership of the server's fleet (a lease: a dead process drops out). */
+  private heartbeat(): Promise<void> {
+    return this.ctx.store.heartbeat(this.membersKey, this.ctx.processId, this.memberLeaseMs);
   }
 
   private slotId(): string {
@@ -388,15 +462,16 @@ export class SharedBreakers {
 
   /** Forgets the fleet's failure count of `key` (a success, a close): a new episode starts at zero. */
   private async resetCount(key: string): Promise<void> {
-    const keys = this.slotKeys(key);
-    await this.ctx.store.del(keys.count);
-    await this.ctx.store.del(keys.onset);
+    await this.ctx.store.del(this.failuresKey(key));
   }
 
-  /** Becomes guarded: calls already in flight on `key` declare themselves (hook). */
-  private guard(v: KeyView, key: string): void {
-    if (v.guarded) return;
+  /**
+   * Learned of an episode: guarded from now on, and every call in flight on `key` without a slot
+   * declares one (hook; idempotent), before any acknowledgement this process sends.
+   */
+  private warned(v: KeyView, key: string): void {
     v.guarded = true;
+    v.warnings++;
     this.hooks.onGuard?.(key);
   }
 

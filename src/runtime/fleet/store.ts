@@ -34,11 +34,26 @@ export interface FleetGuard {
 }
 
 /**
+ * Keys of one breaker's failure accounting (see shared-breaker.ts): the failure `count` (with the
+ * failure window as TTL), the `slots` held by calls at risk, the `episode` number (one more each
+ * time the count leaves zero), the `acks` (member → last episode it acknowledged) and the
+ * server's `members` (member → lease expiry).
+ */
+export interface FleetSlotKeys {
+  count: string;
+  slots: string;
+  episode: string;
+  acks: string;
+  members: string;
+}
+
+/**
  * Answer of {@link FleetStore.reserveSlot}: `clear` (the count is zero: nothing to guard),
  * `reserved` (a slot is held for `slotId`), `full` (count + live slots reached the limit), `over`
- * (the count alone reached it: the breaker should be open).
+ * (the count alone reached it: the breaker should be open), `{ unacked }` (a live member has not
+ * acknowledged episode `unacked` yet: it may have calls in flight the slots do not know of).
  */
-export type FleetSlotReply = 'clear' | 'reserved' | 'full' | 'over' | { waitMs: number };
+export type FleetSlotReply = 'clear' | 'reserved' | 'full' | 'over' | { unacked: number };
 
 /** Options of {@link FleetStore.reserveSlot}. */
 export interface FleetSlotOptions {
@@ -46,15 +61,17 @@ export interface FleetSlotOptions {
   limit: number;
   /** How long a slot is held at most (a process that dies holding it loses it then). */
   leaseMs: number;
-  /**
-   * No slot is granted before this long after the first reservation of an episode (answer
-   * `{ waitMs }`): time for every process to hear of the failures and declare its calls in flight.
-   */
-  settleMs: number;
-  /** Expiry of the episode's start mark (the failure window). */
-  windowMs: number;
-  /** Take the slot whatever the count (a call already in flight declares itself). */
+  /** Take the slot whatever the count and the acks (a call already in flight declares itself). */
   force?: boolean;
+}
+
+/** Options of {@link FleetStore.settleSlot}. */
+export interface FleetSettleOptions {
+  /** The call failed: count it (and acknowledge the episode for `memberId`). */
+  failed: boolean;
+  memberId: string;
+  /** Expiry of the count and the acks (the failure window). */
+  windowMs: number;
 }
 
 /** The shared store. Keys and channels are already namespaced by the caller (see fleet.ts). */
@@ -77,25 +94,25 @@ export interface FleetStore {
   /** Re-arms the expiry of `key` only while it equals `expected` (a lease renewal). */
   expireIf(key: string, expected: string, ttlMs: number): Promise<boolean>;
   /**
-   * Atomically: drops the expired slots, then reserves one for `slotId` when the counter plus the
-   * live slots stay below `limit` and the episode's settle time has passed (see {@link FleetSlotOptions}).
+   * Atomically: when the count is above zero and below `limit` and every live member acknowledged
+   * the current episode, drops the expired slots and reserves one for `slotId` if the count plus
+   * the live slots stay below `limit` (see {@link FleetSlotReply}).
    */
-  reserveSlot(
-    keys: { count: string; slots: string; onset: string },
-    slotId: string,
-    options: FleetSlotOptions,
-  ): Promise<FleetSlotReply>;
+  reserveSlot(keys: FleetSlotKeys, slotId: string, options: FleetSlotOptions): Promise<FleetSlotReply>;
   /**
-   * Atomically releases the slot `slotId`; when `failed`, adds one to the counter at `countKey`
-   * (re-arming its expiry `ttlMs`). Resolves the counter's value.
+   * Atomically releases `slotId` (when given); when `failed`, adds one to the count (re-arming its
+   * expiry), starts a new episode if the count was zero, and records that `memberId` acknowledged
+   * the episode. Resolves the count and the episode (0 when nothing was counted).
    */
   settleSlot(
-    countKey: string,
-    slotsKey: string,
-    slotId: string,
-    failed: boolean,
-    ttlMs: number,
-  ): Promise<number>;
+    keys: FleetSlotKeys,
+    slotId: string | undefined,
+    options: FleetSettleOptions,
+  ): Promise<{ count: number; episode: number }>;
+  /** Records that `memberId` acknowledged `episode` (never lowers a later acknowledgement). */
+  ackEpisode(keys: FleetSlotKeys, memberId: string, episode: number, ttlMs: number): Promise<void>;
+  /** Renews `memberId`'s membership in `membersKey` for `leaseMs` (0: leaves). */
+  heartbeat(membersKey: string, memberId: string, leaseMs: number): Promise<void>;
   /** Publishes to every subscriber of `channel` in the fleet (this process included). */
   publish(channel: string, message: string): Promise<void>;
   /**
