@@ -340,7 +340,10 @@ describe('mutual TLS (client certificate)', () => {
         const codes: unknown[] = [];
         for (let e: unknown = error, i = 0; e && i < 6; e = (e as { cause?: unknown }).cause, i++)
           codes.push((e as { code?: unknown }).code);
-        expect(codes.some((c) => /^(ERR_SSL|ERR_OSSL|MCP_TLS)/.test(String(c))), String(codes)).toBe(true);
+        expect(
+          codes.some((c) => /^(ERR_SSL|ERR_OSSL|MCP_TLS)/.test(String(c))),
+          String(codes),
+        ).toBe(true);
         expect(states).not.toContain('reconnecting');
         await expect(rt.callTool('s', 'echo', { text: 'x' })).rejects.toMatchObject({ code: 'AUTH' });
         expect(rt.snapshot().servers.s!.state).not.toBe('ready');
