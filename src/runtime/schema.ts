@@ -5,7 +5,8 @@
  * the event loop with a catastrophic regex (issue 15, item 1). A pattern the runtime cannot check
  * safely (backreference, lookaround, too large, over the turn's budget) is not enforced and is
  * reported once as a process warning (`MCP_ACTORS_PATTERN_NOT_ENFORCED`); `format` checks stay on
- * ajv-formats (their regexes are linear; measured in `bench/redos-regexp.ts`).
+ * ajv-formats (their regexes are linear; measured in `bench/redos-regexp.ts`), on values up to
+ * {@link FORMAT_CHECK_MAX_CHARS} long (`MCP_ACTORS_FORMAT_NOT_ENFORCED` beyond).
  *
  * Used by every SDK Client (tool `outputSchema`, elicitation schemas) and by the tool registry
  * (arguments against `inputSchema` before sending). Compiled validators are cached per schema
@@ -31,10 +32,55 @@ const AJV_OPTIONS: Options = {
   code: { regExp: linearRegExp },
 };
 
+/**
+ * Longest string a `format` is checked on. ajv-formats' expressions are linear, but linear on a
+ * megabyte is 0.1-0.3 s of blocked event loop (`uri`, `regex`); at this length the worst is a few
+ * ms. A longer value is not checked against its format (the value passes; JSON Schema 2020-12 makes
+ * `format` an annotation unless asserted), and that is reported once per format.
+ */
+export const FORMAT_CHECK_MAX_CHARS = 32 * 1024;
+/** `process.emitWarning` code of the one report per format left unchecked on a long value. */
+export const FORMAT_WARNING_CODE = 'MCP_ACTORS_FORMAT_NOT_ENFORCED';
+const formatsReported = new Set<string>();
+
 function configured<T extends Ajv>(engine: T): T {
   // ajv-formats is CommonJS: its default export is the plugin function itself.
   (addFormatsModule as unknown as (a: Ajv) => void)(engine);
+  for (const [name, format] of Object.entries(engine.formats)) {
+    const check = stringFormatCheck(format);
+    if (!check) continue;
+    // An object definition keeps its other parts (`compare`, for formatMinimum and formatMaximum).
+    const rest = format && typeof format === 'object' && !(format instanceof RegExp) ? format : {};
+    engine.addFormat(name, {
+      ...rest,
+      type: 'string',
+      async: false,
+      validate: (value: string) => {
+        if (value.length <= FORMAT_CHECK_MAX_CHARS) return check(value);
+        if (!formatsReported.has(name)) {
+          formatsReported.add(name);
+          process.emitWarning(
+            `schema format "${name}" is not checked on values over ${FORMAT_CHECK_MAX_CHARS} characters`,
+            { code: FORMAT_WARNING_CODE },
+          );
+        }
+        return true;
+      },
+    });
+  }
   return engine;
+}
+
+/** The synchronous string check of an ajv format definition, if it is one. */
+function stringFormatCheck(format: unknown): ((value: string) => boolean) | undefined {
+  if (format instanceof RegExp) return (value) => format.test(value);
+  if (typeof format === 'function') return format as (value: string) => boolean;
+  if (format && typeof format === 'object') {
+    const def = format as { type?: unknown; async?: unknown; validate?: unknown };
+    if (def.async === true || (def.type !== undefined && def.type !== 'string')) return undefined;
+    return stringFormatCheck(def.validate);
+  }
+  return undefined;
 }
 
 /** Draft-07 and draft-06 schemas (`$schema` says so). */

@@ -37,7 +37,8 @@ function timedValidate(schema: object, value: unknown): { ms: number; valid: boo
 
 const warnings: string[] = [];
 const onWarning = (w: Error & { code?: string }) => {
-  if (w.code === 'MCP_ACTORS_PATTERN_NOT_ENFORCED') warnings.push(w.message);
+  if (w.code === 'MCP_ACTORS_PATTERN_NOT_ENFORCED' || w.code === 'MCP_ACTORS_FORMAT_NOT_ENFORCED')
+    warnings.push(w.message);
 };
 beforeAll(() => {
   process.on('warning', onWarning);
@@ -170,4 +171,23 @@ describe('ReDoS: schema patterns (issue 15 #1)', () => {
       expect(ms).toBeLessThan(BLOCK_LIMIT_MS);
     }
   });
+
+  it.each(['uri', 'regex', 'email', 'uri-reference'])(
+    'format %s on a 4 MB value stays under 50 ms: not checked beyond 32 KiB, reported once',
+    async (format) => {
+      await nextTurn();
+      const before = warnings.length;
+      // Each a worst case of its own: a long URI path, a long regex source, a long address.
+      const huge = `http://a/${'a%aa/'.repeat(800_000)}`;
+      for (let i = 0; i < 2; i++) {
+        const { ms, valid } = timedValidate({ type: 'string', format }, huge);
+        expect(ms).toBeLessThan(BLOCK_LIMIT_MS);
+        expect(valid).toBe(true);
+      }
+      await nextTurn();
+      expect(warnings.slice(before).filter((w) => w.includes(`"${format}"`))).toHaveLength(1);
+      // Up to the bound the format is still checked.
+      expect(timedValidate({ type: 'string', format: 'email' }, 'not an email').valid).toBe(false);
+    },
+  );
 });
