@@ -590,6 +590,7 @@ export class CallPath {
         return;
       }
       this.stats.breakerRejections++;
+      p.span.breakerRejected(d.allow ? 0 : d.retryAfterMs);
       this.release(p, Date.now());
       this.settle(
         p,
@@ -623,6 +624,7 @@ export class CallPath {
       }
       if (d.kind === 'go' && d.slot) fleet.breakers.settle(p.breakerKey, d.slot, 'ignored');
       this.stats.breakerRejections++;
+      p.span.breakerRejected(pass.allow ? p.timeoutMs : pass.retryAfterMs);
       this.release(p, Date.now());
       this.settle(
         p,

@@ -2,9 +2,11 @@
  * Helpers of the chaos suite: the counting demo server as a child process (SIGKILL and restart on
  * the same ports), a seeded PRNG, outcome bookkeeping, and the open-handle check.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMcpRuntimeError } from '../../src/index.js';
 
@@ -223,8 +225,18 @@ export async function waitForBaseline(
     await new Promise((r) => setTimeout(r, 25));
     leaked = leakedSince(baseline);
   }
-  // The polling timer itself has fired and gone.
+  // The polling timer itself has fired and gone. A leak names its sockets' ends, so a failure says
+  // whose they are (the runtime's, a proxy's, or a server connection of the test's own).
+  if (leaked.TCPSocketWrap) leaked[`sockets: ${openSockets().join(', ')}`] = 0;
   return leaked;
+}
+
+/** `local->remote` of each open TCP socket of this process. */
+function openSockets(): string[] {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles
+    .filter((h): h is import('node:net').Socket => h instanceof Socket && !h.destroyed)
+    .map((s) => `${s.localPort}->${s.remotePort ?? '?'}${s.connecting ? ' (connecting)' : ''}`);
 }
 
 /** Resolves after `ms` of real time (pacing the load and the fault schedule, never a timer test). */

@@ -309,7 +309,10 @@ describe('chaos: demo server pools over WebSocket and Streamable HTTP', () => {
       }
     });
     check('no leaked handles after close()', () => {
-      expect(leaked).toEqual({});
+      expect(
+        leaked,
+        `ports: ws proxy ${wsProxy.wsUrl}, http proxy ${httpProxy.httpUrl}, server ${server.wsUrl} ${server.httpUrl}`,
+      ).toEqual({});
     });
     check('every fault kind was injected', () => {
       expect(new Set(injected)).toEqual(new Set(faults.map((f) => f.name)));
