@@ -177,9 +177,13 @@ describe('connection machine (model-based, virtual clock)', () => {
         (s) => !visited.has(s) && s !== 'connection.negotiating.choosing',
       ),
     ).toEqual([]);
-    // autoConnect is off in this model; its eventless idle → connecting is covered below.
+    // autoConnect is off in this model, and its backoff never draws a 0 ms delay: the eventless
+    // idle → connecting and backingOff → connecting are covered below.
     const missing = [...definedTransitions(connectionMachine)].filter(
-      (t) => !taken.has(t) && !t.startsWith('connection.idle --always'),
+      (t) =>
+        !taken.has(t) &&
+        !t.startsWith('connection.idle --always') &&
+        !t.startsWith('connection.reconnecting.backingOff --always [noRetryDelay]'),
     );
     expect(missing).toEqual([]);
   });
@@ -191,6 +195,31 @@ describe('connection machine (model-based, virtual clock)', () => {
     auto.start();
     expect(auto.getSnapshot().value).toBe('connecting');
     auto.stop();
+    actor.stop();
+  });
+
+  it('a retry delay of 0 reconnects at once, without a timer turn; attempts still count', async () => {
+    const driver = new PromiseActorDriver();
+    const taken = new Set<string>();
+    const machine = connectionMachine.provide({ actors: { openTransport: driver.actor('openTransport') } });
+    const backoff = { ...input.backoff, initialDelayMs: 0, jitter: false, maxAttempts: 3 };
+    const actor = createActor(machine, { input: { ...input, backoff }, inspect: recordTransitions(taken) });
+    actor.start();
+    actor.send({ type: 'CONNECT' });
+    for (const attempt of [1, 2]) {
+      driver.settle('xstate.error.actor.openTransport', { error: lost });
+      // Only promise callbacks run here: no timer is advanced.
+      await Promise.resolve();
+      await Promise.resolve();
+      expect(actor.getSnapshot().value).toBe('connecting');
+      expect(actor.getSnapshot().context.attempt).toBe(attempt);
+    }
+    expect(
+      taken.has('connection.reconnecting.backingOff --always [noRetryDelay]--> connection.connecting'),
+    ).toBe(true);
+    driver.settle('xstate.error.actor.openTransport', { error: lost });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(actor.getSnapshot().value).toBe('failed');
     actor.stop();
   });
 
