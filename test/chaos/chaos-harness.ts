@@ -204,11 +204,22 @@ export function activeResources(): Map<string, number> {
   return m;
 }
 
-/** Kinds with more live instances now than in `baseline` (empty when back to baseline). */
-export function leakedSince(baseline: Map<string, number>): Record<string, number> {
+/**
+ * Kinds with more live instances now than in `baseline` (empty when back to baseline). TCP sockets
+ * to `ignoreRemotePorts` are not counted: the test's own infrastructure (a fault proxy's keep-alive
+ * connections to the server it fronts), not the runtime's.
+ */
+export function leakedSince(
+  baseline: Map<string, number>,
+  ignoreRemotePorts: number[] = [],
+): Record<string, number> {
   const out: Record<string, number> = {};
+  const ignored =
+    ignoreRemotePorts.length === 0
+      ? 0
+      : openSockets().filter((s) => ignoreRemotePorts.includes(s.remotePort ?? -1)).length;
   for (const [k, n] of activeResources()) {
-    const extra = n - (baseline.get(k) ?? 0);
+    const extra = n - (baseline.get(k) ?? 0) - (k === 'TCPSocketWrap' ? ignored : 0);
     if (extra > 0) out[k] = extra;
   }
   return out;
@@ -217,26 +228,29 @@ export function leakedSince(baseline: Map<string, number>): Record<string, numbe
 /** Waits (bounded) for the active handles to come back to `baseline`; returns what is left over. */
 export async function waitForBaseline(
   baseline: Map<string, number>,
-  maxMs = 3_000,
+  options: { maxMs?: number; ignoreRemotePorts?: number[] } = {},
 ): Promise<Record<string, number>> {
-  const until = Date.now() + maxMs;
-  let leaked = leakedSince(baseline);
+  const until = Date.now() + (options.maxMs ?? 3_000);
+  let leaked = leakedSince(baseline, options.ignoreRemotePorts);
   while (Object.keys(leaked).length > 0 && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 25));
-    leaked = leakedSince(baseline);
+    leaked = leakedSince(baseline, options.ignoreRemotePorts);
   }
   // The polling timer itself has fired and gone. A leak names its sockets' ends, so a failure says
   // whose they are (the runtime's, a proxy's, or a server connection of the test's own).
-  if (leaked.TCPSocketWrap) leaked[`sockets: ${openSockets().join(', ')}`] = 0;
+  if (leaked.TCPSocketWrap) {
+    const ends = openSockets().map(
+      (s) => `${s.localPort}->${s.remotePort ?? '?'}${s.connecting ? ' (connecting)' : ''}`,
+    );
+    leaked[`sockets: ${ends.join(', ')}`] = 0;
+  }
   return leaked;
 }
 
-/** `local->remote` of each open TCP socket of this process. */
-function openSockets(): string[] {
+/** The open TCP sockets of this process. */
+function openSockets(): Socket[] {
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-  return handles
-    .filter((h): h is import('node:net').Socket => h instanceof Socket && !h.destroyed)
-    .map((s) => `${s.localPort}->${s.remotePort ?? '?'}${s.connecting ? ' (connecting)' : ''}`);
+  return handles.filter((h): h is Socket => h instanceof Socket && !h.destroyed);
 }
 
 /** Resolves after `ms` of real time (pacing the load and the fault schedule, never a timer test). */
