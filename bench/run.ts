@@ -52,6 +52,7 @@ const SCENARIOS = [
   'heap',
   'start',
   'cache',
+  'telemetry',
 ];
 for (const name of only ?? []) {
   if (!SCENARIOS.includes(name) && !OPTIONAL.includes(name)) {
