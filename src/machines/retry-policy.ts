@@ -18,6 +18,8 @@ export interface RetryPolicy {
   /** Retries allowed per call over the window (0.2 = at most one retry per five calls). */
   budgetRatio: number;
   budgetWindowMs: number;
+  /** Retries always allowed over the window, whatever the ratio (a quiet server's few calls). */
+  budgetMinRetries: number;
 }
 
 /** What kind of request a call is, for the safety rule. */
@@ -120,9 +122,15 @@ export interface RetryBudgetState {
 
 const BUCKETS = 10;
 
+/** Retries a budget allows for `calls` first attempts in its window. */
+export function retriesAllowed(calls: number, ratio: number, minRetries: number): number {
+  return Math.max(1, minRetries, Math.floor(calls * ratio));
+}
+
 /**
- * A sliding-window retry budget: retries may not exceed `ratio` × calls over `windowMs` (plus a
- * floor of one retry, so a quiet server can still retry once). Fixed buckets: O(1) per call.
+ * A sliding-window retry budget: retries may not exceed `ratio` × calls over `windowMs`, or
+ * `minRetries` when that is more (a quiet server's few calls, caught by one restart, all retry;
+ * at volume the ratio bounds a retry storm). Fixed buckets: O(1) per call.
  */
 export class RetryBudget {
   private readonly bucketMs: number;
@@ -134,6 +142,7 @@ export class RetryBudget {
   constructor(
     private readonly ratio: number,
     windowMs: number,
+    private readonly minRetries = 1,
   ) {
     this.bucketMs = Math.max(1, Math.ceil(windowMs / BUCKETS));
   }
@@ -153,7 +162,7 @@ export class RetryBudget {
       calls += this.calls[i]!;
       retries += this.retries[i]!;
     }
-    if (retries + 1 > Math.max(1, Math.floor(calls * this.ratio))) return false;
+    if (retries + 1 > retriesAllowed(calls, this.ratio, this.minRetries)) return false;
     this.retries[this.head]!++;
     return true;
   }

@@ -255,7 +255,11 @@ export class CallPath {
     this.queue.subscribe(() => {
       if (this.queue.getSnapshot().context.store.hasOutput) this.flush();
     });
-    this.budget = new RetryBudget(deps.retry.budgetRatio, deps.retry.budgetWindowMs);
+    this.budget = new RetryBudget(
+      deps.retry.budgetRatio,
+      deps.retry.budgetWindowMs,
+      deps.retry.budgetMinRetries,
+    );
     if (deps.restore?.retryBudget) this.budget.restore(deps.restore.retryBudget);
     // A restored open breaker must refuse calls (and probe after its deadline) from the start.
     for (const key of Object.keys(deps.restore?.breakers ?? {})) this.breaker(key);

@@ -95,6 +95,7 @@ const retrySchema = z
     maxBackoffMs: positiveMs,
     budgetRatio: z.number().min(0).max(1),
     budgetWindowMs: z.number().int().positive(),
+    budgetMinRetries: z.number().int().nonnegative(),
   })
   .strict();
 
@@ -346,6 +347,9 @@ export const DEFAULTS = {
     maxBackoffMs: 30_000,
     budgetRatio: 0.2,
     budgetWindowMs: 10_000,
+    // Without a floor a quiet server (a few calls in the window) got one retry: a restart that
+    // caught two safe calls lost one of them.
+    budgetMinRetries: 10,
   },
   breaker: { failureThreshold: 5, resetTimeoutMs: 60_000, halfOpenProbes: 1 },
   queue: { concurrency: 64, maxQueued: 1_000 },

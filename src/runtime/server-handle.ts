@@ -384,6 +384,7 @@ export class ServerHandle {
     const retryBudget = fleet.retryBudget(c.name, {
       ratio: c.retry.budgetRatio,
       windowMs: c.retry.budgetWindowMs,
+      minRetries: c.retry.budgetMinRetries,
     });
     path.attachFleet({ breakers, retryBudget });
   }

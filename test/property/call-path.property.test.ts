@@ -39,6 +39,7 @@ function deps(overrides: Partial<CallPathDeps> = {}): CallPathDeps {
       maxBackoffMs: 100,
       budgetRatio: 1,
       budgetWindowMs: 10_000,
+      budgetMinRetries: 1,
     },
     breaker: { failureThreshold: 3, resetTimeoutMs: 1_000, halfOpenProbes: 2 },
     perToolBreakers: false,
@@ -321,6 +322,7 @@ describe('call path properties', () => {
           maxBackoffMs: 10,
           budgetRatio: 0.5,
           budgetWindowMs: 60_000,
+          budgetMinRetries: 1,
         },
       }),
     );
@@ -355,6 +357,7 @@ describe('call path properties', () => {
       maxBackoffMs: 5_000,
       budgetRatio: 1,
       budgetWindowMs: 10_000,
+      budgetMinRetries: 1,
     };
     const path = new CallPath(deps({ queue: { concurrency: 1, maxQueued: 10 }, retry, seed: 7 }));
     const retrying = path

@@ -65,6 +65,7 @@ describe('parseRetryAfterMs', () => {
       maxBackoffMs: 1_000,
       budgetRatio: 1,
       budgetWindowMs: 10_000,
+      budgetMinRetries: 1,
     };
     fc.assert(
       fc.property(

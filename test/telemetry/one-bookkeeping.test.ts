@@ -74,6 +74,7 @@ describe('the inspector and the metrics read one measurement', () => {
         maxBackoffMs: 100,
         budgetRatio: 1,
         budgetWindowMs: 10_000,
+        budgetMinRetries: 1,
       },
       breaker: { failureThreshold: 1_000, resetTimeoutMs: 1_000, halfOpenProbes: 1 },
       perToolBreakers: false,

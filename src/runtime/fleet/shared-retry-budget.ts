@@ -11,7 +11,7 @@
  * within that lag. When the store is degraded or the view is stale (3 × `flushMs`), the local
  * budget decides, exactly as without a fleet.
  */
-import { RetryBudget, type RetryBudgetState } from '../../machines/retry-policy.js';
+import { RetryBudget, type RetryBudgetState, retriesAllowed } from '../../machines/retry-policy.js';
 import type { FleetContext } from './fleet-context.js';
 
 const BUCKETS = 10;
@@ -28,6 +28,8 @@ export interface RetryBudgetLike {
 export interface SharedRetryBudgetOptions {
   ratio: number;
   windowMs: number;
+  /** Retries always allowed over the window, fleet-wide (default 1). */
+  minRetries?: number;
   /** How often a busy process exchanges counts with the fleet (default 100 ms). */
   flushMs?: number;
 }
@@ -60,7 +62,7 @@ export class SharedRetryBudget implements RetryBudgetLike {
     private readonly server: string,
     private readonly options: SharedRetryBudgetOptions,
   ) {
-    this.local = new RetryBudget(options.ratio, options.windowMs);
+    this.local = new RetryBudget(options.ratio, options.windowMs, options.minRetries);
     this.bucketMs = Math.max(1, Math.ceil(options.windowMs / BUCKETS));
     this.flushMs = options.flushMs ?? 100;
   }
@@ -83,7 +85,7 @@ export class SharedRetryBudget implements RetryBudgetLike {
     if (!this.fleetViewUsable(nowMs)) return this.local.tryTakeRetry(nowMs);
     const calls = this.view.calls + this.sendingCalls + this.unflushedCalls;
     const retries = this.view.retries + this.sendingRetries + this.unflushedRetries;
-    if (retries + 1 > Math.max(1, Math.floor(calls * this.options.ratio))) return false;
+    if (retries + 1 > retriesAllowed(calls, this.options.ratio, this.options.minRetries ?? 1)) return false;
     this.unflushedRetries++;
     return true;
   }
