@@ -155,6 +155,11 @@ export type ConnectionEvent =
   /** Calls are waiting for this connection: a grown backoff is cut to the first step (see above). */
   | { type: 'CALLS_WAITING' };
 
+/** Every reconnect attempt the backoff policy allows was made. */
+function attemptsExhausted(context: ConnectionContext): boolean {
+  return context.attempt >= context.backoff.maxAttempts;
+}
+
 /** Error codes after which retrying cannot help (a new config or token is needed). */
 const FATAL_CODES: ReadonlySet<string> = new Set(['AUTH', 'CONFIG']);
 
@@ -343,7 +348,7 @@ export const connectionMachine = setup({
   },
   guards: {
     shouldAutoConnect: ({ context }) => context.autoConnect,
-    attemptsExhausted: ({ context }) => context.attempt >= context.backoff.maxAttempts,
+    attemptsExhausted: ({ context }) => attemptsExhausted(context),
     isFatalError: ({ event }) => {
       if (event.type === 'TRANSPORT_CLOSED' && event.fatal) return true;
       const error = summarise('error' in event ? event.error : undefined);
@@ -362,8 +367,7 @@ export const connectionMachine = setup({
       context.heartbeat.intervalMs > 0 && (context.session?.liveness ?? 'none') !== 'none',
     peerDead: ({ context }) => context.missedPongs + 1 >= context.heartbeat.maxMissed,
     /** A retry due now; not when attempts are exhausted (the parent's `failed` must win). */
-    noRetryDelay: ({ context }) =>
-      context.retryDelayMs === 0 && context.attempt < context.backoff.maxAttempts,
+    noRetryDelay: ({ context }) => context.retryDelayMs === 0 && !attemptsExhausted(context),
     /** The pending retry is further out than any first-step retry would be. */
     backoffGrown: ({ context }) =>
       context.retryAt !== null && context.retryAt - Date.now() > backoffCeilingMs(context.backoff, 1),
