@@ -157,6 +157,11 @@ export function toRuntimeError(error: unknown, ctx: ErrorContext): McpRuntimeErr
     const cause = describeErrno(error) ?? (error as Error).message;
     return new ConnectionLostError(`${at}: ${cause}`, options);
   }
+  // The SDK's Client rejects a request made after its transport closed with a bare Error: the
+  // request never left, so it is a lost connection (safe to send again), not a protocol fault.
+  if (error instanceof Error && error.message === 'Not connected') {
+    return new ConnectionLostError(`${at}: not connected`, options);
+  }
   if (error instanceof Error && /SSE error: Non-200 status code \((401|403)\)/.test(error.message)) {
     return new AuthError(`${at}: ${error.message}`, options);
   }

@@ -22,6 +22,7 @@ import {
   CancelledError,
   ClosedError,
   type McpRuntimeError,
+  ProtocolError,
   QueueFullError,
   TimeoutError,
   ValidationError,
@@ -59,8 +60,17 @@ import {
   retryDelayMs,
   type ToolHints,
 } from '../machines/retry-policy.js';
+import { DEFAULT_MAX_INPUT_ROUNDS } from './config.js';
 import type { SharedBreakers } from './fleet/shared-breaker.js';
 import type { RetryBudgetLike } from './fleet/shared-retry-budget.js';
+import {
+  answerInputRound,
+  asksNothing,
+  type InputLeg,
+  type InputRequiredValue,
+  isInputRequired,
+  STATE_ONLY_LEG_DELAY_MS,
+} from './input-rounds.js';
 import { type CallSpan, NOOP_CALL_SPAN } from './telemetry/call-span.js';
 import type { CallTelemetry } from './telemetry/call-telemetry.js';
 import type { TelemetryServer } from './telemetry/server-info.js';
@@ -96,6 +106,12 @@ export interface CallSpec<T> {
   options: CallOptions;
   run: (client: Client, opts: RequestOptions, arg: unknown) => Promise<T>;
   arg?: unknown;
+  /**
+   * The request can take 2026 input rounds (MRTR) driven by the path: given, the request is sent
+   * with `allowInputRequired`, and each `input_required` answer is answered with the Client's
+   * handlers, then the next leg is sent as an attempt of its own with `withInput(arg, leg)`.
+   */
+  withInput?: ((arg: unknown, leg: InputLeg) => unknown) | undefined;
   check?: ((value: T, spec: CallSpec<T>, server: string) => T) | undefined;
   mapError?: ((error: unknown, spec: CallSpec<T>, server: string) => unknown) | undefined;
 }
@@ -122,7 +138,9 @@ export interface CallPathDeps {
    * Sends one attempt on `conn` in place of `spec.run(conn.client, opts, spec.arg)` (the session
    * wraps requests that can meet an expired HTTP session).
    */
-  send?: <T>(conn: ServerConnection, spec: CallSpec<T>, opts: RequestOptions) => Promise<T>;
+  send?: <T>(conn: ServerConnection, spec: CallSpec<T>, opts: RequestOptions, arg: unknown) => Promise<T>;
+  /** `input_required` rounds one call may take before it fails with PROTOCOL (default 8). */
+  maxInputRounds?: number;
   /**
    * A call was refused by a breaker the connection opened: calls want the server, so a reconnect
    * backoff grown meanwhile must not delay the probe (the pool sends CALLS_WAITING).
@@ -206,6 +224,10 @@ interface Pending {
   span: CallSpan;
   /** When the call entered the queue (0 when it was admitted at once). */
   enqueuedAtMs: number;
+  /** What `run` is handed: `spec.arg`, or the params of the current input round's leg. */
+  arg: unknown;
+  /** `input_required` answers so far (2026 MRTR). */
+  inputRounds: number;
 }
 
 type BreakerActor = Actor<typeof breakerMachine>;
@@ -234,6 +256,8 @@ export class CallPath {
   /** Calls submitted and not settled yet (for drain). */
   private live = 0;
   private readonly retryTimers = new Map<ReturnType<typeof setTimeout>, Pending>();
+  /** Calls whose input round is being answered by the handlers (no slot, no connection held). */
+  private readonly answering = new Map<Pending, AbortController>();
   private budget: RetryBudgetLike;
   private fleet: CallPathFleet | undefined;
   /** Calls in flight, kept only in a fleet (its breaker reserves slots around them; see declareInFlight). */
@@ -296,6 +320,8 @@ export class CallPath {
         onAbort: undefined,
         span: telemetry ? telemetry.calls.startOperation(telemetry.server, spec.operation) : NOOP_CALL_SPAN,
         enqueuedAtMs: 0,
+        arg: spec.arg,
+        inputRounds: 0,
       };
       if (signal) {
         p.onAbort = () => this.abortQueued(p);
@@ -476,6 +502,11 @@ export class CallPath {
       );
     }
     this.retryTimers.clear();
+    for (const [p, round] of this.answering) {
+      round.abort();
+      this.settle(p, this.closedError(p, undefined));
+    }
+    this.answering.clear();
     this.queue.send({ type: 'CLOSE' });
     this.flush();
     this.queue.stop();
@@ -683,6 +714,8 @@ export class CallPath {
       }
       if (options.maxTotalTimeoutMs !== undefined) opts.maxTotalTimeout = options.maxTotalTimeoutMs;
       const spec = p.spec;
+      if (spec.withInput !== undefined) opts.allowInputRequired = true;
+      const arg = p.arg;
       const send = this.deps.send;
       const telemetry = this.deps.telemetry;
       // With telemetry the attempt runs as the call's, down to the transport (_meta, request id).
@@ -690,13 +723,13 @@ export class CallPath {
         ? telemetry.calls.run(
             p.span,
             (conn2: ServerConnection, o: RequestOptions) =>
-              send ? send(conn2, spec, o) : spec.run(conn2.client, o, spec.arg),
+              send ? send(conn2, spec, o, arg) : spec.run(conn2.client, o, arg),
             conn,
             opts,
           )
         : send
-          ? send(conn, spec, opts)
-          : spec.run(conn.client, opts, spec.arg);
+          ? send(conn, spec, opts, arg)
+          : spec.run(conn.client, opts, arg);
     } catch (e) {
       this.finish(p, breaker, conn, this.mapError(p, e), undefined);
       return;
@@ -704,6 +737,8 @@ export class CallPath {
     // One `then` per attempt: the result's check runs here, not in a promise layer of its own.
     sent.then(
       (value) => {
+        if (p.spec.withInput !== undefined && isInputRequired(value))
+          return this.inputRequired(p, breaker, conn, value);
         const check = p.spec.check;
         if (check === undefined) return this.finish(p, breaker, conn, undefined, value);
         let checked: unknown;
@@ -726,6 +761,79 @@ export class CallPath {
     error: McpRuntimeError | undefined,
     value: unknown,
   ): void {
+    const nowMs = this.endAttempt(p, breaker, conn, error);
+    if (error === undefined) {
+      this.settle(p, undefined, value);
+    } else if (this.shouldRetry(p, error, nowMs)) {
+      this.scheduleRetry(p, error, nowMs);
+    } else {
+      this.settle(p, error);
+    }
+  }
+
+  /**
+   * The server answered a leg with `input_required` (2026 MRTR). The leg was a success: the
+   * connection and the queue slot go back, and the breaker hears a success. The handlers answer
+   * (their time is the user's, not the server's: no deadline runs meanwhile, the call's signal and
+   * `close()` still end it), then the next leg is admitted like a new attempt with a full
+   * `timeoutMs`, on whichever connection is ready by then.
+   */
+  private inputRequired(
+    p: Pending,
+    breaker: BreakerActor,
+    conn: ServerConnection,
+    value: InputRequiredValue,
+  ): void {
+    this.endAttempt(p, breaker, conn, undefined);
+    p.inputRounds++;
+    const maxRounds = this.deps.maxInputRounds ?? DEFAULT_MAX_INPUT_ROUNDS;
+    if (p.inputRounds > maxRounds) {
+      this.settle(
+        p,
+        new ProtocolError(
+          `${p.spec.operation} on ${this.deps.server}: the server still asks for input after ${maxRounds} rounds (maxInputRounds)`,
+          { server: this.deps.server },
+        ),
+      );
+      return;
+    }
+    const round = new AbortController();
+    this.answering.set(p, round);
+    const nextLeg = (inputResponses: Record<string, unknown> | undefined): void => {
+      if (this.answering.get(p) !== round) return; // aborted or closed meanwhile: already settled
+      this.answering.delete(p);
+      const leg: InputLeg = {};
+      if (inputResponses !== undefined) leg.inputResponses = inputResponses;
+      if (value.requestState !== undefined) leg.requestState = value.requestState;
+      p.arg = (p.spec.withInput as NonNullable<CallSpec<unknown>['withInput']>)(p.spec.arg, leg);
+      const nowMs = Date.now();
+      p.deadlineAt = nowMs + p.timeoutMs;
+      this.admit(p, nowMs);
+    };
+    if (asksNothing(value)) {
+      // Only state to carry back: paced like the SDK's driver, so a server that keeps answering
+      // that way is not hammered before maxInputRounds ends it.
+      const timer = setTimeout(() => nextLeg(undefined), STATE_ONLY_LEG_DELAY_MS);
+      round.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+      return;
+    }
+    answerInputRound(conn.client, value, this.deps.server, p.spec.operation, round.signal).then(
+      nextLeg,
+      (e: unknown) => {
+        if (this.answering.get(p) !== round) return;
+        this.answering.delete(p);
+        this.settle(p, this.mapError(p, e));
+      },
+    );
+  }
+
+  /** Ends one attempt: connection, fleet slot, breaker, queue slot. Returns the time it used. */
+  private endAttempt(
+    p: Pending,
+    breaker: BreakerActor,
+    conn: ServerConnection | undefined,
+    error: McpRuntimeError | undefined,
+  ): number {
     p.inFlight = false;
     if (this.fleet) this.fleetInFlight.delete(p);
     if (conn) this.deps.release(conn);
@@ -749,13 +857,7 @@ export class CallPath {
       breaker.send(outcomeEvent(outcome, nowMs, p.probePhase, byConnection));
     }
     this.release(p, nowMs);
-    if (error === undefined) {
-      this.settle(p, undefined, value);
-    } else if (this.shouldRetry(p, error, nowMs)) {
-      this.scheduleRetry(p, error, nowMs);
-    } else {
-      this.settle(p, error);
-    }
+    return nowMs;
   }
 
   /**
@@ -823,6 +925,13 @@ export class CallPath {
         this.settle(p, this.cancelled(p.spec.operation, p.spec.options.signal?.reason));
         return;
       }
+    }
+    const round = this.answering.get(p);
+    if (round) {
+      this.answering.delete(p);
+      round.abort(p.spec.options.signal?.reason);
+      this.settle(p, this.cancelled(p.spec.operation, p.spec.options.signal?.reason));
+      return;
     }
     // ABORT is a no-op for an entry in flight: the SDK request sees the same signal.
     this.queue.send({ type: 'ABORT', id: p.id, nowMs: Date.now() });

@@ -150,8 +150,9 @@ export class RuntimeFeatures {
     return {
       capabilities: capabilitiesFor(this.host.config.handlers as ServerRequestHandlers | undefined),
       jsonSchemaValidator: sharedJsonSchemaValidator,
-      // 2026 servers ask for input in `input_required` rounds, answered by the same handlers; a
-      // server that keeps asking gets PROTOCOL after `maxInputRounds`.
+      // 2026 servers ask for input in `input_required` rounds, answered by the same handlers. The
+      // call path drives the rounds of tools/call, resources/read and prompts/get (input-rounds.ts);
+      // the SDK drives any other request's, and those over HTTP that mirror tool headers.
       inputRequired: { autoFulfill: true, maxRounds },
     };
   }
@@ -161,11 +162,17 @@ export class RuntimeFeatures {
    * session (HTTP 404), so only its requests go through the session's wrapper, which re-initialises
    * and replays; every other request goes straight to the Client (no wrapper, no closure).
    */
-  send<T>(server: string, conn: ServerConnection, spec: CallSpec<T>, opts: RequestOptions): Promise<T> {
+  send<T>(
+    server: string,
+    conn: ServerConnection,
+    spec: CallSpec<T>,
+    opts: RequestOptions,
+    arg: unknown,
+  ): Promise<T> {
     const session = conn.session?.sessionId === undefined ? undefined : this.sessions.get(server);
-    if (!session) return spec.run(conn.client, opts, spec.arg);
+    if (!session) return spec.run(conn.client, opts, arg);
     return session.run(spec.operation, spec.options, conn, conn.client, opts, (client, o) =>
-      spec.run(client, o, spec.arg),
+      spec.run(client, o, arg),
     );
   }
 

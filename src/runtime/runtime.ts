@@ -8,12 +8,14 @@ import type {
   CallToolResult,
   Client,
   CompleteResult,
+  GetPromptRequestParams,
   GetPromptResult,
   ListPromptsResult,
   ListResourcesResult,
   ListResourceTemplatesResult,
   ListToolsResult,
   LoggingLevel,
+  ReadResourceRequestParams,
   ReadResourceResult,
   RequestOptions,
   Tool,
@@ -38,6 +40,7 @@ import { CONTEXT_META_KEY, RuntimeFeatures } from './features.js';
 import type { Fleet, FleetConfig } from './fleet/fleet.js';
 import type { FleetStoreStateChange } from './fleet/store.js';
 import type { HealthSnapshot } from './health.js';
+import { type InputLeg, withInputLeg } from './input-rounds.js';
 import { InspectionHub } from './inspector/hub.js';
 import { type InspectorHandle, type InspectorOptions, startInspector } from './inspector/server.js';
 import {
@@ -214,7 +217,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
         this.emitError(server.name, error);
       },
       clientOptions: (server) => this.features.clientOptions(server),
-      send: (name, conn, spec, opts) => this.features.send(name, conn, spec, opts),
+      send: (name, conn, spec, opts, arg) => this.features.send(name, conn, spec, opts, arg),
       onOutcome: (name, latencyMs, error) => this.features.recordOutcome(name, latencyMs, error),
       onStderr: (text) => this.emit('stderr', { ...this.base(server.name), text }),
       configureClient: (name, client) => this.configureClient(name, client),
@@ -368,6 +371,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       // result's check in its own `then` (no promise layer of ours around the SDK's).
       // A modern server over HTTP may ask for headers mirrored from a changed schema: there the
       // SDK keeps its own lookup, which refreshes and retries on a header mismatch.
+      // There the SDK also drives the input rounds (its output check needs the tool it looked up):
+      // each leg is a POST of its own on a Client a server restart does not close.
       const mirrors = h.config.transport === 'streamable-http' && h.protocolStatus().era !== 'legacy';
       return h.callTool(tool, options, sendCallTool, {
         arg: {
@@ -376,6 +381,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
         } satisfies CallToolArg,
         check: this.checkToolResult,
         mapError: toolCallError,
+        withInput: mirrors ? undefined : callToolWithInput,
       });
     } catch (error) {
       return Promise.reject(error);
@@ -467,9 +473,10 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     const h = this.handle(server);
     const meta = this.metaFor(h, options.context);
     const read = (): Promise<ReadResourceResult> =>
-      h.call(`resources/read ${uri}`, options, (client, opts) =>
-        client.readResource(meta ? { uri, _meta: meta } : { uri }, opts),
-      );
+      h.call(`resources/read ${uri}`, options, sendReadResource, {
+        arg: meta ? { uri, _meta: meta } : { uri },
+        withInput: withInputLeg,
+      });
     return options.cache === false
       ? read()
       : this.features.cache.get(server, resourceKey(uri), read, options.shared ? { shared: true } : {});
@@ -625,9 +632,10 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     args: Record<string, string> = {},
     options: CallOptions = {},
   ): Promise<GetPromptResult> {
-    return this.handle(server).call(`prompts/get ${name}`, options, (client, opts) =>
-      client.getPrompt({ name, arguments: args }, opts),
-    );
+    return this.handle(server).call(`prompts/get ${name}`, options, sendGetPrompt, {
+      arg: { name, arguments: args },
+      withInput: withInputLeg,
+    });
   }
 
   /**
@@ -929,6 +937,22 @@ function sendCallTool(client: Client, opts: RequestOptions, arg: unknown): Promi
   const { params, definition } = arg as CallToolArg;
   if (definition) (opts as CallToolRequestOptions).toolDefinition = definition;
   return client.callTool(params, opts) as Promise<CallToolResult>;
+}
+
+/** The next input round's leg of `tools/call`: the answers go with the params (see input-rounds.ts). */
+function callToolWithInput(arg: unknown, leg: InputLeg): CallToolArg {
+  const { params, definition } = arg as CallToolArg;
+  return { params: withInputLeg(params, leg) as CallToolRequest['params'], definition };
+}
+
+/** Sends `resources/read` with `arg` as its params. */
+function sendReadResource(client: Client, opts: RequestOptions, arg: unknown): Promise<ReadResourceResult> {
+  return client.readResource(arg as ReadResourceRequestParams, opts);
+}
+
+/** Sends `prompts/get` with `arg` as its params. */
+function sendGetPrompt(client: Client, opts: RequestOptions, arg: unknown): Promise<GetPromptResult> {
+  return client.getPrompt(arg as GetPromptRequestParams, opts);
 }
 
 /** The SDK's own outputSchema failure as a ValidationError naming the field; others unchanged. */

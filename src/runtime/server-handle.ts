@@ -41,6 +41,9 @@ import { describeServer, type TelemetryServer } from './telemetry/server-info.js
 
 export type { CallOptions } from './call-path.js';
 
+/** What a call may hand the path besides `run` (see {@link CallSpec}). */
+export type CallExtra<T> = Pick<CallSpec<T>, 'arg' | 'check' | 'mapError' | 'withInput'>;
+
 /** Hooks through which a server handle reports to the runtime. */
 export interface ServerHandleHooks {
   onStateChange: (change: ConnectionStateChange & { memberId?: string }) => void;
@@ -68,7 +71,13 @@ export interface ServerHandleHooks {
   /** Spans, `_meta` propagation and session durations; absent (or the no-op) when nothing records. */
   telemetry?: CallTelemetry;
   /** Sends one attempt in place of the plain request (session re-initialisation on HTTP 404). */
-  send?: <T>(server: string, conn: ServerConnection, spec: CallSpec<T>, opts: RequestOptions) => Promise<T>;
+  send?: <T>(
+    server: string,
+    conn: ServerConnection,
+    spec: CallSpec<T>,
+    opts: RequestOptions,
+    arg: unknown,
+  ) => Promise<T>;
   /** Each attempt that reached a connection: latency and error (health metrics). */
   onOutcome?: (server: string, latencyMs: number, error: McpRuntimeError | undefined) => void;
 }
@@ -351,7 +360,8 @@ export class ServerHandle {
       toolHints: (tool) => this.hooks.toolHints?.(c.name, tool),
       onBreaker: (change) => this.hooks.onBreaker?.(change),
       onCallsWaiting: () => this.serverPool?.callsWaiting(),
-      ...(send ? { send: (conn, spec, opts) => send(c.name, conn, spec, opts) } : {}),
+      maxInputRounds: c.maxInputRounds,
+      ...(send ? { send: (conn, spec, opts, arg) => send(c.name, conn, spec, opts, arg) } : {}),
       ...(onOutcome ? { onOutcome: (latencyMs, error) => onOutcome(c.name, latencyMs, error) } : {}),
       // Failures leave redacted, and a server given up on for AUTH rejects with AUTH (auth.ts).
       surfaceError: (error) => surfaceError(this.config, error) as McpRuntimeError,
@@ -397,22 +407,18 @@ export class ServerHandle {
   call<T>(
     operation: string,
     options: CallOptions,
-    run: (client: Client, opts: RequestOptions) => Promise<T>,
+    run: CallSpec<T>['run'],
+    extra?: CallExtra<T>,
   ): Promise<T> {
     const { kind, tool } = requestKindOf(operation);
-    return this.submit(operation, kind, tool, options, run);
+    return this.submit(operation, kind, tool, options, run, extra);
   }
 
   /**
    * {@link call} for `tools/call` of `tool` (operation `tools/call TOOL`), without building the
    * label's parts again from the string on every call.
    */
-  callTool<T>(
-    tool: string,
-    options: CallOptions,
-    run: CallSpec<T>['run'],
-    extra?: Pick<CallSpec<T>, 'arg' | 'check' | 'mapError'>,
-  ): Promise<T> {
+  callTool<T>(tool: string, options: CallOptions, run: CallSpec<T>['run'], extra?: CallExtra<T>): Promise<T> {
     return this.submit(`tools/call ${tool}`, 'tool', tool, options, run, extra);
   }
 
@@ -422,7 +428,7 @@ export class ServerHandle {
     tool: string | undefined,
     options: CallOptions,
     run: CallSpec<T>['run'],
-    extra?: Pick<CallSpec<T>, 'arg' | 'check' | 'mapError'>,
+    extra?: CallExtra<T>,
   ): Promise<T> {
     if (this.closed) return Promise.reject(new ClosedError(`${this.name} is closed`, { server: this.name }));
     // One object shape for every call (absent parts are undefined, which the path treats as none).
@@ -435,6 +441,7 @@ export class ServerHandle {
       arg: extra?.arg,
       check: extra?.check,
       mapError: extra?.mapError,
+      withInput: extra?.withInput,
     });
   }
 

@@ -2,9 +2,9 @@
  * Requests the SERVER sends to the client — `sampling/createMessage`, `elicitation/create`,
  * `roots/list` — answered by the handlers given in config (`handlers: { sampling, elicitation,
  * roots }`). One handler API for both protocol eras: on a 2025 server they answer its requests; on
- * a 2026 server the SDK calls the same handlers for each `input_required` round (MRTR) and
- * retries the original request with the answers and the echoed `requestState`. A capability is declared only when its handler is present, so a server never asks
- * for what the application cannot answer.
+ * a 2026 server the same handlers answer each `input_required` round (MRTR; see input-rounds.ts).
+ * A capability is declared only when its handler is present, so a server never asks for what the
+ * application cannot answer.
  */
 import type {
   Client,
