@@ -38,6 +38,7 @@ export {
 export type { EventBase, RuntimeEvents } from './runtime/events.js';
 export { CONTEXT_META_KEY, LOG_LEVELS } from './runtime/features.js';
 export type { HealthSnapshot } from './runtime/health.js';
+export type { InputKind, InputRound } from './runtime/input-rounds.js';
 export { machineDefinition } from './runtime/inspector/chart-definition.js';
 export { toDot } from './runtime/inspector/chart-dot.js';
 export { toMermaid } from './runtime/inspector/chart-mermaid.js';

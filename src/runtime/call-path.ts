@@ -68,6 +68,8 @@ import {
   asksNothing,
   type InputLeg,
   type InputRequiredValue,
+  type InputRound,
+  inputKindsOf,
   isInputRequired,
   STATE_ONLY_LEG_DELAY_MS,
 } from './input-rounds.js';
@@ -87,6 +89,11 @@ export interface CallOptions {
   resetTimeoutOnProgress?: boolean;
   /** Hard cap on the total time when progress extends the timeout. */
   maxTotalTimeoutMs?: number;
+  /**
+   * A 2026 server asked this call for input (one `input_required` round), before the handlers
+   * answer it: which handlers it asks and how many requests (never what they say).
+   */
+  onInputRound?: (round: InputRound) => void;
   /** `true` allows retrying a tool the runtime cannot prove idempotent; `false` forbids any retry. */
   retry?: boolean;
   /** Queue priority (default `normal`). */
@@ -797,6 +804,8 @@ export class CallPath {
       );
       return;
     }
+    const onInputRound = p.spec.options.onInputRound;
+    if (onInputRound) onInputRound({ round: p.inputRounds, ...inputKindsOf(value.inputRequests) });
     const round = new AbortController();
     this.answering.set(p, round);
     const nextLeg = (inputResponses: Record<string, unknown> | undefined): void => {

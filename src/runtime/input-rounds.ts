@@ -22,14 +22,42 @@ export interface InputRequiredValue {
   requestState?: string;
 }
 
+/** One input round as a call reports it: its number (from 1), what it asks, how many requests. */
+export interface InputRound {
+  round: number;
+  kinds: InputKind[];
+  count: number;
+}
+
 /** What the next leg adds to the original params. */
 export interface InputLeg {
   inputResponses?: Record<string, unknown>;
   requestState?: string;
 }
 
-/** The embedded requests a 2026 revision defines (anything else is the server's error). */
-const INPUT_METHODS = new Set(['elicitation/create', 'sampling/createMessage', 'roots/list']);
+/** What an input request asks for, by the handler that answers it. */
+export type InputKind = 'elicitation' | 'sampling' | 'roots';
+
+/** The embedded request methods of an input round, by kind (anything else is not recorded). */
+const INPUT_KIND: Readonly<Record<string, InputKind>> = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+};
+
+/** The distinct kinds an `inputRequests` map asks for (in a fixed order) and how many requests it has. */
+export function inputKindsOf(inputRequests: unknown): { kinds: InputKind[]; count: number } {
+  if (inputRequests === null || typeof inputRequests !== 'object') return { kinds: [], count: 0 };
+  const asked = new Set<InputKind>();
+  let count = 0;
+  for (const entry of Object.values(inputRequests)) {
+    count++;
+    const method = (entry as { method?: unknown } | null)?.method;
+    const kind = typeof method === 'string' ? INPUT_KIND[method] : undefined;
+    if (kind) asked.add(kind);
+  }
+  return { kinds: (['elicitation', 'sampling', 'roots'] as const).filter((k) => asked.has(k)), count };
+}
 
 /** How long a leg that carries only `requestState` waits before it is sent (the SDK's pacing). */
 export const STATE_ONLY_LEG_DELAY_MS = 250;
@@ -103,7 +131,7 @@ function answerOne(
   signal: AbortSignal,
 ): Promise<unknown> {
   const method = (entry as { method?: unknown } | null)?.method;
-  if (typeof method !== 'string' || !INPUT_METHODS.has(method)) {
+  if (typeof method !== 'string' || INPUT_KIND[method] === undefined) {
     throw new ProtocolError(
       `${at}: input request '${key}' is not an embedded elicitation/create, sampling/createMessage or roots/list request`,
       { server },

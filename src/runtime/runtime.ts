@@ -566,18 +566,20 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   ): AsyncGenerator<StreamEvent<StreamResult<S>>, void, undefined> {
     this.handle(server);
     return progressStream<StreamResult<S>>(
-      (signal, onProgress, onTaskStatus) =>
+      (signal, onProgress, onTaskStatus, onInputRound) =>
         ('tool' in target
           ? this.callTool(server, target.tool, target.args ?? {}, {
               ...options,
               signal,
               onProgress,
               onTaskStatus,
+              onInputRound,
             })
           : this.readResource(server, target.resource, {
               ...options,
               signal,
               onProgress,
+              onInputRound,
               cache: false,
             })) as Promise<StreamResult<S>>,
       options.signal,

@@ -10,6 +10,7 @@
  */
 import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/client';
 import { CancelledError } from '../errors/index.js';
+import type { InputRound } from './input-rounds.js';
 import type { TaskStatusUpdate } from './tasks.js';
 
 /** One item of `rt.stream(...)`. */
@@ -17,6 +18,8 @@ export type StreamEvent<T> =
   | { type: 'progress'; progress: number; total?: number | undefined; message?: string | undefined }
   /** A task-augmented call's status changed (`callTool` with `task`). */
   | ({ type: 'status' } & TaskStatusUpdate)
+  /** A 2026 server asked for input (one `input_required` round); the handlers answer it. */
+  | ({ type: 'input' } & InputRound)
   | { type: 'result'; value: T };
 
 /** What `rt.stream` runs: a tool call or a resource read. */
@@ -78,6 +81,7 @@ export async function* progressStream<T>(
     signal: AbortSignal,
     onProgress: (p: { progress: number; total?: number; message?: string }) => void,
     onTaskStatus: (update: TaskStatusUpdate) => void,
+    onInputRound: (round: InputRound) => void,
   ) => Promise<T>,
   outer?: AbortSignal,
 ): AsyncGenerator<StreamEvent<T>, void, undefined> {
@@ -99,6 +103,10 @@ export async function* progressStream<T>(
     (update) => {
       // Statuses coalesce like progress: an unread one is superseded by the newer.
       if (!settled) queue.push({ type: 'status', ...update }, (last) => last.type === 'status');
+    },
+    (round) => {
+      // Rounds are few and each one matters: never coalesced.
+      if (!settled) queue.push({ type: 'input', ...round });
     },
   ).then(
     (value) => {

@@ -105,4 +105,17 @@ describe('input rounds across a reconnect (2026-07-28)', () => {
     expect(error).toMatchObject({ code: 'CLOSED', server: 's' });
     expect(handlerSignal?.aborted).toBe(true);
   });
+
+  it('stream() yields each round as an input event (what it asks, not what it says), then the result', async () => {
+    await using rt = runtime(() => ({ action: 'accept', content: { answer: 'x' } }));
+    const events: unknown[] = [];
+    for await (const e of rt.stream('s', { tool: 'ask', args: { questions: 2 } })) {
+      events.push(e.type === 'result' ? { type: 'result', text: textOf(e.value) } : e);
+    }
+    expect(events).toEqual([
+      { type: 'input', round: 1, kinds: ['elicitation'], count: 1 },
+      { type: 'input', round: 2, kinds: ['elicitation'], count: 1 },
+      { type: 'result', text: 'answers: x, x' },
+    ]);
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Attributes, Context, Histogram, Span, Tracer } from '@opentelemetry/api';
+import type { InputKind } from '../input-rounds.js';
 import { ATTR, EVENT, EXECUTE_TOOL, OTHER_ERROR, RUNTIME_ATTR, TOOL_ERROR } from './names.js';
 import type { OtelApi } from './otel-api.js';
 import type { TelemetryServer } from './server-info.js';
@@ -18,7 +19,7 @@ export interface TelemetryError {
 }
 
 /** What a server may ask for in an input round (MRTR). */
-export type InputKind = 'elicitation' | 'sampling' | 'roots';
+export type { InputKind };
 
 /**
  * The requests of calls on one connection awaiting their response, by JSON-RPC id: how a response

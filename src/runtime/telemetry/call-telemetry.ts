@@ -6,11 +6,11 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Histogram, Meter, Tracer } from '@opentelemetry/api';
+import { inputKindsOf } from '../input-rounds.js';
 import {
   type CallRequests,
   type CallSpan,
   errorTypeOf,
-  type InputKind,
   knownVersion,
   NOOP_CALL_SPAN,
   RecordingCallSpan,
@@ -305,25 +305,4 @@ class ActiveTelemetry implements CallTelemetry {
     this.unregister?.();
     this.unregister = undefined;
   }
-}
-
-/** The embedded request methods of an input round, by kind (anything else is not recorded). */
-const INPUT_KIND: Readonly<Record<string, InputKind>> = {
-  'elicitation/create': 'elicitation',
-  'sampling/createMessage': 'sampling',
-  'roots/list': 'roots',
-};
-
-/** The distinct kinds an `inputRequests` map asks for (in a fixed order) and how many requests it has. */
-function inputKindsOf(inputRequests: unknown): { kinds: InputKind[]; count: number } {
-  if (inputRequests === null || typeof inputRequests !== 'object') return { kinds: [], count: 0 };
-  const asked = new Set<InputKind>();
-  let count = 0;
-  for (const entry of Object.values(inputRequests)) {
-    count++;
-    const method = (entry as { method?: unknown } | null)?.method;
-    const kind = typeof method === 'string' ? INPUT_KIND[method] : undefined;
-    if (kind) asked.add(kind);
-  }
-  return { kinds: (['elicitation', 'sampling', 'roots'] as const).filter((k) => asked.has(k)), count };
 }
