@@ -10,6 +10,10 @@
  *   the pending `inputRequests`, which `tasks/update` answers; `tasks/cancel` is an empty ack.
  *   Shapes are checked with the extension's own schemas (`@modelcontextprotocol/ext-tasks/core/v2`).
  *
+ * Over Streamable HTTP the SDK's transport names the method in `Mcp-Method` and the task in
+ * `Mcp-Name` (from `params.taskId`, SEP-2663's binding), so intermediaries can route a task's
+ * requests to the instance holding it (tested in test/integration/tasks-2026.test.ts).
+ *
  * Every request goes through the server's call path (queue, breaker, retries): `tasks/get`,
  * `tasks/result`, `tasks/update` (keys are answered once) and `tasks/cancel` are safe to repeat
  * (request-kind.ts).
@@ -108,7 +112,7 @@ export const modernTasks: TaskWire = {
       client.request(
         { method: 'tasks/get', params: declaring({ taskId }, caps) },
         DetailedTaskV2Schema,
-        routed(opts, taskId),
+        opts,
       ),
     );
     return t as TaskSnapshot;
@@ -130,7 +134,7 @@ export const modernTasks: TaskWire = {
       client.request(
         { method: 'tasks/update', params: declaring({ taskId, inputResponses }, caps) },
         specTypeSchemas.Result,
-        routed(opts, taskId),
+        opts,
       ),
     );
   },
@@ -139,7 +143,7 @@ export const modernTasks: TaskWire = {
       client.request(
         { method: 'tasks/cancel', params: declaring({ taskId }, caps) },
         specTypeSchemas.Result,
-        routed(opts, taskId),
+        opts,
       ),
     );
   },
@@ -221,11 +225,6 @@ function declaring<P extends object>(params: P, caps: ClientCapabilities): P {
     ...params,
     _meta: { ...meta, [CLIENT_CAPABILITIES_META_KEY]: caps },
   } as Parameters<typeof withTaskCapabilityV2>[0]) as unknown as P;
-}
-
-/** Over Streamable HTTP a task's requests name it in `Mcp-Name` (routing to the instance holding it). */
-function routed(opts: RequestOptions, taskId: string): RequestOptions {
-  return { ...opts, headers: { ...opts.headers, 'Mcp-Name': taskId } } as RequestOptions;
 }
 
 /** Validates `raw` with the SDK's schema of `type`; a mismatch is PROTOCOL naming the field. */

@@ -253,3 +253,86 @@ describe('task handles across a restart (persist / restoreFrom / resumeTask)', (
     ).toThrow(/restoreFrom\.tasks\.0\.createdAtMs: is in the future/);
   });
 });
+
+// The same server over Streamable HTTP, as strict as a 2026 server must be about the standard
+// headers: a task's requests name it in Mcp-Name (SEP-2663), every request names its method.
+describe('tasks (2026-07-28) over Streamable HTTP: Mcp-Method and Mcp-Name on every request', () => {
+  let server: TaskServer;
+  let rt: McpRuntime;
+  beforeAll(async () => {
+    server = await startTaskServer({ stepMs: 40, pollIntervalMs: 60 });
+    rt = createRuntime({
+      servers: { t: { url: server.httpUrl } },
+      defaults: { timeoutMs: 10_000, heartbeat: { intervalMs: 0 } },
+      handlers: { elicitation: async () => ({ action: 'accept', content: { format: 'html' } }) },
+    });
+    await rt.start();
+  }, 20_000);
+  afterAll(async () => {
+    await rt.close();
+    await server.close();
+  });
+
+  it('the server refuses a task request whose Mcp-Name is missing or wrong (-32020)', async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(server.httpUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tasks/get',
+          ...headers,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tasks/get', params: { taskId: 'abc' } }),
+      });
+    for (const headers of [{}, { 'mcp-name': 'other' }] as Array<Record<string, string>>) {
+      const res = await post(headers);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: -32020, message: /Mcp-Name/ } });
+    }
+  });
+
+  it('task: true with an input round completes; tools/call, tasks/get and tasks/update carry the headers', async () => {
+    const seen: TaskStatusUpdate[] = [];
+    const from = server.httpLog.length;
+    const result = await rt.callTool(
+      't',
+      'report',
+      { topic: 'paris', ask: true },
+      { task: true, onTaskStatus: (s) => seen.push(s) },
+    );
+    expect(textOf(result)).toBe('report: paris as html');
+    const taskId = seen[0]?.taskId ?? '';
+    expect(seen.map((s) => s.status)).toContain('input_required');
+    expect(seen.at(-1)?.status).toBe('completed');
+    const log = server.httpLog.slice(from);
+    expect(log[0]).toBe('tools/call mcp-method=tools/call mcp-name=report');
+    expect(log).toContain(`tasks/get mcp-method=tasks/get mcp-name=${taskId}`);
+    expect(count(log, `tasks/update mcp-method=tasks/update mcp-name=${taskId}`)).toBe(1);
+    // Every request after the creating call is one of the task's, naming its method and the task.
+    for (const line of log.slice(1))
+      expect(line).toMatch(new RegExp(`^(tasks/(get|update)) mcp-method=\\1 mcp-name=${taskId}$`));
+    // None was refused: each reached the task store.
+    expect(count(server.log, `tasks/get ${taskId}`)).toBe(
+      log.filter((l) => l.startsWith('tasks/get')).length,
+    );
+  }, 20_000);
+
+  it('an abort sends tasks/cancel with the headers; the task is cancelled on the server', async () => {
+    const controller = new AbortController();
+    const seen: TaskStatusUpdate[] = [];
+    const call = rt.callTool(
+      't',
+      'report',
+      { topic: 'stop', hold: true },
+      { task: true, signal: controller.signal, onTaskStatus: (s) => seen.push(s) },
+    );
+    await until(() => seen.length > 0, 'the first task status');
+    controller.abort();
+    await expect(call).rejects.toMatchObject({ code: 'CANCELLED' });
+    const taskId = seen[0]?.taskId ?? '';
+    expect(server.httpLog).toContain(`tasks/cancel mcp-method=tasks/cancel mcp-name=${taskId}`);
+    expect(server.tasks.get(taskId)?.status).toBe('cancelled');
+  }, 20_000);
+});
