@@ -3,7 +3,8 @@
  *
  * - 2025-11-25 (experimental tasks, `legacy`): `tools/call` with `task: { ttl }` answers with
  *   `{ task }`; `tasks/get` polls; `tasks/result` blocks until the end and carries the server's
- *   requests of an input round; `tasks/cancel`.
+ *   requests of an input round (so it is sent when the task asks for input, and polls go on
+ *   alongside it); `tasks/cancel`.
  * - 2026-07-28 (the `io.modelcontextprotocol/tasks` extension, `modern`): the call declares the
  *   extension in its `_meta` client capabilities and the server decides whether to answer with a
  *   task (`resultType: "task"`); `tasks/get` polls and inlines the result, the JSON-RPC error or
@@ -61,7 +62,10 @@ export interface TaskWire {
   stopsAt(task: TaskSnapshot): boolean;
   /** `caps`: the client capabilities a 2026 request declares (the extension is added to them). */
   get(h: ServerHandle, taskId: string, options: CallOptions, caps: ClientCapabilities): Promise<TaskSnapshot>;
-  /** The tool's result of a task polling stopped at. */
+  /**
+   * The tool's result of a task polling stopped at. 2025: `tasks/result`, sent as soon as the task
+   * asks for input (it carries the server's requests and answers when the task ends).
+   */
   finish(h: ServerHandle, task: TaskSnapshot, label: string, options: CallOptions): Promise<CallToolResult>;
   /** Sends answers to a task's input requests (2026 only). */
   update?(
@@ -79,8 +83,8 @@ const TERMINAL: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cance
 /** The 2025-11-25 experimental tasks. */
 export const legacyTasks: TaskWire = {
   era: 'legacy',
-  // `tasks/result` blocks until the task ends and carries the server's requests of an input round.
-  stopsAt: (task) => TERMINAL.has(task.status) || task.status === 'input_required',
+  // An input round is asked through `tasks/result` (tasks.ts sends it then, and polls on).
+  stopsAt: (task) => TERMINAL.has(task.status),
   async get(h, taskId, options) {
     const t = await h.call(`tasks/get ${taskId}`, options, (client, opts) =>
       client.request({ method: 'tasks/get', params: { taskId } }, specTypeSchemas.GetTaskResult, opts),

@@ -4,7 +4,8 @@
  * bounded by the call's timeout; status changes go to `onTaskStatus` (and `stream()`); polling
  * follows the server's `pollInterval` hint with backoff while nothing changes; an abort or the
  * timeout sends `tasks/cancel`. A 2026 task that asks for input is answered by the configured
- * handlers (`tasks/update`); a 2025 one asks through `tasks/result`.
+ * handlers (`tasks/update`); a 2025 one asks through `tasks/result`, which is sent then and
+ * answers when the task ends, while polls go on reporting the statuses up to the terminal one.
  *
  * The task lives on the server: a poll that fails because the connection was lost is sent again
  * on the next connection (within the deadline), and a handle is kept in the runtime's ledger
@@ -159,10 +160,16 @@ async function follow(
   const remaining = (): number => Math.max(1, deadlineAt - Date.now());
   const answered = new Set<string>();
   let ended = false;
+  // 2025: the `tasks/result` an input round started (it answers when the task ends), and whether
+  // it has; the poll after that reports the status the task ended with, then polling stops.
+  let pending: Promise<CallToolResult> | undefined;
+  let settled: Promise<void> | undefined;
+  let resultIn = false;
   try {
     let last: TaskStatusUpdate | undefined;
     let current = first;
     let intervalMs = 0;
+    let endedBeforePoll = false;
     for (;;) {
       const update: TaskStatusUpdate = {
         taskId,
@@ -178,15 +185,33 @@ async function follow(
         ended = true;
         throw new CancelledError(`${label} on ${h.name} was cancelled by the server`, { server: h.name });
       }
-      if (wire.stopsAt(current)) break;
-      if (current.status === 'input_required' && wire.update)
-        await answerInputs(h, wire, current, spec, answered, withTimeout(options, remaining()), label);
+      if (wire.stopsAt(current) || endedBeforePoll) break;
+      if (current.status === 'input_required') {
+        if (wire.update)
+          await answerInputs(h, wire, current, spec, answered, withTimeout(options, remaining()), label);
+        else if (pending === undefined) {
+          pending = wire.finish(h, current, label, withTimeout(options, remaining()));
+          settled = pending.then(
+            () => {
+              resultIn = true;
+            },
+            () => {
+              resultIn = true;
+            },
+          );
+        }
+      }
       intervalMs = nextPollIntervalMs(intervalMs, changed, update.pollIntervalMs, task);
-      await sleep(Math.min(intervalMs, deadlineAt - Date.now()), options.signal);
+      await sleep(
+        Math.min(intervalMs, deadlineAt - Date.now()),
+        options.signal,
+        resultIn ? undefined : settled,
+      );
       if (Date.now() >= deadlineAt) throw timeout(label, h.name, totalMs);
+      endedBeforePoll = resultIn;
       current = await pollOnce(h, wire, taskId, spec, deadlineAt, totalMs, label);
     }
-    const result = await wire.finish(h, current, label, withTimeout(options, remaining()));
+    const result = await (pending ?? wire.finish(h, current, label, withTimeout(options, remaining())));
     ended = true;
     return spec.check(result);
   } catch (error) {
@@ -322,19 +347,25 @@ function timeout(label: string, server: string, totalMs: number, cause?: unknown
   return new TimeoutError(`${label} on ${server} timed out after ${totalMs} ms`, totalMs, { server, cause });
 }
 
-/** Waits `ms` (0 or less: not at all); an abort ends the wait at once with CANCELLED. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Waits `ms` (0 or less: not at all), or until `wake` settles; an abort ends the wait at once with
+ * CANCELLED.
+ */
+function sleep(ms: number, signal: AbortSignal | undefined, wake?: Promise<void>): Promise<void> {
   if (signal?.aborted) return Promise.reject(new CancelledError(undefined, { cause: signal.reason }));
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
     const onAbort = (): void => {
       clearTimeout(timer);
       reject(new CancelledError(undefined, { cause: signal?.reason }));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
+    void wake?.then(done);
   });
 }
