@@ -29,6 +29,7 @@ import type { CallOptions } from './call-path.js';
 import type { ServerHandle } from './server-handle.js';
 import type { InputRequest } from './server-requests.js';
 import type { TaskLedger } from './task-ledger.js';
+import { listenForTask } from './task-pushes.js';
 import {
   createTask,
   isTaskSnapshot,
@@ -163,8 +164,18 @@ async function follow(
   // 2025: the `tasks/result` an input round started (it answers when the task ends), and whether
   // it has; the poll after that reports the status the task ended with, then polling stops.
   let pending: Promise<CallToolResult> | undefined;
-  let settled: Promise<void> | undefined;
   let resultIn = false;
+  // 2026: a status the server pushed (task-pushes.ts) since the last poll, taken in place of a poll.
+  let pushed: TaskSnapshot | undefined;
+  // Ends the current wait between polls early (a push, or the answer to `tasks/result`).
+  let wake = (): void => {};
+  const stopListening =
+    wire.era === 'modern'
+      ? listenForTask(h, taskId, Math.min(CANCEL_TIMEOUT_MS, remaining()), (task) => {
+          pushed = task;
+          wake();
+        })
+      : undefined;
   try {
     let last: TaskStatusUpdate | undefined;
     let current = first;
@@ -191,25 +202,24 @@ async function follow(
           await answerInputs(h, wire, current, spec, answered, withTimeout(options, remaining()), label);
         else if (pending === undefined) {
           pending = wire.finish(h, current, label, withTimeout(options, remaining()));
-          settled = pending.then(
-            () => {
-              resultIn = true;
-            },
-            () => {
-              resultIn = true;
-            },
-          );
+          const settle = (): void => {
+            resultIn = true;
+            wake();
+          };
+          pending.then(settle, settle);
         }
       }
       intervalMs = nextPollIntervalMs(intervalMs, changed, update.pollIntervalMs, task);
-      await sleep(
-        Math.min(intervalMs, deadlineAt - Date.now()),
-        options.signal,
-        resultIn ? undefined : settled,
-      );
+      if (pushed === undefined && !resultIn) {
+        const woken = new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        await sleep(Math.min(intervalMs, deadlineAt - Date.now()), options.signal, woken);
+      }
       if (Date.now() >= deadlineAt) throw timeout(label, h.name, totalMs);
       endedBeforePoll = resultIn;
-      current = await pollOnce(h, wire, taskId, spec, deadlineAt, totalMs, label);
+      if (pushed === undefined) current = await pollOnce(h, wire, taskId, spec, deadlineAt, totalMs, label);
+      else [current, pushed] = [pushed, undefined];
     }
     const result = await (pending ?? wire.finish(h, current, label, withTimeout(options, remaining())));
     ended = true;
@@ -231,6 +241,7 @@ async function follow(
     throw mapped;
   } finally {
     if (ended) spec.ledger.remove(h.name, taskId);
+    void stopListening?.then((stop) => stop());
   }
 }
 

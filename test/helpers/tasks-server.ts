@@ -13,6 +13,11 @@
  * The task store belongs to the server, not to a connection: a client that reconnects (or another
  * process) finds its task again.
  *
+ * With `pushes` (WebSocket), a `subscriptions/listen` whose filter names tasks (`notifications.taskIds`,
+ * the extension's addition) is answered here: acknowledged, then every status change of those
+ * tasks is pushed as `notifications/tasks` (the task as `tasks/get` shows it). Without, the SDK
+ * answers the listen and nothing is pushed.
+ *
  * Tool `report { topic, steps?, hold?, ask?, fail? }`: a task that reports `step i/n` every
  * `stepMs`, then completes with `report: TOPIC`; `hold` keeps it working until `finish(id)`; `ask`
  * asks an elicitation (`format`) after the first step; `fail` ends it `failed` (-32603).
@@ -33,6 +38,7 @@ import { serveMcpConnection, WebSocketServerTransport } from '../../src/actors/w
 
 const TASKS = 'io.modelcontextprotocol/tasks';
 const CAPS = 'io.modelcontextprotocol/clientCapabilities';
+const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 
 /** A task as the server holds it. */
 export interface ServerTask {
@@ -59,7 +65,10 @@ export interface TaskServer {
   /** Every HTTP request POST as `METHOD mcp-method=… mcp-name=…` (`-` for an absent header), in order. */
   httpLog: string[];
   tasks: Map<string, ServerTask>;
-  /** `METHOD TASKID` of every tasks request (and `tools/call TASKID` for a created task), in order. */
+  /**
+   * `METHOD TASKID` of every tasks request (and `tools/call TASKID` for a created task), in order;
+   * with `pushes`, also `subscriptions/listen TASKIDS` and `notifications/tasks TASKID STATUS`.
+   */
   log: string[];
   /** While true, `tasks/get` goes unanswered (a poll in flight when the connection drops). */
   stallGets: boolean;
@@ -72,7 +81,7 @@ export interface TaskServer {
 
 /** Starts one on 127.0.0.1 (a free port). */
 export async function startTaskServer(
-  options: { stepMs?: number; pollIntervalMs?: number } = {},
+  options: { stepMs?: number; pollIntervalMs?: number; pushes?: boolean } = {},
 ): Promise<TaskServer> {
   const stepMs = options.stepMs ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 100;
@@ -81,10 +90,22 @@ export async function startTaskServer(
   const log: string[] = [];
   const handle_ = { stallGets: false } as TaskServer;
 
+  // With `pushes`: the `subscriptions/listen` streams that name tasks (`notifications.taskIds`).
+  const listens = new Map<string | number, { taskIds: string[]; send: (m: JSONRPCMessage) => void }>();
   const touch = (t: ServerTask, patch: Partial<ServerTask>): void => {
     if (t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled') return;
     Object.assign(t, patch, { lastUpdatedAt: new Date().toISOString() });
     if (patch.status !== 'input_required') delete t.inputRequests;
+    const { answers: _a, ...wire } = t;
+    for (const [id, listen] of listens) {
+      if (!listen.taskIds.includes(t.taskId)) continue;
+      log.push(`notifications/tasks ${t.taskId} ${t.status}`);
+      listen.send({
+        jsonrpc: '2.0',
+        method: 'notifications/tasks',
+        params: { ...wire, _meta: { [SUBSCRIPTION_ID]: id } },
+      } as JSONRPCMessage);
+    }
   };
   const later = (fn: () => void, ms: number): void => {
     const timer = setTimeout(() => {
@@ -153,7 +174,19 @@ export async function startTaskServer(
   /** Answers a tasks-extension message itself; false leaves it to the SDK server. */
   const handle = (message: JSONRPCMessage, reply: (m: JSONRPCMessage) => void): boolean => {
     const m = message as { id?: string | number; method?: string; params?: Record<string, unknown> };
+    if (m.method === 'notifications/cancelled') listens.delete(m.params?.requestId as string);
     if (m.id === undefined || m.method === undefined) return false;
+    const taskIds = (m.params?.notifications as { taskIds?: unknown } | undefined)?.taskIds;
+    if (m.method === 'subscriptions/listen' && options.pushes && Array.isArray(taskIds)) {
+      log.push(`subscriptions/listen ${taskIds.join(',')}`);
+      listens.set(m.id, { taskIds: taskIds as string[], send: reply });
+      reply({
+        jsonrpc: '2.0',
+        method: 'notifications/subscriptions/acknowledged',
+        params: { _meta: { [SUBSCRIPTION_ID]: m.id }, notifications: { taskIds } },
+      } as JSONRPCMessage);
+      return true;
+    }
     const params = m.params as
       | { name?: string; arguments?: Record<string, unknown>; taskId?: string }
       | undefined;
@@ -273,7 +306,8 @@ export async function startTaskServer(
     inner.onclose = () => filtered.onclose?.();
     inner.onerror = (error) => filtered.onerror?.(error);
     inner.onmessage = (message) => {
-      if (!handle(message, (reply) => void inner.send(reply))) filtered.onmessage?.(message);
+      if (!handle(message, (reply) => void inner.send(reply).catch(() => undefined)))
+        filtered.onmessage?.(message);
     };
     void serveMcpConnection(filtered, factory, '2026-07-28').catch(() => socket.close());
   });

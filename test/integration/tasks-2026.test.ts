@@ -168,6 +168,45 @@ describe('tasks (2026-07-28, io.modelcontextprotocol/tasks)', () => {
   }, 20_000);
 });
 
+describe('task status pushes (2026: notifications/tasks on subscriptions/listen)', () => {
+  it('a pushed status moves the task on at once: it completes before the first poll is due', async () => {
+    // The server asks for polls 60 s apart: only its pushes can carry the task to its end in time.
+    const server = await startTaskServer({ stepMs: 30, pollIntervalMs: 60_000, pushes: true });
+    const rt = createRuntime({
+      servers: { t: { url: server.url } },
+      defaults: { timeoutMs: 10_000, heartbeat: { intervalMs: 0 } },
+      handlers: { elicitation: async () => ({ action: 'accept', content: { format: 'txt' } }) },
+    });
+    try {
+      const statuses: TaskStatusUpdate[] = [];
+      let result: unknown;
+      for await (const ev of rt.stream(
+        't',
+        { tool: 'report', args: { topic: 'pushed', steps: 3, ask: true } },
+        { task: true },
+      )) {
+        if (ev.type === 'status') statuses.push(ev);
+        else if (ev.type === 'result') result = ev.value;
+      }
+      expect(textOf(result as { content: Array<{ type: string; text?: string }> })).toBe(
+        'report: pushed as txt',
+      );
+      const taskId = statuses[0]?.taskId ?? '';
+      expect(server.log).toContain(`subscriptions/listen ${taskId}`);
+      expect(count(server.log, `tasks/get ${taskId}`)).toBe(0);
+      // The input round was pushed too, and answered through tasks/update.
+      expect(statuses.map((s) => s.status)).toContain('input_required');
+      expect(count(server.log, `tasks/update ${taskId}`)).toBe(1);
+      expect(statuses.at(-1)?.status).toBe('completed');
+      expect(statuses.map((s) => s.statusMessage)).toContain('step 3/3');
+      expect(rt.tasks()).toEqual([]);
+    } finally {
+      await rt.close();
+      await server.close();
+    }
+  }, 20_000);
+});
+
 describe('task handles across a restart (persist / restoreFrom / resumeTask)', () => {
   it('persist() keeps an in-flight task; a new runtime restored from it resumes the task to its result', async () => {
     const server = await startTaskServer({ stepMs: 30, pollIntervalMs: 50 });
@@ -306,7 +345,8 @@ describe('tasks (2026-07-28) over Streamable HTTP: Mcp-Method and Mcp-Name on ev
     const taskId = seen[0]?.taskId ?? '';
     expect(seen.map((s) => s.status)).toContain('input_required');
     expect(seen.at(-1)?.status).toBe('completed');
-    const log = server.httpLog.slice(from);
+    // The listen for status pushes (task-pushes.ts) names no task in Mcp-Name: not one of the task's.
+    const log = server.httpLog.slice(from).filter((l) => !l.startsWith('subscriptions/listen'));
     expect(log[0]).toBe('tools/call mcp-method=tools/call mcp-name=report');
     expect(log).toContain(`tasks/get mcp-method=tasks/get mcp-name=${taskId}`);
     expect(count(log, `tasks/update mcp-method=tasks/update mcp-name=${taskId}`)).toBe(1);
