@@ -3,12 +3,17 @@
  *
  * - 2025-11-25 (experimental tasks, `legacy`): `tools/call` with `task: { ttl }` answers with
  *   `{ task }`; `tasks/get` polls; `tasks/result` blocks until the end and carries the server's
- *   requests of an input round; `tasks/cancel`.
+ *   requests of an input round (so it is sent when the task asks for input, and polls go on
+ *   alongside it); `tasks/cancel`.
  * - 2026-07-28 (the `io.modelcontextprotocol/tasks` extension, `modern`): the call declares the
  *   extension in its `_meta` client capabilities and the server decides whether to answer with a
  *   task (`resultType: "task"`); `tasks/get` polls and inlines the result, the JSON-RPC error or
  *   the pending `inputRequests`, which `tasks/update` answers; `tasks/cancel` is an empty ack.
  *   Shapes are checked with the extension's own schemas (`@modelcontextprotocol/ext-tasks/core/v2`).
+ *
+ * Over Streamable HTTP the SDK's transport names the method in `Mcp-Method` and the task in
+ * `Mcp-Name` (from `params.taskId`, SEP-2663's binding), so intermediaries can route a task's
+ * requests to the instance holding it (tested in test/integration/tasks-2026.test.ts).
  *
  * Every request goes through the server's call path (queue, breaker, retries): `tasks/get`,
  * `tasks/result`, `tasks/update` (keys are answered once) and `tasks/cancel` are safe to repeat
@@ -57,7 +62,10 @@ export interface TaskWire {
   stopsAt(task: TaskSnapshot): boolean;
   /** `caps`: the client capabilities a 2026 request declares (the extension is added to them). */
   get(h: ServerHandle, taskId: string, options: CallOptions, caps: ClientCapabilities): Promise<TaskSnapshot>;
-  /** The tool's result of a task polling stopped at. */
+  /**
+   * The tool's result of a task polling stopped at. 2025: `tasks/result`, sent as soon as the task
+   * asks for input (it carries the server's requests and answers when the task ends).
+   */
   finish(h: ServerHandle, task: TaskSnapshot, label: string, options: CallOptions): Promise<CallToolResult>;
   /** Sends answers to a task's input requests (2026 only). */
   update?(
@@ -75,8 +83,8 @@ const TERMINAL: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cance
 /** The 2025-11-25 experimental tasks. */
 export const legacyTasks: TaskWire = {
   era: 'legacy',
-  // `tasks/result` blocks until the task ends and carries the server's requests of an input round.
-  stopsAt: (task) => TERMINAL.has(task.status) || task.status === 'input_required',
+  // An input round is asked through `tasks/result` (tasks.ts sends it then, and polls on).
+  stopsAt: (task) => TERMINAL.has(task.status),
   async get(h, taskId, options) {
     const t = await h.call(`tasks/get ${taskId}`, options, (client, opts) =>
       client.request({ method: 'tasks/get', params: { taskId } }, specTypeSchemas.GetTaskResult, opts),
@@ -108,7 +116,7 @@ export const modernTasks: TaskWire = {
       client.request(
         { method: 'tasks/get', params: declaring({ taskId }, caps) },
         DetailedTaskV2Schema,
-        routed(opts, taskId),
+        opts,
       ),
     );
     return t as TaskSnapshot;
@@ -130,7 +138,7 @@ export const modernTasks: TaskWire = {
       client.request(
         { method: 'tasks/update', params: declaring({ taskId, inputResponses }, caps) },
         specTypeSchemas.Result,
-        routed(opts, taskId),
+        opts,
       ),
     );
   },
@@ -139,7 +147,7 @@ export const modernTasks: TaskWire = {
       client.request(
         { method: 'tasks/cancel', params: declaring({ taskId }, caps) },
         specTypeSchemas.Result,
-        routed(opts, taskId),
+        opts,
       ),
     );
   },
@@ -221,11 +229,6 @@ function declaring<P extends object>(params: P, caps: ClientCapabilities): P {
     ...params,
     _meta: { ...meta, [CLIENT_CAPABILITIES_META_KEY]: caps },
   } as Parameters<typeof withTaskCapabilityV2>[0]) as unknown as P;
-}
-
-/** Over Streamable HTTP a task's requests name it in `Mcp-Name` (routing to the instance holding it). */
-function routed(opts: RequestOptions, taskId: string): RequestOptions {
-  return { ...opts, headers: { ...opts.headers, 'Mcp-Name': taskId } } as RequestOptions;
 }
 
 /** Validates `raw` with the SDK's schema of `type`; a mismatch is PROTOCOL naming the field. */

@@ -4,7 +4,8 @@
  * bounded by the call's timeout; status changes go to `onTaskStatus` (and `stream()`); polling
  * follows the server's `pollInterval` hint with backoff while nothing changes; an abort or the
  * timeout sends `tasks/cancel`. A 2026 task that asks for input is answered by the configured
- * handlers (`tasks/update`); a 2025 one asks through `tasks/result`.
+ * handlers (`tasks/update`); a 2025 one asks through `tasks/result`, which is sent then and
+ * answers when the task ends, while polls go on reporting the statuses up to the terminal one.
  *
  * The task lives on the server: a poll that fails because the connection was lost is sent again
  * on the next connection (within the deadline), and a handle is kept in the runtime's ledger
@@ -28,6 +29,7 @@ import type { CallOptions } from './call-path.js';
 import type { ServerHandle } from './server-handle.js';
 import type { InputRequest } from './server-requests.js';
 import type { TaskLedger } from './task-ledger.js';
+import { listenForTask } from './task-pushes.js';
 import {
   createTask,
   isTaskSnapshot,
@@ -159,10 +161,26 @@ async function follow(
   const remaining = (): number => Math.max(1, deadlineAt - Date.now());
   const answered = new Set<string>();
   let ended = false;
+  // 2025: the `tasks/result` an input round started (it answers when the task ends), and whether
+  // it has; the poll after that reports the status the task ended with, then polling stops.
+  let pending: Promise<CallToolResult> | undefined;
+  let resultIn = false;
+  // 2026: a status the server pushed (task-pushes.ts) since the last poll, taken in place of a poll.
+  let pushed: TaskSnapshot | undefined;
+  // Ends the current wait between polls early (a push, or the answer to `tasks/result`).
+  let wake = (): void => {};
+  const stopListening =
+    wire.era === 'modern'
+      ? listenForTask(h, taskId, Math.min(CANCEL_TIMEOUT_MS, remaining()), (task) => {
+          pushed = task;
+          wake();
+        })
+      : undefined;
   try {
     let last: TaskStatusUpdate | undefined;
     let current = first;
     let intervalMs = 0;
+    let endedBeforePoll = false;
     for (;;) {
       const update: TaskStatusUpdate = {
         taskId,
@@ -178,15 +196,32 @@ async function follow(
         ended = true;
         throw new CancelledError(`${label} on ${h.name} was cancelled by the server`, { server: h.name });
       }
-      if (wire.stopsAt(current)) break;
-      if (current.status === 'input_required' && wire.update)
-        await answerInputs(h, wire, current, spec, answered, withTimeout(options, remaining()), label);
+      if (wire.stopsAt(current) || endedBeforePoll) break;
+      if (current.status === 'input_required') {
+        if (wire.update)
+          await answerInputs(h, wire, current, spec, answered, withTimeout(options, remaining()), label);
+        else if (pending === undefined) {
+          pending = wire.finish(h, current, label, withTimeout(options, remaining()));
+          const settle = (): void => {
+            resultIn = true;
+            wake();
+          };
+          pending.then(settle, settle);
+        }
+      }
       intervalMs = nextPollIntervalMs(intervalMs, changed, update.pollIntervalMs, task);
-      await sleep(Math.min(intervalMs, deadlineAt - Date.now()), options.signal);
+      if (pushed === undefined && !resultIn) {
+        const woken = new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        await sleep(Math.min(intervalMs, deadlineAt - Date.now()), options.signal, woken);
+      }
       if (Date.now() >= deadlineAt) throw timeout(label, h.name, totalMs);
-      current = await pollOnce(h, wire, taskId, spec, deadlineAt, totalMs, label);
+      endedBeforePoll = resultIn;
+      if (pushed === undefined) current = await pollOnce(h, wire, taskId, spec, deadlineAt, totalMs, label);
+      else [current, pushed] = [pushed, undefined];
     }
-    const result = await wire.finish(h, current, label, withTimeout(options, remaining()));
+    const result = await (pending ?? wire.finish(h, current, label, withTimeout(options, remaining())));
     ended = true;
     return spec.check(result);
   } catch (error) {
@@ -206,6 +241,7 @@ async function follow(
     throw mapped;
   } finally {
     if (ended) spec.ledger.remove(h.name, taskId);
+    void stopListening?.then((stop) => stop());
   }
 }
 
@@ -322,19 +358,25 @@ function timeout(label: string, server: string, totalMs: number, cause?: unknown
   return new TimeoutError(`${label} on ${server} timed out after ${totalMs} ms`, totalMs, { server, cause });
 }
 
-/** Waits `ms` (0 or less: not at all); an abort ends the wait at once with CANCELLED. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Waits `ms` (0 or less: not at all), or until `wake` settles; an abort ends the wait at once with
+ * CANCELLED.
+ */
+function sleep(ms: number, signal: AbortSignal | undefined, wake?: Promise<void>): Promise<void> {
   if (signal?.aborted) return Promise.reject(new CancelledError(undefined, { cause: signal.reason }));
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
     const onAbort = (): void => {
       clearTimeout(timer);
       reject(new CancelledError(undefined, { cause: signal?.reason }));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
+    void wake?.then(done);
   });
 }

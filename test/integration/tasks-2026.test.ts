@@ -168,6 +168,45 @@ describe('tasks (2026-07-28, io.modelcontextprotocol/tasks)', () => {
   }, 20_000);
 });
 
+describe('task status pushes (2026: notifications/tasks on subscriptions/listen)', () => {
+  it('a pushed status moves the task on at once: it completes before the first poll is due', async () => {
+    // The server asks for polls 60 s apart: only its pushes can carry the task to its end in time.
+    const server = await startTaskServer({ stepMs: 30, pollIntervalMs: 60_000, pushes: true });
+    const rt = createRuntime({
+      servers: { t: { url: server.url } },
+      defaults: { timeoutMs: 10_000, heartbeat: { intervalMs: 0 } },
+      handlers: { elicitation: async () => ({ action: 'accept', content: { format: 'txt' } }) },
+    });
+    try {
+      const statuses: TaskStatusUpdate[] = [];
+      let result: unknown;
+      for await (const ev of rt.stream(
+        't',
+        { tool: 'report', args: { topic: 'pushed', steps: 3, ask: true } },
+        { task: true },
+      )) {
+        if (ev.type === 'status') statuses.push(ev);
+        else if (ev.type === 'result') result = ev.value;
+      }
+      expect(textOf(result as { content: Array<{ type: string; text?: string }> })).toBe(
+        'report: pushed as txt',
+      );
+      const taskId = statuses[0]?.taskId ?? '';
+      expect(server.log).toContain(`subscriptions/listen ${taskId}`);
+      expect(count(server.log, `tasks/get ${taskId}`)).toBe(0);
+      // The input round was pushed too, and answered through tasks/update.
+      expect(statuses.map((s) => s.status)).toContain('input_required');
+      expect(count(server.log, `tasks/update ${taskId}`)).toBe(1);
+      expect(statuses.at(-1)?.status).toBe('completed');
+      expect(statuses.map((s) => s.statusMessage)).toContain('step 3/3');
+      expect(rt.tasks()).toEqual([]);
+    } finally {
+      await rt.close();
+      await server.close();
+    }
+  }, 20_000);
+});
+
 describe('task handles across a restart (persist / restoreFrom / resumeTask)', () => {
   it('persist() keeps an in-flight task; a new runtime restored from it resumes the task to its result', async () => {
     const server = await startTaskServer({ stepMs: 30, pollIntervalMs: 50 });
@@ -252,4 +291,88 @@ describe('task handles across a restart (persist / restoreFrom / resumeTask)', (
       bad([{ server: 't', taskId: 'a', tool: 'x', era: 'modern', createdAtMs: Date.now() + 3_600_000 }]),
     ).toThrow(/restoreFrom\.tasks\.0\.createdAtMs: is in the future/);
   });
+});
+
+// The same server over Streamable HTTP, as strict as a 2026 server must be about the standard
+// headers: a task's requests name it in Mcp-Name (SEP-2663), every request names its method.
+describe('tasks (2026-07-28) over Streamable HTTP: Mcp-Method and Mcp-Name on every request', () => {
+  let server: TaskServer;
+  let rt: McpRuntime;
+  beforeAll(async () => {
+    server = await startTaskServer({ stepMs: 40, pollIntervalMs: 60 });
+    rt = createRuntime({
+      servers: { t: { url: server.httpUrl } },
+      defaults: { timeoutMs: 10_000, heartbeat: { intervalMs: 0 } },
+      handlers: { elicitation: async () => ({ action: 'accept', content: { format: 'html' } }) },
+    });
+    await rt.start();
+  }, 20_000);
+  afterAll(async () => {
+    await rt.close();
+    await server.close();
+  });
+
+  it('the server refuses a task request whose Mcp-Name is missing or wrong (-32020)', async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(server.httpUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tasks/get',
+          ...headers,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tasks/get', params: { taskId: 'abc' } }),
+      });
+    for (const headers of [{}, { 'mcp-name': 'other' }] as Array<Record<string, string>>) {
+      const res = await post(headers);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: -32020, message: /Mcp-Name/ } });
+    }
+  });
+
+  it('task: true with an input round completes; tools/call, tasks/get and tasks/update carry the headers', async () => {
+    const seen: TaskStatusUpdate[] = [];
+    const from = server.httpLog.length;
+    const result = await rt.callTool(
+      't',
+      'report',
+      { topic: 'paris', ask: true },
+      { task: true, onTaskStatus: (s) => seen.push(s) },
+    );
+    expect(textOf(result)).toBe('report: paris as html');
+    const taskId = seen[0]?.taskId ?? '';
+    expect(seen.map((s) => s.status)).toContain('input_required');
+    expect(seen.at(-1)?.status).toBe('completed');
+    // The listen for status pushes (task-pushes.ts) names no task in Mcp-Name: not one of the task's.
+    const log = server.httpLog.slice(from).filter((l) => !l.startsWith('subscriptions/listen'));
+    expect(log[0]).toBe('tools/call mcp-method=tools/call mcp-name=report');
+    expect(log).toContain(`tasks/get mcp-method=tasks/get mcp-name=${taskId}`);
+    expect(count(log, `tasks/update mcp-method=tasks/update mcp-name=${taskId}`)).toBe(1);
+    // Every request after the creating call is one of the task's, naming its method and the task.
+    for (const line of log.slice(1))
+      expect(line).toMatch(new RegExp(`^(tasks/(get|update)) mcp-method=\\1 mcp-name=${taskId}$`));
+    // None was refused: each reached the task store.
+    expect(count(server.log, `tasks/get ${taskId}`)).toBe(
+      log.filter((l) => l.startsWith('tasks/get')).length,
+    );
+  }, 20_000);
+
+  it('an abort sends tasks/cancel with the headers; the task is cancelled on the server', async () => {
+    const controller = new AbortController();
+    const seen: TaskStatusUpdate[] = [];
+    const call = rt.callTool(
+      't',
+      'report',
+      { topic: 'stop', hold: true },
+      { task: true, signal: controller.signal, onTaskStatus: (s) => seen.push(s) },
+    );
+    await until(() => seen.length > 0, 'the first task status');
+    controller.abort();
+    await expect(call).rejects.toMatchObject({ code: 'CANCELLED' });
+    const taskId = seen[0]?.taskId ?? '';
+    expect(server.httpLog).toContain(`tasks/cancel mcp-method=tasks/cancel mcp-name=${taskId}`);
+    expect(server.tasks.get(taskId)?.status).toBe('cancelled');
+  }, 20_000);
 });

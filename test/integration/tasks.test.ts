@@ -107,15 +107,32 @@ describe('tasks (2025-11-25) against server-everything over stdio', () => {
 
   it('input_required: the server asks through tasks/result, the elicitation handler answers, the task completes', async () => {
     const seen: TaskStatusUpdate[] = [];
-    const result = await rt.callTool(
+    let result: unknown;
+    // stream() too: it yields what onTaskStatus gets.
+    for await (const ev of rt.stream(
       'e',
-      'simulate-research-query',
-      { topic: 'rome', ambiguous: true },
-      { task: true, onTaskStatus: (s) => seen.push(s) },
-    );
+      { tool: 'simulate-research-query', args: { topic: 'rome', ambiguous: true } },
+      { task: { maxPollIntervalMs: 1_000 } },
+    )) {
+      if (ev.type === 'status') seen.push(ev);
+      else if (ev.type === 'result') result = ev.value;
+    }
     expect(elicited).toEqual([expect.stringMatching(/"rome" could have multiple interpretations/)]);
-    expect(textOf(result)).toMatch(/# Research Report: rome \(historical\)/);
-    expect(seen.map((s) => s.status)).toContain('input_required');
+    expect(textOf(result as { content: Array<{ type: string; text?: string }> })).toMatch(
+      /# Research Report: rome \(historical\)/,
+    );
+    // The statuses after the answer are reported too, through to the terminal one: the server
+    // works on for two stages of 1 s after the answer, polled at its 1 s pollInterval.
+    const asked = seen.findIndex((s) => s.status === 'input_required');
+    expect(asked).toBeGreaterThanOrEqual(0);
+    const after = seen.slice(asked + 1);
+    expect(
+      after.some((s) => s.status === 'working' && /^Continuing|^Generating/.test(s.statusMessage ?? '')),
+    ).toBe(true);
+    expect(after.at(-1)?.status).toBe('completed');
+    // One tasks/result, sent when the task asked (it carried the elicitation).
+    const taskId = seen[0]?.taskId ?? '';
+    expect(wire.split('\n').filter((l) => l === `TEE > tasks/result ${taskId}`)).toHaveLength(1);
   }, 20_000);
 
   it('an abort cancels the task on the server (tasks/cancel) and rejects with CANCELLED', async () => {
