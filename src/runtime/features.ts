@@ -152,7 +152,7 @@ export class RuntimeFeatures {
       jsonSchemaValidator: sharedJsonSchemaValidator,
       // 2026 servers ask for input in `input_required` rounds, answered by the same handlers. The
       // call path drives the rounds of tools/call, resources/read and prompts/get (input-rounds.ts);
-      // the SDK drives any other request's, and those over HTTP that mirror tool headers.
+      // the SDK drives any other request's.
       inputRequired: { autoFulfill: true, maxRounds },
     };
   }

@@ -20,6 +20,7 @@ import type {
   RequestOptions,
   Tool,
 } from '@modelcontextprotocol/client';
+import { ProtocolError as SdkProtocolError } from '@modelcontextprotocol/client';
 import { EventEmitter } from 'eventemitter3';
 import type { InspectionEvent } from 'xstate';
 import { watchProtocolErrors } from '../actors/protocol-errors.js';
@@ -371,21 +372,30 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       // result's check in its own `then` (no promise layer of ours around the SDK's).
       // A modern server over HTTP may ask for headers mirrored from a changed schema: there the
       // SDK keeps its own lookup, which refreshes and retries on a header mismatch.
-      // There the SDK also drives the input rounds (its output check needs the tool it looked up):
-      // each leg is a POST of its own on a Client a server restart does not close.
+      // The SDK mirrors `x-mcp-header` arguments into headers from the definition it is given; a
+      // modern server over HTTP answers a stale one with a header mismatch, and then the tool list
+      // is read again and the call sent once more (as the SDK's own lookup would).
       const mirrors = h.config.transport === 'streamable-http' && h.protocolStatus().era !== 'legacy';
+      const arg: CallToolArg = {
+        params: meta ? { name: tool, arguments: args, _meta: meta } : { name: tool, arguments: args },
+        definition: registry.requestDefinition(server, tool),
+      };
+      if (mirrors) arg.refresh = (client) => this.freshDefinition(server, tool, client);
       return h.callTool(tool, options, sendCallTool, {
-        arg: {
-          params: meta ? { name: tool, arguments: args, _meta: meta } : { name: tool, arguments: args },
-          definition: mirrors ? undefined : registry.requestDefinition(server, tool),
-        } satisfies CallToolArg,
+        arg,
         check: this.checkToolResult,
         mapError: toolCallError,
-        withInput: mirrors ? undefined : callToolWithInput,
+        withInput: callToolWithInput,
       });
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Reads the server's tool list again (on `client`) and gives `tool`'s definition from it. */
+  private async freshDefinition(server: string, tool: string, client: Client): Promise<Tool | undefined> {
+    await this.features.lists.list(server, 'tools', client);
+    return this.features.registry.requestDefinition(server, tool);
   }
 
   /**
@@ -928,7 +938,12 @@ interface CallToolArg {
   params: CallToolRequest['params'];
   /** The tool as the runtime knows it, without `outputSchema` (see ToolRegistry.requestDefinition). */
   definition: Tool | undefined;
+  /** Modern servers over HTTP: the tool's definition after reading the list again (header mismatch). */
+  refresh?: ((client: Client) => Promise<Tool | undefined>) | undefined;
 }
+
+/** A 2026 server's answer to `Mcp-Param-*` headers that do not match the tool's schema (SEP-2243). */
+const HEADER_MISMATCH = -32020;
 
 /**
  * Sends `tools/call`. With the tool's definition the SDK skips its own response-cache lookups
@@ -936,9 +951,19 @@ interface CallToolArg {
  * `structuredContent` once, in {@link McpRuntime.checkToolResult}.
  */
 function sendCallTool(client: Client, opts: RequestOptions, arg: unknown): Promise<CallToolResult> {
-  const { params, definition } = arg as CallToolArg;
+  const { params, definition, refresh } = arg as CallToolArg;
   if (definition) (opts as CallToolRequestOptions).toolDefinition = definition;
-  return client.callTool(params, opts) as Promise<CallToolResult>;
+  const sent = client.callTool(params, opts) as Promise<CallToolResult>;
+  if (refresh === undefined) return sent;
+  return sent.catch(async (error: unknown) => {
+    if (!(error instanceof SdkProtocolError) || error.code !== HEADER_MISMATCH) throw error;
+    // The server's schema changed after the list was read: read it again, send once more.
+    const again: CallToolRequestOptions = { ...opts };
+    const fresh = await refresh(client);
+    if (fresh) again.toolDefinition = fresh;
+    else delete again.toolDefinition;
+    return client.callTool(params, again) as Promise<CallToolResult>;
+  });
 }
 
 /** The next input round's leg of `tools/call`: the answers go with the params (see input-rounds.ts). */
