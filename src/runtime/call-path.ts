@@ -793,9 +793,14 @@ export class CallPath {
   ): void {
     this.endAttempt(p, breaker, conn, undefined);
     // The answer came after the call was given up: the handlers are not asked.
-    if (this.closed) return this.settle(p, this.closedError(p, undefined));
     const signal = p.spec.options.signal;
-    if (signal?.aborted) return this.settle(p, this.cancelled(p.spec.operation, signal.reason));
+    if (this.closed || signal?.aborted) {
+      this.settle(
+        p,
+        this.closed ? this.closedError(p, undefined) : this.cancelled(p.spec.operation, signal?.reason),
+      );
+      return;
+    }
     p.inputRounds++;
     const maxRounds = this.deps.maxInputRounds ?? DEFAULT_MAX_INPUT_ROUNDS;
     if (p.inputRounds > maxRounds) {
