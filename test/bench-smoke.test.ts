@@ -54,6 +54,7 @@ describe('npm run bench -- --quick', () => {
       'heap',
       'start',
       'cache',
+      'telemetry',
     ])
       expect(scenarios).toContain(s);
     for (const r of report.rows) expect(['PASS', 'MISS', 'UNSURE', 'INFO', 'NOT WIRED']).toContain(r.verdict);
