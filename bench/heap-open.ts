@@ -13,7 +13,7 @@
 import { Client, type ClientOptions } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport as TransportV1 } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ServerConnection } from '../src/actors/server-connection.js';
+import { ServerConnection, type ServerConnectionOptions } from '../src/actors/server-connection.js';
 import { WebSocketClientTransport } from '../src/actors/websocket-client-transport.js';
 import { buildTransportSpec } from '../src/runtime/auth.js';
 import { resolveConfig } from '../src/runtime/config.js';
@@ -41,28 +41,37 @@ async function openSdk(url: string, variant: string): Promise<Opened> {
 
 /** The runtime whose options and handlers the pooled connections share (one per process). */
 let host: McpRuntime | undefined;
-/** The server's resolved config, shared by its pool members as in the runtime. */
-let resolved: ReturnType<ReturnType<typeof resolveConfig>['servers']['get']>;
+/** What the pool members of one server share in the runtime (server-handle.ts): config, spec, hooks. */
+let shared: Pick<
+  ServerConnectionOptions,
+  | 'spec'
+  | 'configureClient'
+  | 'clientOptions'
+  | 'backoff'
+  | 'heartbeat'
+  | 'connectTimeoutMs'
+  | 'initializeTimeoutMs'
+>;
 
 async function openPooled(url: string): Promise<Opened> {
-  host ??= createRuntime({ servers: { demo: { url } } });
-  const inner = host as unknown as {
-    features: { clientOptions(server: string): ClientOptions };
-    configureClient(server: string, client: Client): void;
-  };
-  resolved ??= resolveConfig({ servers: { demo: { url } } }).servers.get('demo');
-  const c = resolved!;
-  const conn = new ServerConnection({
-    server: 'demo',
-    spec: () => buildTransportSpec(c, {}),
-    backoff: c.reconnect,
-    heartbeat: c.heartbeat,
-    connectTimeoutMs: c.connectTimeoutMs,
-    initializeTimeoutMs: c.initializeTimeoutMs,
-    clientInfo,
-    configureClient: (client) => inner.configureClient('demo', client),
-    clientOptions: inner.features.clientOptions('demo'),
-  });
+  if (!host) {
+    host = createRuntime({ servers: { demo: { url } } });
+    const inner = host as unknown as {
+      features: { clientOptions(server: string): ClientOptions };
+      configureClient(server: string, client: Client): void;
+    };
+    const c = resolveConfig({ servers: { demo: { url } } }).servers.get('demo')!;
+    shared = {
+      spec: () => buildTransportSpec(c, {}),
+      backoff: c.reconnect,
+      heartbeat: c.heartbeat,
+      connectTimeoutMs: c.connectTimeoutMs,
+      initializeTimeoutMs: c.initializeTimeoutMs,
+      configureClient: (client) => inner.configureClient('demo', client),
+      clientOptions: inner.features.clientOptions('demo'),
+    };
+  }
+  const conn = new ServerConnection({ server: 'demo', clientInfo, ...shared });
   await conn.whenReady(10_000);
   await conn.client.callTool(args);
   return conn;

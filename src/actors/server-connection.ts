@@ -180,7 +180,7 @@ export class ServerConnection {
   /** The open `subscriptions/listen` stream of a 2026 session. */
   private listening: McpSubscription | undefined;
   /** Transport closes under way (the `disposeTransport` action does not wait; `closeTransport` does). */
-  private readonly disposals = new Set<Promise<void>>();
+  private disposals: Set<Promise<void>> | undefined;
   /**
    * The network failure the transport reported during the current handshake: the SDK then only
    * says "connection closed", and the real cause (`ECONNREFUSED 127.0.0.1:3001`) would be lost.
@@ -561,10 +561,12 @@ export class ServerConnection {
     this.transport = undefined;
     if (wrapper) {
       const closing = wrapper.close();
-      this.disposals.add(closing);
-      void closing.finally(() => this.disposals.delete(closing));
+      this.disposals ??= new Set();
+      const disposals = this.disposals;
+      disposals.add(closing);
+      void closing.finally(() => disposals.delete(closing));
     }
-    await Promise.all(this.disposals);
+    if (this.disposals?.size) await Promise.all(this.disposals);
   }
 
   private onTransportClosed(wrapper: StartedTransport): void {
