@@ -29,6 +29,8 @@ export class ReadyWaiters {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.waiters?.delete(waiter);
+        // Kept only while someone waits: a connection lives long, its waits are rare.
+        if (this.waiters?.size === 0) this.waiters = undefined;
       };
       const waiter: Waiter = {
         resolve: () => {

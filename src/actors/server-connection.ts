@@ -52,7 +52,7 @@ import {
 } from '../machines/connection.js';
 import { isNetworkFailure, isPermanent, markPermanent, toRuntimeError } from './map-error.js';
 import { ReadyWaiters } from './ready-waiters.js';
-import { StartedTransport, type StartedTransportHooks } from './started-transport.js';
+import { type Receive, StartedTransport, type StartedTransportHooks } from './started-transport.js';
 import { createTransport, type TransportSpec } from './transport-factory.js';
 
 /** Options of a {@link ServerConnection}. */
@@ -92,7 +92,7 @@ export interface ServerConnectionOptions {
     sessionId: string | undefined,
   ) => JSONRPCMessage;
   /** Sees every incoming JSON-RPC message and hands it to the Client with `deliver`. */
-  incoming?: StartedTransportHooks['onreceive'];
+  incoming?: Receive;
 }
 
 /** An era verdict with what a modern one needs to be adopted without a round trip. */
@@ -141,7 +141,7 @@ export class ServerConnection {
   readonly client: Client;
   readonly actor: Actor<typeof connectionMachine>;
   readonly server: string;
-  private transport: StartedTransport | undefined;
+  private transport: StartedTransport<ServerConnection> | undefined;
   private state: ConnectionStateName = 'idle';
 
   /**
@@ -167,6 +167,23 @@ export class ServerConnection {
       },
     },
   });
+  /** What every connection's transports report to it (one object for all: no closures per connection). */
+  private static readonly transportHooks: StartedTransportHooks<ServerConnection> = {
+    onclose: (conn, wrapper) => conn.onTransportClosed(wrapper),
+    onerror: (conn, wrapper, error) => conn.onTransportError(wrapper, error),
+  };
+  /** The same, with the `outgoing` option seeing each message (telemetry). */
+  private static readonly tracedTransportHooks: StartedTransportHooks<ServerConnection> = {
+    ...ServerConnection.transportHooks,
+    onsend: (conn, wrapper, message) =>
+      conn.options.outgoing
+        ? conn.options.outgoing(
+            message,
+            conn.actor.getSnapshot().context.session?.protocolVersion,
+            wrapper.sessionId,
+          )
+        : message,
+  };
   private readonly waiters = new ReadyWaiters();
   private closePromise: Promise<void> | undefined;
   /** Times a ready connection was lost: calls failing with CONNECTION_LOST share one loss. */
@@ -353,26 +370,12 @@ export class ServerConnection {
       throw new ClosedError(`${this.server}: the connection attempt was abandoned`, { server: this.server });
     }
     const inner: Transport = createTransport(spec);
-    const outgoing = this.options.outgoing;
-    const incoming = this.options.incoming;
-    const wrapper: StartedTransport = new StartedTransport(
+    const wrapper = new StartedTransport(
       inner,
-      {
-        onclose: () => this.onTransportClosed(wrapper),
-        onerror: (error) => this.onTransportError(wrapper, error),
-        ...(outgoing
-          ? {
-              onsend: (message: JSONRPCMessage) =>
-                outgoing(
-                  message,
-                  this.actor.getSnapshot().context.session?.protocolVersion,
-                  wrapper.sessionId,
-                ),
-            }
-          : {}),
-        ...(incoming ? { onreceive: incoming } : {}),
-      },
+      this.options.outgoing ? ServerConnection.tracedTransportHooks : ServerConnection.transportHooks,
+      this as ServerConnection,
       spec.kind === 'stdio' || spec.kind === 'websocket' || spec.kind === 'memory',
+      this.options.incoming,
     );
     this.transport = wrapper;
     this.handshaking = true;
@@ -569,7 +572,7 @@ export class ServerConnection {
     if (this.disposals?.size) await Promise.all(this.disposals);
   }
 
-  private onTransportClosed(wrapper: StartedTransport): void {
+  private onTransportClosed(wrapper: StartedTransport<ServerConnection>): void {
     // A close of a transport we already replaced (or disposed on purpose) is old news.
     if (this.transport !== wrapper || this.handshaking) return;
     this.transport = undefined;
@@ -583,7 +586,7 @@ export class ServerConnection {
     });
   }
 
-  private onTransportError(wrapper: StartedTransport, error: Error): void {
+  private onTransportError(wrapper: StartedTransport<ServerConnection>, error: Error): void {
     // Before the first ready, a 404 means "no MCP endpoint here", not an expired session.
     const mapped = toRuntimeError(error, { ...this.ctx('transport'), firstContact: !this.everReady });
     this.options.onTransportError?.(mapped);
