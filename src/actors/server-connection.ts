@@ -122,6 +122,12 @@ export interface ConnectionStateChange {
   session: SessionInfo | null;
 }
 
+/**
+ * The actor's error observer, shared by every connection: failures reach the owner as states and
+ * `lastError`; without an error observer xstate would rethrow them as unhandled.
+ */
+const ignoreActorError = (): void => {};
+
 /** The connection that owns each running connection actor, by the actor's system. */
 const owners = new WeakMap<object, ServerConnection>();
 
@@ -224,7 +230,7 @@ export class ServerConnection {
       systemId: `connection:${options.server}`,
     });
     owners.set(this.actor.system, this);
-    this.actor.subscribe({ next: (snapshot) => this.onSnapshot(snapshot), error: () => {} });
+    this.actor.subscribe((snapshot) => this.onSnapshot(snapshot), ignoreActorError);
     this.actor.start();
   }
 
