@@ -18,22 +18,19 @@ const CLIENT_FINDING =
 const LATE_PROGRESS = /^Received a progress notification for an unknown token/;
 
 /**
- * Installs (chaining any previous handler) a `client.onerror` that passes the Client's own findings on
- * as {@link ProtocolError}s, and counts late progress with `onLateProgress`. Message bodies are cut
- * to 200 characters.
+ * The `client.onerror` that passes the Client's own findings on as {@link ProtocolError}s and
+ * counts late progress with `onLateProgress`. Message bodies are cut to 200 characters. It depends
+ * on the server only: build it once per server and share it between the server's Clients.
  *
  * @example
- * watchProtocolErrors(client, 'demo', (error) => runtime.emit('error', { server: 'demo', error }));
+ * const onerror = protocolErrorHandler('demo', (error) => runtime.emit('error', { server: 'demo', error }));
  */
-export function watchProtocolErrors(
-  client: Client,
+export function protocolErrorHandler(
   server: string,
   report: (error: McpRuntimeError) => void,
   onLateProgress?: () => void,
-): void {
-  const previous = client.onerror;
-  client.onerror = (error: Error) => {
-    previous?.(error);
+): (error: Error) => void {
+  return (error) => {
     if (LATE_PROGRESS.test(error.message)) {
       onLateProgress?.();
       return;
@@ -42,4 +39,21 @@ export function watchProtocolErrors(
     const text = error.message.length > 200 ? `${error.message.slice(0, 200)}…` : error.message;
     report(new ProtocolError(`${server}: ${text}`, { server, cause: error }));
   };
+}
+
+/**
+ * Installs `onError` (a {@link protocolErrorHandler}) as `client.onerror`, chaining a handler the
+ * Client already has (none on a new Client: then no wrapper is made).
+ *
+ * @example
+ * watchProtocolErrors(client, protocolErrorHandler('demo', report));
+ */
+export function watchProtocolErrors(client: Client, onError: (error: Error) => void): void {
+  const previous = client.onerror;
+  client.onerror = previous
+    ? (error: Error) => {
+        previous(error);
+        onError(error);
+      }
+    : onError;
 }

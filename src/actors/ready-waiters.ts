@@ -11,7 +11,8 @@ interface Waiter {
 
 /** A set of bounded waits, released together. */
 export class ReadyWaiters {
-  private readonly waiters = new Set<Waiter>();
+  /** Made on the first wait: most connections never have a caller waiting. */
+  private waiters: Set<Waiter> | undefined;
 
   /**
    * Waits until {@link resolveAll} or {@link rejectAll}; rejects with `timeoutError()` after
@@ -27,7 +28,9 @@ export class ReadyWaiters {
       const cleanup = (): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        this.waiters.delete(waiter);
+        this.waiters?.delete(waiter);
+        // Kept only while someone waits: a connection lives long, its waits are rare.
+        if (this.waiters?.size === 0) this.waiters = undefined;
       };
       const waiter: Waiter = {
         resolve: () => {
@@ -43,22 +46,23 @@ export class ReadyWaiters {
       const timer = setTimeout(() => waiter.reject(timeoutError()), timeoutMs);
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters ??= new Set();
       this.waiters.add(waiter);
     });
   }
 
   /** How many waits are pending. */
   get size(): number {
-    return this.waiters.size;
+    return this.waiters?.size ?? 0;
   }
 
   /** Resolves every wait. */
   resolveAll(): void {
-    for (const w of [...this.waiters]) w.resolve();
+    if (this.waiters) for (const w of [...this.waiters]) w.resolve();
   }
 
   /** Rejects every wait with `error`. */
   rejectAll(error: McpRuntimeError): void {
-    for (const w of [...this.waiters]) w.reject(error);
+    if (this.waiters) for (const w of [...this.waiters]) w.reject(error);
   }
 }

@@ -39,10 +39,16 @@ export class ReauthTransport implements Transport {
   #starting = false;
   #closed = false;
   #closeFired = false;
-  readonly #options: ReauthTransportOptions;
+  readonly #server: string | undefined;
+  /**
+   * Needed by `start()` only (a 401 makes a fresh inner transport): dropped once it settled, so a
+   * long-lived connection does not keep the factory, its spec and the headers.
+   */
+  #options: ReauthTransportOptions | undefined;
 
   constructor(options: ReauthTransportOptions) {
     this.#options = options;
+    this.#server = options.server;
     this.#inner = this.#wire(options.create(options.headers));
   }
 
@@ -61,23 +67,25 @@ export class ReauthTransport implements Transport {
   }
 
   async start(): Promise<void> {
+    const options = this.#options;
     this.#starting = true;
     try {
       try {
         await this.#inner.start();
       } catch (error) {
-        if (!(error instanceof AuthError && error.status === 401 && this.#options.refreshHeaders))
-          throw error;
-        const fresh = await this.#options.refreshHeaders();
+        const refresh = options?.refreshHeaders;
+        if (!(error instanceof AuthError && error.status === 401 && refresh)) throw error;
+        const fresh = await refresh();
         if (this.#closed) throw error;
-        this.#inner = this.#wire(this.#options.create({ ...this.#options.headers, ...fresh }));
+        this.#inner = this.#wire(options.create({ ...options.headers, ...fresh }));
         await this.#inner.start();
       }
     } catch (error) {
       this.#fireClose();
-      throw tlsFailureOf(error, this.#options.server) ?? error;
+      throw tlsFailureOf(error, this.#server) ?? error;
     } finally {
       this.#starting = false;
+      this.#options = undefined;
     }
   }
 

@@ -52,7 +52,7 @@ import {
 } from '../machines/connection.js';
 import { isNetworkFailure, isPermanent, markPermanent, toRuntimeError } from './map-error.js';
 import { ReadyWaiters } from './ready-waiters.js';
-import { StartedTransport, type StartedTransportHooks } from './started-transport.js';
+import { type Receive, StartedTransport, type StartedTransportHooks } from './started-transport.js';
 import { createTransport, type TransportSpec } from './transport-factory.js';
 
 /** Options of a {@link ServerConnection}. */
@@ -92,7 +92,7 @@ export interface ServerConnectionOptions {
     sessionId: string | undefined,
   ) => JSONRPCMessage;
   /** Sees every incoming JSON-RPC message and hands it to the Client with `deliver`. */
-  incoming?: StartedTransportHooks['onreceive'];
+  incoming?: Receive;
 }
 
 /** An era verdict with what a modern one needs to be adopted without a round trip. */
@@ -122,6 +122,12 @@ export interface ConnectionStateChange {
   session: SessionInfo | null;
 }
 
+/**
+ * The actor's error observer, shared by every connection: failures reach the owner as states and
+ * `lastError`; without an error observer xstate would rethrow them as unhandled.
+ */
+const ignoreActorError = (): void => {};
+
 /** The connection that owns each running connection actor, by the actor's system. */
 const owners = new WeakMap<object, ServerConnection>();
 
@@ -141,7 +147,7 @@ export class ServerConnection {
   readonly client: Client;
   readonly actor: Actor<typeof connectionMachine>;
   readonly server: string;
-  private transport: StartedTransport | undefined;
+  private transport: StartedTransport<ServerConnection> | undefined;
   private state: ConnectionStateName = 'idle';
 
   /**
@@ -167,6 +173,23 @@ export class ServerConnection {
       },
     },
   });
+  /** What every connection's transports report to it (one object for all: no closures per connection). */
+  private static readonly transportHooks: StartedTransportHooks<ServerConnection> = {
+    onclose: (conn, wrapper) => conn.onTransportClosed(wrapper),
+    onerror: (conn, wrapper, error) => conn.onTransportError(wrapper, error),
+  };
+  /** The same, with the `outgoing` option seeing each message (telemetry). */
+  private static readonly tracedTransportHooks: StartedTransportHooks<ServerConnection> = {
+    ...ServerConnection.transportHooks,
+    onsend: (conn, wrapper, message) =>
+      conn.options.outgoing
+        ? conn.options.outgoing(
+            message,
+            conn.actor.getSnapshot().context.session?.protocolVersion,
+            wrapper.sessionId,
+          )
+        : message,
+  };
   private readonly waiters = new ReadyWaiters();
   private closePromise: Promise<void> | undefined;
   /** Times a ready connection was lost: calls failing with CONNECTION_LOST share one loss. */
@@ -180,7 +203,7 @@ export class ServerConnection {
   /** The open `subscriptions/listen` stream of a 2026 session. */
   private listening: McpSubscription | undefined;
   /** Transport closes under way (the `disposeTransport` action does not wait; `closeTransport` does). */
-  private readonly disposals = new Set<Promise<void>>();
+  private disposals: Set<Promise<void>> | undefined;
   /**
    * The network failure the transport reported during the current handshake: the SDK then only
    * says "connection closed", and the real cause (`ECONNREFUSED 127.0.0.1:3001`) would be lost.
@@ -207,7 +230,7 @@ export class ServerConnection {
       systemId: `connection:${options.server}`,
     });
     owners.set(this.actor.system, this);
-    this.actor.subscribe({ next: (snapshot) => this.onSnapshot(snapshot), error: () => {} });
+    this.actor.subscribe((snapshot) => this.onSnapshot(snapshot), ignoreActorError);
     this.actor.start();
   }
 
@@ -353,26 +376,12 @@ export class ServerConnection {
       throw new ClosedError(`${this.server}: the connection attempt was abandoned`, { server: this.server });
     }
     const inner: Transport = createTransport(spec);
-    const outgoing = this.options.outgoing;
-    const incoming = this.options.incoming;
-    const wrapper: StartedTransport = new StartedTransport(
+    const wrapper = new StartedTransport(
       inner,
-      {
-        onclose: () => this.onTransportClosed(wrapper),
-        onerror: (error) => this.onTransportError(wrapper, error),
-        ...(outgoing
-          ? {
-              onsend: (message: JSONRPCMessage) =>
-                outgoing(
-                  message,
-                  this.actor.getSnapshot().context.session?.protocolVersion,
-                  wrapper.sessionId,
-                ),
-            }
-          : {}),
-        ...(incoming ? { onreceive: incoming } : {}),
-      },
+      this.options.outgoing ? ServerConnection.tracedTransportHooks : ServerConnection.transportHooks,
+      this as ServerConnection,
       spec.kind === 'stdio' || spec.kind === 'websocket' || spec.kind === 'memory',
+      this.options.incoming,
     );
     this.transport = wrapper;
     this.handshaking = true;
@@ -561,13 +570,15 @@ export class ServerConnection {
     this.transport = undefined;
     if (wrapper) {
       const closing = wrapper.close();
-      this.disposals.add(closing);
-      void closing.finally(() => this.disposals.delete(closing));
+      this.disposals ??= new Set();
+      const disposals = this.disposals;
+      disposals.add(closing);
+      void closing.finally(() => disposals.delete(closing));
     }
-    await Promise.all(this.disposals);
+    if (this.disposals?.size) await Promise.all(this.disposals);
   }
 
-  private onTransportClosed(wrapper: StartedTransport): void {
+  private onTransportClosed(wrapper: StartedTransport<ServerConnection>): void {
     // A close of a transport we already replaced (or disposed on purpose) is old news.
     if (this.transport !== wrapper || this.handshaking) return;
     this.transport = undefined;
@@ -581,7 +592,7 @@ export class ServerConnection {
     });
   }
 
-  private onTransportError(wrapper: StartedTransport, error: Error): void {
+  private onTransportError(wrapper: StartedTransport<ServerConnection>, error: Error): void {
     // Before the first ready, a 404 means "no MCP endpoint here", not an expired session.
     const mapped = toRuntimeError(error, { ...this.ctx('transport'), firstContact: !this.everReady });
     this.options.onTransportError?.(mapped);

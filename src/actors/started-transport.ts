@@ -15,24 +15,33 @@ import type {
 import { progressBeforeResult } from './progress-order.js';
 import { TaskResultLift } from './task-results.js';
 
-/** Extra observers of the inner transport, called besides the Client's own callbacks. */
-export interface StartedTransportHooks {
-  onclose: () => void;
-  onerror: (error: Error) => void;
+/**
+ * Extra observers of the inner transport, called besides the Client's own callbacks. They get the
+ * transport's owner, so one hooks object serves every transport of a kind (no closures per
+ * connection).
+ */
+export interface StartedTransportHooks<O> {
+  onclose: (owner: O, transport: StartedTransport<O>) => void;
+  onerror: (owner: O, transport: StartedTransport<O>, error: Error) => void;
   /** Sees every outgoing message and may return a replacement (trace context in `_meta`). */
-  onsend?: (message: JSONRPCMessage) => JSONRPCMessage;
-  /**
-   * Sees every incoming message and hands it on with `deliver` (telemetry delivers a response that
-   * asks for input in the context of the call it answers).
-   */
-  onreceive?: (message: JSONRPCMessage, extra: MessageExtraInfo | undefined, deliver: Deliver) => void;
+  onsend?: (owner: O, transport: StartedTransport<O>, message: JSONRPCMessage) => JSONRPCMessage;
 }
+
+/**
+ * Sees every incoming message and hands it on with `deliver` (telemetry delivers a response that
+ * asks for input in the context of the call it answers).
+ */
+export type Receive = (
+  message: JSONRPCMessage,
+  extra: MessageExtraInfo | undefined,
+  deliver: Deliver,
+) => void;
 
 /** Hands an incoming message to the Client. */
 export type Deliver = (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
 
 /** A started transport the Client can connect to. */
-export class StartedTransport implements Transport {
+export class StartedTransport<O = unknown> implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
@@ -44,8 +53,10 @@ export class StartedTransport implements Transport {
 
   constructor(
     readonly inner: Transport,
-    private readonly hooks: StartedTransportHooks,
+    private readonly hooks: StartedTransportHooks<O>,
+    private readonly owner: O,
     streamLike = false,
+    receive?: Receive,
   ) {
     this.isStream = streamLike;
     if (streamLike) {
@@ -56,7 +67,6 @@ export class StartedTransport implements Transport {
       Object.assign(this, { pid: undefined, stderr: undefined });
     }
     const deliver: Deliver = (message, extra) => this.onmessage?.(this.tasks.received(message), extra);
-    const receive = hooks.onreceive;
     inner.onmessage = progressBeforeResult(
       receive ? (message, extra) => receive(message, extra, deliver) : deliver,
     );
@@ -65,7 +75,7 @@ export class StartedTransport implements Transport {
       // and it may come after the runtime's close() resolved.
       if (this.closed) return;
       this.onerror?.(error);
-      this.hooks.onerror(error);
+      this.hooks.onerror(this.owner, this, error);
     };
     inner.onclose = () => this.markClosed();
   }
@@ -79,7 +89,7 @@ export class StartedTransport implements Transport {
 
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     const onsend = this.hooks.onsend;
-    const out = onsend ? onsend(message) : message;
+    const out = onsend ? onsend(this.owner, this, message) : message;
     this.tasks.sent(out);
     return this.inner.send(out, options);
   }
@@ -118,6 +128,6 @@ export class StartedTransport implements Transport {
     this.closed = true;
     this.tasks.clear();
     this.onclose?.();
-    this.hooks.onclose();
+    this.hooks.onclose(this.owner, this);
   }
 }

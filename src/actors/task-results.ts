@@ -30,19 +30,22 @@ type RequestId = string | number;
  * transport.send(lift.sent(message)); inner.onmessage = (m) => deliver(lift.received(m));
  */
 export class TaskResultLift {
-  readonly #declared = new Set<RequestId>();
+  /** Made on the first task-declaring call: most connections never make one. */
+  #declared: Set<RequestId> | undefined;
 
   /** Notes the id of a task-declaring `tools/call`. */
   sent(message: JSONRPCMessage): void {
     const m = message as { method?: unknown; id?: RequestId; params?: { _meta?: Record<string, unknown> } };
     if (m.method !== 'tools/call' || m.id === undefined) return;
     const caps = m.params?._meta?.[CLIENT_CAPABILITIES_META_KEY] as { extensions?: object } | undefined;
-    if (caps?.extensions && TASKS_EXTENSION in caps.extensions) this.#declared.add(m.id);
+    if (!caps?.extensions || !(TASKS_EXTENSION in caps.extensions)) return;
+    this.#declared ??= new Set();
+    this.#declared.add(m.id);
   }
 
   /** The message as the SDK should see it: a declared request's task result lifted, the rest as is. */
   received(message: JSONRPCMessage): JSONRPCMessage {
-    if (this.#declared.size === 0 || 'method' in message) return message;
+    if (!this.#declared?.size || 'method' in message) return message;
     const m = message as { id?: RequestId; result?: Record<string, unknown> };
     if (m.id === undefined || !this.#declared.delete(m.id)) return message;
     const result = m.result;
@@ -55,6 +58,6 @@ export class TaskResultLift {
 
   /** The transport ended: no answer to a remembered request can come on it any more. */
   clear(): void {
-    this.#declared.clear();
+    this.#declared?.clear();
   }
 }

@@ -8,8 +8,10 @@ import type {
   Client,
   ClientOptions,
   LoggingLevel,
+  LoggingMessageNotification,
   ReadResourceResult,
   RequestOptions,
+  ResourceUpdatedNotification,
 } from '@modelcontextprotocol/client';
 import type { InspectionEvent } from 'xstate';
 import { toRuntimeError } from '../actors/map-error.js';
@@ -24,11 +26,7 @@ import { ListsOnConnect } from './lists-on-connect.js';
 import { listKey, ResourceCache, resourceKey } from './resource-cache.js';
 import { MAX_BACKGROUND_READS_PER_SERVER, ResourceRefresher } from './resource-refresher.js';
 import { sharedJsonSchemaValidator } from './schema.js';
-import {
-  capabilitiesFor,
-  installServerRequestHandlers,
-  type ServerRequestHandlers,
-} from './server-requests.js';
+import { capabilitiesFor, type ServerRequestHandlers, serverRequestInstaller } from './server-requests.js';
 import { ServerSession } from './session.js';
 import { subscriptionStream } from './streams.js';
 import { type ListKind, ToolRegistry } from './tool-registry.js';
@@ -63,6 +61,13 @@ export interface FeatureHost {
   isClosed(): boolean;
 }
 
+/** The options and handlers every Client of one server gets. */
+interface ClientSetup {
+  options: ClientOptions;
+  /** Registers the server's request and notification handlers on a new Client. */
+  install: (client: Client) => void;
+}
+
 /** Debounce of list_changed refreshes. */
 const LIST_CHANGED_DEBOUNCE_MS = 50;
 
@@ -78,6 +83,8 @@ export class RuntimeFeatures {
   private readonly logLevels = new Map<string, LoggingLevel>();
   /** Handler calls (server requests or 2026 input rounds) per server, for the `input` event. */
   private readonly inputRounds = new Map<string, number>();
+  /** Per server: the options and handlers its Clients share (see `clientSetup`). */
+  private readonly clientSetups = new Map<string, ClientSetup>();
   /** Background re-reads of updated resources. */
   private readonly refresher = new ResourceRefresher<ReadResourceResult>({
     maxInFlight: MAX_BACKGROUND_READS_PER_SERVER,
@@ -135,6 +142,7 @@ export class RuntimeFeatures {
     this.watchers.delete(server);
     this.logLevels.delete(server);
     this.inputRounds.delete(server);
+    this.clientSetups.delete(server);
     this.cache.clear(server);
     this.registry.forget(server);
   }
@@ -146,15 +154,7 @@ export class RuntimeFeatures {
 
   /** Client options for a server: only the capabilities its handlers make true; the shared validator. */
   clientOptions(server: string): ClientOptions {
-    const maxRounds = this.host.config.servers.get(server)?.maxInputRounds ?? DEFAULT_MAX_INPUT_ROUNDS;
-    return {
-      capabilities: capabilitiesFor(this.host.config.handlers as ServerRequestHandlers | undefined),
-      jsonSchemaValidator: sharedJsonSchemaValidator,
-      // 2026 servers ask for input in `input_required` rounds, answered by the same handlers. The
-      // call path drives the rounds of tools/call, resources/read and prompts/get (input-rounds.ts);
-      // the SDK drives any other request's.
-      inputRequired: { autoFulfill: true, maxRounds },
-    };
+    return this.clientSetup(server).options;
   }
 
   /**
@@ -183,34 +183,35 @@ export class RuntimeFeatures {
 
   /** Registers notification and server-request handlers on a server's Client (once). */
   configureClient(server: string, client: Client): void {
+    this.clientSetup(server).install(client);
+  }
+
+  /**
+   * What every Client of `server` gets, built once per server: the options and the handlers depend
+   * on the server only, so the connections of a pool share them (no closures per connection).
+   */
+  private clientSetup(server: string): ClientSetup {
+    const known = this.clientSetups.get(server);
+    if (known) return known;
     const config = this.host.config.servers.get(server);
-    installServerRequestHandlers(
-      client,
-      server,
-      this.host.config.handlers as ServerRequestHandlers | undefined,
-      config?.context ?? {},
-      (kind) => {
-        const round = (this.inputRounds.get(server) ?? 0) + 1;
-        this.inputRounds.set(server, round);
-        this.host.emit('input', { ...this.host.base(server), kind, round });
-      },
-    );
-    client.setNotificationHandler('notifications/resources/updated', (n) =>
-      this.onResourceUpdated(server, n.params.uri),
-    );
-    client.setNotificationHandler('notifications/resources/list_changed', () => {
+    const handlers = this.host.config.handlers as ServerRequestHandlers | undefined;
+    const requests = serverRequestInstaller(server, handlers, config?.context ?? {}, (kind) => {
+      const round = (this.inputRounds.get(server) ?? 0) + 1;
+      this.inputRounds.set(server, round);
+      this.host.emit('input', { ...this.host.base(server), kind, round });
+    });
+    const onUpdated = (n: ResourceUpdatedNotification) => this.onResourceUpdated(server, n.params.uri);
+    const onResourcesChanged = () => {
       this.cache.invalidatePrefix(server, listKey('resources'));
       this.cache.invalidatePrefix(server, listKey('templates'));
       this.host.emit('resourcesChanged', { ...this.host.base(server) });
-    });
-    client.setNotificationHandler('notifications/tools/list_changed', () => {
+    };
+    const onToolsChanged = () => {
       this.cache.invalidatePrefix(server, 'tool:');
       this.registry.scheduleRefresh(server, 'tools');
-    });
-    client.setNotificationHandler('notifications/prompts/list_changed', () => {
-      this.registry.scheduleRefresh(server, 'prompts');
-    });
-    client.setNotificationHandler('notifications/message', (n) => {
+    };
+    const onPromptsChanged = () => this.registry.scheduleRefresh(server, 'prompts');
+    const onLog = (n: LoggingMessageNotification) => {
       const min = this.logLevels.get(server);
       if (min && LOG_LEVELS.indexOf(n.params.level) < LOG_LEVELS.indexOf(min)) return;
       this.host.emit('log', {
@@ -219,7 +220,27 @@ export class RuntimeFeatures {
         ...(n.params.logger !== undefined ? { logger: n.params.logger } : {}),
         data: n.params.data,
       });
-    });
+    };
+    const setup: ClientSetup = {
+      options: {
+        capabilities: capabilitiesFor(handlers),
+        jsonSchemaValidator: sharedJsonSchemaValidator,
+        // 2026 servers ask for input in `input_required` rounds, answered by the same handlers. The
+        // call path drives the rounds of tools/call, resources/read and prompts/get
+        // (input-rounds.ts); the SDK drives any other request's.
+        inputRequired: { autoFulfill: true, maxRounds: config?.maxInputRounds ?? DEFAULT_MAX_INPUT_ROUNDS },
+      },
+      install: (client) => {
+        requests(client);
+        client.setNotificationHandler('notifications/resources/updated', onUpdated);
+        client.setNotificationHandler('notifications/resources/list_changed', onResourcesChanged);
+        client.setNotificationHandler('notifications/tools/list_changed', onToolsChanged);
+        client.setNotificationHandler('notifications/prompts/list_changed', onPromptsChanged);
+        client.setNotificationHandler('notifications/message', onLog);
+      },
+    };
+    this.clientSetups.set(server, setup);
+    return setup;
   }
 
   /** Feeds the session, then reports `serverStatus`. Called before the facade's own events. */

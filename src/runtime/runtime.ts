@@ -23,7 +23,7 @@ import type {
 import { ProtocolError as SdkProtocolError } from '@modelcontextprotocol/client';
 import { EventEmitter } from 'eventemitter3';
 import type { InspectionEvent } from 'xstate';
-import { watchProtocolErrors } from '../actors/protocol-errors.js';
+import { protocolErrorHandler, watchProtocolErrors } from '../actors/protocol-errors.js';
 import type { ConnectionStateChange } from '../actors/server-connection.js';
 import { ClosedError, ConfigError, McpRuntimeError, ToolError, ValidationError } from '../errors/index.js';
 import { checkTransportSecurity, secretsFor, secretsForAll, surfaceError, warnSecurityOnce } from './auth.js';
@@ -130,6 +130,8 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   private readonly telemetry: CallTelemetry;
   /** Progress notifications per server that arrived after their call had settled. */
   private readonly lateProgress = new Map<string, number>();
+  /** The `client.onerror` of each server's Clients (protocol-errors.ts), built once per server. */
+  private readonly protocolErrorHandlers = new Map<string, (error: Error) => void>();
   /** Options of calls that already waited for the tool list (see `beforeFirstCall`). */
   private readonly waitedForLists = new WeakSet<CallToolOptions>();
   /** Tasks under way (and restored ones), kept by `persist()` (task-ledger.ts). */
@@ -196,6 +198,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
     await h.close();
     this.features.removeServer(name);
     this.lateProgress.delete(name);
+    this.protocolErrorHandlers.delete(name);
   }
 
   private createHandle(server: ResolvedServerConfig, restore: PersistedServer | undefined): ServerHandle {
@@ -888,12 +891,17 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
   }
 
   private configureClient(server: string, client: Client): void {
-    watchProtocolErrors(
-      client,
-      server,
-      (error) => this.emitError(server, error),
-      () => this.lateProgress.set(server, (this.lateProgress.get(server) ?? 0) + 1),
-    );
+    let onerror = this.protocolErrorHandlers.get(server);
+    if (!onerror) {
+      // One per server, shared by the Clients of its pool.
+      onerror = protocolErrorHandler(
+        server,
+        (error) => this.emitError(server, error),
+        () => this.lateProgress.set(server, (this.lateProgress.get(server) ?? 0) + 1),
+      );
+      this.protocolErrorHandlers.set(server, onerror);
+    }
+    watchProtocolErrors(client, onerror);
     this.features.configureClient(server, client);
     // Server-initiated requests and notification handlers are registered here (session features).
   }

@@ -110,6 +110,10 @@ export class ServerHandle {
   private callPath: CallPath | undefined;
   /** The protocol era learned for this server (or restored), shared by its connections. */
   private verdict: KnownEra | null;
+  /** What every connection of the server is given alike, made with the first one. */
+  private shared:
+    | Required<Pick<ServerConnectionOptions, 'spec' | 'onVerdict' | 'configureClient'>>
+    | undefined;
 
   constructor(
     readonly config: ResolvedServerConfig,
@@ -224,13 +228,21 @@ export class ServerHandle {
     const c = this.config;
     const telemetry = this.hooks.telemetry?.enabled ? this.hooks.telemetry : undefined;
     let readyAtMs = 0;
-    return new ServerConnection({
-      server: c.name,
+    this.shared ??= {
       spec: async () => ({
         ...(await buildTransportSpec(c, { onStderr: this.hooks.onStderr, fleet: this.hooks.fleet })),
         ...(c.mock ? { inProcess: c.mock } : {}),
         concurrency: c.queue.concurrency,
       }),
+      onVerdict: (verdict) => {
+        this.verdict = verdict;
+      },
+      configureClient: (client) => this.hooks.configureClient(c.name, client),
+    };
+    const shared = this.shared;
+    return new ServerConnection({
+      server: c.name,
+      spec: shared.spec,
       backoff: c.reconnect,
       heartbeat: c.heartbeat,
       connectTimeoutMs: c.connectTimeoutMs,
@@ -239,9 +251,7 @@ export class ServerHandle {
       protocol: c.protocol,
       // One verdict per server: a pool member or a reconnect learns it once for all.
       verdict: this.verdict,
-      onVerdict: (verdict) => {
-        this.verdict = verdict;
-      },
+      onVerdict: shared.onVerdict,
       onStateChange: (change) => {
         if (telemetry) readyAtMs = this.recordSession(telemetry, change, readyAtMs);
         onState(change);
@@ -250,7 +260,7 @@ export class ServerHandle {
         this.hooks.onStateChange({ ...change, memberId });
       },
       onTransportError: this.hooks.onError,
-      configureClient: (client) => this.hooks.configureClient(c.name, client),
+      configureClient: shared.configureClient,
       ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
       ...(this.hooks.clientOptions ? { clientOptions: this.hooks.clientOptions(c.name) } : {}),
       ...(telemetry ? this.telemetryHooks(telemetry) : {}),

@@ -9,10 +9,14 @@
 import type {
   Client,
   ClientCapabilities,
+  ClientContext,
   CreateMessageRequest,
   CreateMessageResult,
   ElicitRequest,
   ElicitResult,
+  HandlerResultTypeMap,
+  RequestMethod,
+  RequestTypeMap,
   Root,
 } from '@modelcontextprotocol/client';
 
@@ -59,41 +63,48 @@ export function capabilitiesFor(handlers: ServerRequestHandlers | undefined): Cl
 }
 
 /**
- * Registers the configured handlers on a server's Client (once; they survive reconnects).
+ * Builds, once per server, the request handlers the configured handlers make, and returns what
+ * registers them on one of the server's Clients (once a Client; they survive reconnects). The
+ * handlers depend on the server only, so the Clients of a pool share them.
  *
  * @example
- * installServerRequestHandlers(client, 'demo', { roots: () => [{ uri: 'file:///work' }] }, {});
+ * const install = serverRequestInstaller('demo', { roots: () => [{ uri: 'file:///work' }] }, {});
+ * install(client);
  */
-export function installServerRequestHandlers(
-  client: Client,
+export function serverRequestInstaller(
   server: string,
   handlers: ServerRequestHandlers | undefined,
   context: Record<string, unknown>,
   onInput?: (kind: 'sampling' | 'elicitation' | 'roots') => void,
-): void {
+): (client: Client) => void {
   const ctx = (signal: AbortSignal, kind: 'sampling' | 'elicitation' | 'roots'): ServerRequestContext => {
     onInput?.(kind);
     return { server, context, signal };
   };
   const sampling = handlers?.sampling;
-  if (sampling) {
-    client.setRequestHandler('sampling/createMessage', async (request, extra) =>
-      sampling(request.params, ctx(extra.mcpReq.signal, 'sampling')),
-    );
-  }
+  const onSampling: SdkRequestHandler<'sampling/createMessage'> | undefined = sampling
+    ? async (request, extra) => sampling(request.params, ctx(extra.mcpReq.signal, 'sampling'))
+    : undefined;
   const elicitation = handlers?.elicitation;
-  if (elicitation) {
-    client.setRequestHandler('elicitation/create', async (request, extra) =>
-      elicitation(request.params, ctx(extra.mcpReq.signal, 'elicitation')),
-    );
-  }
+  const onElicitation: SdkRequestHandler<'elicitation/create'> | undefined = elicitation
+    ? async (request, extra) => elicitation(request.params, ctx(extra.mcpReq.signal, 'elicitation'))
+    : undefined;
   const roots = handlers?.roots;
-  if (roots) {
-    client.setRequestHandler('roots/list', async (_request, extra) => ({
-      roots: await roots(ctx(extra.mcpReq.signal, 'roots')),
-    }));
-  }
+  const onRoots: SdkRequestHandler<'roots/list'> | undefined = roots
+    ? async (_request, extra) => ({ roots: await roots(ctx(extra.mcpReq.signal, 'roots')) })
+    : undefined;
+  return (client) => {
+    if (onSampling) client.setRequestHandler('sampling/createMessage', onSampling);
+    if (onElicitation) client.setRequestHandler('elicitation/create', onElicitation);
+    if (onRoots) client.setRequestHandler('roots/list', onRoots);
+  };
 }
+
+/** The SDK Client's handler of a server request `M`. */
+type SdkRequestHandler<M extends RequestMethod> = (
+  request: RequestTypeMap[M],
+  ctx: ClientContext,
+) => Promise<HandlerResultTypeMap[M]>;
 
 /** An input request a task carries (`inputRequests` of a 2026 task), keyed by the server. */
 export interface InputRequest {
