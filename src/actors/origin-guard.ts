@@ -80,13 +80,10 @@ export function guardOrigins(
 
   const prepare = (target: URL, init: RequestInit, authorization: string | undefined): RequestInit => {
     if (refused) throw refused;
-    // The hot path (every JSON-RPC POST, its headers a `Headers`): the configured origin over TLS or
-    // loopback. Nothing is removed there and no clear-text rule applies; only Authorization is set.
-    if (
-      (init.headers === undefined || init.headers instanceof Headers) &&
-      target.origin === home &&
-      !isClearTextRemote(target)
-    )
+    // The hot path (every JSON-RPC POST, its headers a `Headers` or lower-case names only): the
+    // configured origin over TLS or loopback. Nothing is removed there and no clear-text rule
+    // applies; only Authorization is set.
+    if (isNormalized(init.headers) && target.origin === home && !isClearTextRemote(target))
       return { ...init, headers: withAuthorization(init.headers, authorization) };
     const headers = new Headers(init.headers);
     if (target.origin === home) {
@@ -155,16 +152,27 @@ export function guardOrigins(
   };
 }
 
+/** Headers whose names cannot differ only by case: a `Headers`, or an object of lower-case names. */
+function isNormalized(
+  headers: HeadersInit | undefined,
+): headers is Headers | Record<string, string> | undefined {
+  if (headers === undefined || headers instanceof Headers) return true;
+  if (Array.isArray(headers)) return false;
+  for (const name in headers) if (name !== name.toLowerCase()) return false;
+  return true;
+}
+
 /**
  * `headers` with `authorization` set (when given), as the plain object the request path takes: the
  * SDK's `Headers` is copied once, not twice.
  */
 function withAuthorization(
-  headers: Headers | undefined,
+  headers: Headers | Record<string, string> | undefined,
   authorization: string | undefined,
 ): Headers | Record<string, string> | undefined {
   if (authorization === undefined) return headers;
-  const plain: Record<string, string> = headers ? Object.fromEntries(headers) : {};
+  const plain: Record<string, string> =
+    headers === undefined ? {} : headers instanceof Headers ? Object.fromEntries(headers) : { ...headers };
   plain.authorization = authorization;
   return plain;
 }
