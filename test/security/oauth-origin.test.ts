@@ -296,6 +296,10 @@ describe('the origin guard of the HTTP fetch', () => {
     });
     await g.fetch('https://mcp.example.com/mcp', { method: 'POST', headers, body: '{}' });
     await g.fetch(new URL('https://mcp.example.com/mcp'), { method: 'POST', headers, body: '{}' });
+    // The fast path's lower-case plain object (json-post-fast-path.ts) likewise.
+    const plain = Object.fromEntries(headers);
+    await g.fetch('https://mcp.example.com/mcp', { method: 'POST', headers: plain, body: '{}' });
+    expect(plain.authorization).toBe('Bearer sdk');
     for (const call of g.calls)
       expect([...call.headers]).toEqual([
         ['authorization', 'Bearer runtime-token'],
