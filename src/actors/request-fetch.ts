@@ -57,6 +57,10 @@ export function createRequestFetch(options: RequestFetchOptions): typeof fetch {
       dispatcher: agent,
     }) as unknown as Promise<Response>;
 
+  // The URL last posted to, parsed once (undici parses a string URL on every request).
+  let lastHref = '';
+  let lastUrl: URL | undefined;
+
   return (async (input: FetchInput, init?: RequestInit): Promise<Response> => {
     const body = init?.body;
     if (
@@ -71,7 +75,12 @@ export function createRequestFetch(options: RequestFetchOptions): typeof fetch {
       widened.add(signal);
       setMaxListeners(SHARED_SIGNAL_LISTENERS, signal);
     }
-    const answer = await request(String(input), {
+    const href = String(input);
+    if (href !== lastHref || lastUrl === undefined) {
+      lastUrl = new URL(href);
+      lastHref = href;
+    }
+    const answer = await request(lastUrl, {
       method: 'POST',
       headers: plainHeaders(init.headers),
       body,
