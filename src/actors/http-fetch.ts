@@ -204,12 +204,11 @@ function limitResponse(
   init: RequestInit | undefined,
   options: HttpFetchOptions,
 ): Response {
-  if (!response.ok || response.body === null) return response;
+  // A JSON body read by the request path was bounded as it was read (and its `body` is made lazily).
+  if (isBodyBounded(response) || !response.ok || response.body === null) return response;
   const max = options.maxMessageBytes;
   const type = (response.headers.get('content-type') ?? '').toLowerCase();
   const isStream = type.startsWith('text/event-stream');
-  // A JSON body read by the request path was bounded as it was read.
-  if (!isStream && isBodyBounded(response)) return response;
   const report = (message: string): ProtocolError => reportError(options, message);
   let body: ReadableStream<Uint8Array>;
   if (isStream) {

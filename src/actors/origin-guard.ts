@@ -80,6 +80,11 @@ export function guardOrigins(
 
   const prepare = (target: URL, init: RequestInit, authorization: string | undefined): RequestInit => {
     if (refused) throw refused;
+    // The hot path (every JSON-RPC POST, its headers a `Headers` or lower-case names only): the
+    // configured origin over TLS or loopback. Nothing is removed there and no clear-text rule
+    // applies; only Authorization is set.
+    if (isNormalized(init.headers) && target.origin === home && !isClearTextRemote(target))
+      return { ...init, headers: withAuthorization(init.headers, authorization) };
     const headers = new Headers(init.headers);
     if (target.origin === home) {
       if (authorization !== undefined) headers.set('authorization', authorization);
@@ -105,8 +110,19 @@ export function guardOrigins(
     return { ...init, headers };
   };
 
+  // The URL last parsed: the SDK posts every message to the one URL, parsed once here.
+  let lastHref = '';
+  let lastTarget: URL | undefined;
+  const parse = (href: string): URL => {
+    if (href !== lastHref || lastTarget === undefined) {
+      lastTarget = new URL(href);
+      lastHref = href;
+    }
+    return lastTarget;
+  };
+
   return async (input, init, authorization) => {
-    let target = new URL(input instanceof Request ? input.url : String(input));
+    let target = parse(input instanceof Request ? input.url : String(input));
     let request: RequestInit = init ?? {};
     if (input instanceof Request) {
       const headers = new Headers(input.headers);
@@ -116,10 +132,8 @@ export function guardOrigins(
     }
     const follow = request.redirect === undefined || request.redirect === 'follow';
     for (let hop = 0; ; hop++) {
-      const response = await base(target.href, {
-        ...prepare(target, request, authorization),
-        ...(follow ? { redirect: 'manual' as const } : {}),
-      });
+      const prepared = prepare(target, request, authorization);
+      const response = await base(target.href, follow ? { ...prepared, redirect: 'manual' } : prepared);
       if (!follow || !REDIRECT_STATUSES.has(response.status) || hop >= MAX_REDIRECTS) return response;
       const location = response.headers.get('location');
       const next = location === null ? undefined : safeUrl(location, target);
@@ -136,6 +150,31 @@ export function guardOrigins(
       target = next;
     }
   };
+}
+
+/** Headers whose names cannot differ only by case: a `Headers`, or an object of lower-case names. */
+function isNormalized(
+  headers: HeadersInit | undefined,
+): headers is Headers | Record<string, string> | undefined {
+  if (headers === undefined || headers instanceof Headers) return true;
+  if (Array.isArray(headers)) return false;
+  for (const name in headers) if (name !== name.toLowerCase()) return false;
+  return true;
+}
+
+/**
+ * `headers` with `authorization` set (when given), as the plain object the request path takes: the
+ * SDK's `Headers` is copied once, not twice.
+ */
+function withAuthorization(
+  headers: Headers | Record<string, string> | undefined,
+  authorization: string | undefined,
+): Headers | Record<string, string> | undefined {
+  if (authorization === undefined) return headers;
+  const plain: Record<string, string> =
+    headers === undefined ? {} : headers instanceof Headers ? Object.fromEntries(headers) : { ...headers };
+  plain.authorization = authorization;
+  return plain;
 }
 
 function safeUrl(location: string, base: URL): URL | undefined {

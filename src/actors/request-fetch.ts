@@ -7,11 +7,12 @@
  *
  * Like `fetch` with `redirect: 'manual'` (what the origin guard asks for: it follows redirects
  * itself, hop by hop), a 3xx is returned as is. A JSON body is read here, bounded by `maxBodyBytes`,
- * and handed over in a `Response`; an SSE body is handed over as a stream (its own per-event bound
+ * and handed over in a `Response` that keeps the bytes (buffered-response.ts); an SSE body is handed over as a stream (its own per-event bound
  * is applied by the caller, http-fetch.ts).
  */
 import { setMaxListeners } from 'node:events';
 import { type Agent, type Dispatcher, request, fetch as undiciFetch } from 'undici';
+import { BufferedResponse } from './buffered-response.js';
 
 type FetchInput = Parameters<typeof fetch>[0];
 
@@ -56,6 +57,10 @@ export function createRequestFetch(options: RequestFetchOptions): typeof fetch {
       dispatcher: agent,
     }) as unknown as Promise<Response>;
 
+  // The URL last posted to, parsed once (undici parses a string URL on every request).
+  let lastHref = '';
+  let lastUrl: URL | undefined;
+
   return (async (input: FetchInput, init?: RequestInit): Promise<Response> => {
     const body = init?.body;
     if (
@@ -70,7 +75,12 @@ export function createRequestFetch(options: RequestFetchOptions): typeof fetch {
       widened.add(signal);
       setMaxListeners(SHARED_SIGNAL_LISTENERS, signal);
     }
-    const answer = await request(String(input), {
+    const href = String(input);
+    if (href !== lastHref || lastUrl === undefined) {
+      lastUrl = new URL(href);
+      lastHref = href;
+    }
+    const answer = await request(lastUrl, {
       method: 'POST',
       headers: plainHeaders(init.headers),
       body,
@@ -124,7 +134,7 @@ async function toResponse(answer: Dispatcher.ResponseData, options: RequestFetch
   const response =
     bytes instanceof Error
       ? new Response(failingStream(bytes), { status, headers })
-      : new Response(bytes.byteLength === 0 ? null : (bytes as Uint8Array<ArrayBuffer>), { status, headers });
+      : (new BufferedResponse(bytes.byteLength === 0 ? null : bytes, status, headers) as unknown as Response);
   bounded.add(response);
   return response;
 }

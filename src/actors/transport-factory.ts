@@ -12,6 +12,7 @@ import {
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { ConfigError } from '../errors/index.js';
 import { createHttpFetch } from './http-fetch.js';
+import { createJsonPostFastPath } from './json-post-fast-path.js';
 import { ReauthTransport } from './reauth-transport.js';
 import { isSecretName } from './secret-names.js';
 import { StdioClientTransport } from './stdio-client-transport.js';
@@ -153,16 +154,24 @@ function createHttpTransport(spec: TransportSpec): Transport {
       allowInsecure: spec.allowInsecure ?? false,
     },
   });
+  const url = new URL(spec.url!);
+  const fetch = spec.wrapFetch ? spec.wrapFetch(http.fetch) : http.fetch;
+  // JSON-RPC requests answered with JSON skip most of the SDK's per-request work (json-post-fast-path.ts);
+  // with an OAuth provider the SDK adds its token (and DPoP proof) to every request itself.
+  const fast =
+    spec.kind === 'streamable-http' && !spec.oauth ? createJsonPostFastPath(url, headers, fetch) : undefined;
   const options = {
     requestInit: { headers },
-    fetch: spec.wrapFetch ? spec.wrapFetch(http.fetch) : http.fetch,
+    fetch: fast ? fast.fetch : fetch,
     ...(spec.oauth ? { authProvider: spec.oauth } : {}),
   };
-  const url = new URL(spec.url!);
-  const created: Transport =
-    spec.kind === 'sse'
-      ? new SSEClientTransport(url, options)
-      : new StreamableHTTPClientTransport(url, options);
+  let created: Transport;
+  if (spec.kind === 'sse') created = new SSEClientTransport(url, options);
+  else {
+    const streamable = new StreamableHTTPClientTransport(url, options);
+    fast?.install(streamable);
+    created = streamable;
+  }
   transport = created;
   const send = created.send.bind(created);
   created.send = async (message, sendOptions) => {

@@ -195,7 +195,12 @@ describe('OAuth discovery on another origin (issue 15 item 2)', () => {
 
 describe('the origin guard of the HTTP fetch', () => {
   /** A createHttpFetch over a recording fetch that never touches the network. */
-  function guarded(options: { credentialed: boolean; allowInsecure?: boolean; authorization?: string }) {
+  function guarded(options: {
+    credentialed: boolean;
+    allowInsecure?: boolean;
+    authorization?: string;
+    url?: string;
+  }) {
     const calls: Array<{ url: string; headers: Headers; redirect: RequestRedirect | undefined }> = [];
     let answer: (url: string) => Response = () => new Response('{}', { status: 200 });
     const http = createHttpFetch({
@@ -207,7 +212,7 @@ describe('the origin guard of the HTTP fetch', () => {
         return answer(String(input));
       }) as typeof fetch,
       origin: {
-        url: 'https://mcp.example.com/mcp',
+        url: options.url ?? 'https://mcp.example.com/mcp',
         configuredHeaders: ['X-Api-Key', 'X-Tenant'],
         credentialed: options.credentialed,
         allowInsecure: options.allowInsecure ?? false,
@@ -280,6 +285,38 @@ describe('the origin guard of the HTTP fetch', () => {
     expect(home!.headers.get('x-api-key')).toBe(API_KEY);
     expect(home!.headers.get('authorization')).toBe('Bearer runtime-token');
     expect([...away!.headers.keys()]).toEqual(['mcp-protocol-version']);
+  });
+
+  it("the SDK transport's own requests (a Headers): the configured origin gets them whole, with the token", async () => {
+    const g = guarded({ credentialed: true, authorization: 'Bearer runtime-token' });
+    const headers = new Headers({
+      'X-Api-Key': API_KEY,
+      Authorization: 'Bearer sdk',
+      'Mcp-Method': 'tools/call',
+    });
+    await g.fetch('https://mcp.example.com/mcp', { method: 'POST', headers, body: '{}' });
+    await g.fetch(new URL('https://mcp.example.com/mcp'), { method: 'POST', headers, body: '{}' });
+    // The fast path's lower-case plain object (json-post-fast-path.ts) likewise.
+    const plain = Object.fromEntries(headers);
+    await g.fetch('https://mcp.example.com/mcp', { method: 'POST', headers: plain, body: '{}' });
+    expect(plain.authorization).toBe('Bearer sdk');
+    for (const call of g.calls)
+      expect([...call.headers]).toEqual([
+        ['authorization', 'Bearer runtime-token'],
+        ['mcp-method', 'tools/call'],
+        ['x-api-key', API_KEY],
+      ]);
+    // The caller's headers are not changed.
+    expect(headers.get('authorization')).toBe('Bearer sdk');
+  });
+
+  it('a configured origin in clear text to a non-loopback host is refused for those requests too', async () => {
+    const g = guarded({ credentialed: true, url: 'http://mcp.example.invalid/mcp' });
+    const headers = new Headers({ 'Mcp-Method': 'tools/call' });
+    await expect(
+      g.fetch('http://mcp.example.invalid/mcp', { method: 'POST', headers, body: '{}' }),
+    ).rejects.toMatchObject({ code: 'AUTH', message: expect.stringMatching(/non-loopback host/) });
+    expect(g.calls).toEqual([]);
   });
 
   it("keeps the SDK's Basic client authentication for another origin's token endpoint, drops a Bearer", async () => {
