@@ -2,8 +2,9 @@
  * A lean stateless Streamable HTTP server for the 2026-07-28 era, so that the client is the
  * bottleneck of the HTTP rows: `node:http`, each POST carries one JSON-RPC request and gets one
  * `application/json` answer (no SSE stream per POST, no session, no SDK). It answers
- * `server/discover` and `tools/call` (echo) with the bytes the SDK v2 server sends for them
- * (captured from `createMcpHandler`), JSON-RPC errors for anything else, 202 for notifications
+ * `server/discover`, `tools/list` (the one echo tool: a server that declares tools lists them, and a
+ * client may then skip its own lookups) and `tools/call` (echo) with the bytes the SDK v2 server
+ * sends for them (captured from `createMcpHandler`), JSON-RPC errors for anything else, 202 for notifications
  * and 405 for GET (no standalone stream in this era). Also answers the raw floor's bare
  * `tools/call` (no `_meta`): the same handler serves both.
  */
@@ -13,6 +14,25 @@ const SERVER_INFO_META = { 'io.modelcontextprotocol/serverInfo': { name: 'bench-
 const DISCOVER_RESULT = {
   supportedVersions: ['2026-07-28'],
   capabilities: { tools: {} },
+  resultType: 'complete',
+  ttlMs: 0,
+  cacheScope: 'private',
+  _meta: SERVER_INFO_META,
+};
+
+const TOOLS_RESULT = {
+  tools: [
+    {
+      name: 'echo',
+      description: 'Echoes the text back.',
+      inputSchema: {
+        type: 'object',
+        properties: { text: { type: 'string' } },
+        required: ['text'],
+        $schema: 'http://json-schema.org/draft-07/schema#',
+      },
+    },
+  ],
   resultType: 'complete',
   ttlMs: 0,
   cacheScope: 'private',
@@ -30,6 +50,8 @@ function answer(m: Request): unknown {
   switch (m.method) {
     case 'server/discover':
       return { jsonrpc: '2.0', id: m.id, result: DISCOVER_RESULT };
+    case 'tools/list':
+      return { jsonrpc: '2.0', id: m.id, result: TOOLS_RESULT };
     case 'tools/call':
       if (m.params?.name === 'echo' || m.params?.name === undefined) {
         const text = String(m.params?.arguments?.text ?? '');
