@@ -3,8 +3,6 @@
  * {@link ServerHandle} per configured server and exposes promises, events and snapshots.
  */
 import type {
-  CallToolRequest,
-  CallToolRequestOptions,
   CallToolResult,
   Client,
   CompleteResult,
@@ -20,7 +18,6 @@ import type {
   RequestOptions,
   Tool,
 } from '@modelcontextprotocol/client';
-import { ProtocolError as SdkProtocolError } from '@modelcontextprotocol/client';
 import { EventEmitter } from 'eventemitter3';
 import type { InspectionEvent } from 'xstate';
 import { protocolErrorHandler, watchProtocolErrors } from '../actors/protocol-errors.js';
@@ -41,7 +38,7 @@ import { CONTEXT_META_KEY, RuntimeFeatures } from './features.js';
 import type { Fleet, FleetConfig } from './fleet/fleet.js';
 import type { FleetStoreStateChange } from './fleet/store.js';
 import type { HealthSnapshot } from './health.js';
-import { type InputLeg, withInputLeg } from './input-rounds.js';
+import { withInputLeg } from './input-rounds.js';
 import { InspectionHub } from './inspector/hub.js';
 import { type InspectorHandle, type InspectorOptions, startInspector } from './inspector/server.js';
 import {
@@ -68,6 +65,7 @@ import {
 import { type CallTelemetry, createCallTelemetry } from './telemetry/call-telemetry.js';
 import { statsFromSnapshot } from './telemetry/stats-view.js';
 import { type CompletionRef, completionRef, expandTemplate, type TemplateVariables } from './templates.js';
+import { type CallToolArg, callToolWithInput, sendCallTool } from './tool-call-send.js';
 import type { RegisteredPrompt, RegisteredTool } from './tool-registry.js';
 
 /** Options of {@link createRuntime} that are not configuration. */
@@ -939,45 +937,6 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
 function hasOwnKeys(value: object): boolean {
   for (const key in value) if (Object.hasOwn(value, key)) return true;
   return false;
-}
-
-/** What `callTool` hands the call path for {@link sendCallTool}. */
-interface CallToolArg {
-  params: CallToolRequest['params'];
-  /** The tool as the runtime knows it, without `outputSchema` (see ToolRegistry.requestDefinition). */
-  definition: Tool | undefined;
-  /** Modern servers over HTTP: the tool's definition after reading the list again (header mismatch). */
-  refresh?: ((client: Client) => Promise<Tool | undefined>) | undefined;
-}
-
-/** A 2026 server's answer to `Mcp-Param-*` headers that do not match the tool's schema (SEP-2243). */
-const HEADER_MISMATCH = -32020;
-
-/**
- * Sends `tools/call`. With the tool's definition the SDK skips its own response-cache lookups
- * and, the definition having no `outputSchema`, its own result validation: the runtime validates
- * `structuredContent` once, in {@link McpRuntime.checkToolResult}.
- */
-function sendCallTool(client: Client, opts: RequestOptions, arg: unknown): Promise<CallToolResult> {
-  const { params, definition, refresh } = arg as CallToolArg;
-  if (definition) (opts as CallToolRequestOptions).toolDefinition = definition;
-  const sent = client.callTool(params, opts) as Promise<CallToolResult>;
-  if (refresh === undefined) return sent;
-  return sent.catch(async (error: unknown) => {
-    if (!(error instanceof SdkProtocolError) || error.code !== HEADER_MISMATCH) throw error;
-    // The server's schema changed after the list was read: read it again, send once more.
-    const again: CallToolRequestOptions = { ...opts };
-    const fresh = await refresh(client);
-    if (fresh) again.toolDefinition = fresh;
-    else delete again.toolDefinition;
-    return client.callTool(params, again) as Promise<CallToolResult>;
-  });
-}
-
-/** The next input round's leg of `tools/call`: the answers go with the params (see input-rounds.ts). */
-function callToolWithInput(arg: unknown, leg: InputLeg): CallToolArg {
-  const { params, definition } = arg as CallToolArg;
-  return { params: withInputLeg(params, leg) as CallToolRequest['params'], definition };
 }
 
 /** Sends `resources/read` with `arg` as its params. */
