@@ -73,6 +73,9 @@ export class ServerSession {
     const machine = sessionMachine.provide({
       actors: {
         resubscribe: fromPromise<void, { server: string; uris: string[] }>(async ({ input }) => {
+          // Calls that waited for this connection are released by the same `ready`: let them go
+          // out first, so the server answers them before it sets up the subscriptions.
+          await afterWaitingCalls();
           const conn = this.connection();
           if (!conn) return;
           if (conn.session?.era === 'modern') {
@@ -139,15 +142,21 @@ export class ServerSession {
     return this.actor.getSnapshot().context.subscriptions;
   }
 
+  /** Whether a `CONNECTED` now starts `restoring`, which re-subscribes (see the session machine). */
+  private restores(): boolean {
+    return this.state === 'suspended' || this.state === 'expired';
+  }
+
   /** Feeds a connection state change (the only way the connection drives the session). */
   onConnectionState(change: ConnectionStateChange): void {
     if (change.to === 'ready') {
       const conn = this.connection();
       const info = conn?.session;
       if (!conn || !info) return;
-      if (info.era === 'modern' && this.subscriptions.length === 0) {
-        // List changes come only on a listen stream in 2026: open it (subscriptions reopen it below).
-        conn.listen([], RESUBSCRIBE_TIMEOUT_MS).catch(() => {});
+      if (info.era === 'modern' && this.subscriptions.length === 0 && !this.restores()) {
+        // List changes come only on a listen stream in 2026: open it, after the calls that waited.
+        // A session that restores opens it in `resubscribe` (opening it here too sent it twice).
+        void afterWaitingCalls().then(() => conn.listen([], RESUBSCRIBE_TIMEOUT_MS).catch(() => {}));
       }
       this.actor.send({
         type: 'CONNECTED',
@@ -279,4 +288,9 @@ export class ServerSession {
   stop(): void {
     this.actor.stop();
   }
+}
+
+/** Resolves on the next turn of the event loop, after the calls a `ready` released have been sent. */
+function afterWaitingCalls(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
