@@ -19,6 +19,8 @@ export interface Measurement {
   /** Latency percentiles in µs (only at 1 in flight). */
   p50Us?: number;
   p99Us?: number;
+  /** Every call's latency in µs, sorted (only at 1 in flight): rows pool them over the rounds. */
+  latenciesUs?: Float64Array;
 }
 
 /**
@@ -59,9 +61,10 @@ export async function throughput(call: CallFn, inFlight: number, durationMs: num
     cpuUsPerCall: (used.user + used.system) / Math.max(1, calls),
   };
   if (record && latencies.length > 0) {
-    latencies.sort((a, b) => a - b);
-    m.p50Us = percentile(latencies, 0.5) * 1000;
-    m.p99Us = percentile(latencies, 0.99) * 1000;
+    const us = Float64Array.from(latencies, (ms) => ms * 1000).sort();
+    m.latenciesUs = us;
+    m.p50Us = percentile(us, 0.5);
+    m.p99Us = percentile(us, 0.99);
   }
   return m;
 }
@@ -69,7 +72,7 @@ export async function throughput(call: CallFn, inFlight: number, durationMs: num
 const ok = () => true;
 
 /** The `p` quantile of sorted values (nearest rank). */
-export function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
 }
 

@@ -97,6 +97,59 @@ export function bootstrap(
   ];
 }
 
+/**
+ * A percentile of the samples of all rounds pooled, subject / baseline, with a 95% interval from
+ * resampling whole rounds (the same round indices for both: they ran side by side). A p99 of one
+ * round at 1 in flight is a handful of calls, one GC pause or scheduler hiccup; pooled it is not.
+ *
+ * @example
+ * pooledPercentileRatio([[1, 2], [2, 3]], [[1, 1], [2, 2]], 0.99); // { ratio: 1.5, ... }
+ */
+export function pooledPercentileRatio(
+  subject: readonly Float64Array[],
+  baseline: readonly Float64Array[],
+  p: number,
+  seed = 1,
+): { subject: number; baseline: number; ratio: number; interval: [number, number] } {
+  const n = Math.min(subject.length, baseline.length);
+  const of = (rounds: readonly Float64Array[], picks: readonly number[]): number => {
+    let size = 0;
+    for (const i of picks) size += (rounds[i] as Float64Array).length;
+    const pooled = new Float64Array(size);
+    let at = 0;
+    for (const i of picks) {
+      pooled.set(rounds[i] as Float64Array, at);
+      at += (rounds[i] as Float64Array).length;
+    }
+    pooled.sort();
+    return pooled[Math.min(size - 1, Math.max(0, Math.ceil(p * size) - 1))] ?? Number.NaN;
+  };
+  const all = Array.from({ length: n }, (_, i) => i);
+  const s = of(subject, all);
+  const b = of(baseline, all);
+  if (n < 2) return { subject: s, baseline: b, ratio: s / b, interval: [s / b, s / b] };
+  const next = prng(seed);
+  const ratios: number[] = [];
+  const picks = new Array<number>(n);
+  for (let k = 0; k < POOLED_RESAMPLES; k++) {
+    for (let j = 0; j < n; j++) picks[j] = Math.floor(next() * n);
+    ratios.push(of(subject, picks) / of(baseline, picks));
+  }
+  ratios.sort((x, y) => x - y);
+  return {
+    subject: s,
+    baseline: b,
+    ratio: s / b,
+    interval: [
+      ratios[Math.floor(0.025 * (ratios.length - 1))] as number,
+      ratios[Math.ceil(0.975 * (ratios.length - 1))] as number,
+    ],
+  };
+}
+
+/** Resamples of {@link pooledPercentileRatio} (each sorts every pooled sample: fewer than the rest). */
+const POOLED_RESAMPLES = 500;
+
 /** Geometric mean (ratios: symmetric under inversion). */
 function geoMean(xs: readonly number[]): number {
   return Math.exp(mean(xs.map(Math.log)));
@@ -133,6 +186,8 @@ export function row(
     v1?: number[];
     target?: Target;
     verdict?: Verdict;
+    /** A ratio and interval computed by the caller (pooled percentiles), instead of per round. */
+    pooled?: { ratio: number; interval: [number, number] };
   } = {},
 ): Row {
   const r: Row = { scenario, name, value: medianValue, unit, rounds, verdict: options.verdict ?? 'INFO' };
@@ -142,9 +197,14 @@ export function row(
   if (b) {
     r.baseline = b.name;
     r.baselineValue = b.value;
-    ratios = pairedRatios(rounds, b.rounds);
-    r.ratio = ratios ? geoMean(ratios) : medianValue / b.value;
-    if (ratios) r.interval = bootstrap(ratios, geoMean);
+    if (options.pooled) {
+      r.ratio = options.pooled.ratio;
+      r.interval = options.pooled.interval;
+    } else {
+      ratios = pairedRatios(rounds, b.rounds);
+      r.ratio = ratios ? geoMean(ratios) : medianValue / b.value;
+      if (ratios) r.interval = bootstrap(ratios, geoMean);
+    }
   }
   const v1Ratios = pairedRatios(rounds, options.v1);
   if (v1Ratios) r.ratioV1 = geoMean(v1Ratios);

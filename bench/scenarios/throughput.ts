@@ -25,7 +25,7 @@ import {
   type Target,
 } from '../clients.js';
 import { interleave, type Measurement, median, throughput } from '../harness.js';
-import { type Row, type Target as RowTarget, row } from '../report.js';
+import { pooledPercentileRatio, type Row, type Target as RowTarget, row } from '../report.js';
 import { type BenchServers, demoStdioCommand, v2StdioCommand } from '../server-process.js';
 
 /** How long and how often to measure. */
@@ -111,6 +111,28 @@ function compare(
   const what = pick === 'cps' ? '' : pick === 'cpu' ? ' CPU per call' : ` ${pick}`;
   const unit = pick === 'cps' ? 'calls/s' : 'µs';
   const v1 = r[`v1@${n}`];
+  if (pick === 'p50' || pick === 'p99') {
+    // Latency percentiles: of every call of every round, pooled (see pooledPercentileRatio).
+    const latencies = (ms: Measurement[]) => ms.map((m) => m.latenciesUs ?? new Float64Array());
+    const p = pick === 'p50' ? 0.5 : 0.99;
+    const q = pooledPercentileRatio(latencies(s), latencies(b), p);
+    const pooledRow = row(
+      scenario,
+      `${label(subject)}${what} @${n} (all rounds' calls)`,
+      unit,
+      values(s),
+      q.subject,
+      {
+        era,
+        baseline: { name: `${label(base)}${what} @${n}`, value: q.baseline, rounds: values(b) },
+        pooled: { ratio: q.ratio, interval: q.interval },
+        ...(options.target ? { target: options.target } : {}),
+      },
+    );
+    if (v1 && subject !== 'v1' && base === 'v2')
+      pooledRow.ratioV1 = pooledPercentileRatio(latencies(s), latencies(v1), p).ratio;
+    return [pooledRow];
+  }
   return [
     row(scenario, `${label(subject)}${what} @${n}`, unit, values(s), median(values(s)), {
       era,
