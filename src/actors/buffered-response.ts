@@ -11,6 +11,9 @@
 
 const decoder = new TextDecoder();
 
+/** Response headers as undici's `request()` gives them: lower-case names, repeated ones as a list. */
+export type RawHeaders = Record<string, string | string[] | undefined>;
+
 function used(): TypeError {
   return new TypeError('Body is unusable: Body has already been read');
 }
@@ -19,19 +22,51 @@ function used(): TypeError {
 export class BufferedResponse {
   readonly status: number;
   readonly statusText = '';
-  readonly headers: Headers;
   readonly url = '';
   readonly redirected = false;
   readonly type = 'basic' as ResponseType;
   #bytes: Uint8Array | null;
   #stream: ReadableStream<Uint8Array> | null = null;
   #used = false;
+  #headers: Headers | undefined;
+  readonly #rawHeaders: RawHeaders;
 
-  /** `bytes` is the whole body (null: none); it is not copied and must not change. */
-  constructor(bytes: Uint8Array | null, status: number, headers: Headers) {
+  /**
+   * `bytes` is the whole body (null: none); it is not copied and must not change. `headers` are
+   * undici's (lower-case names): a `Headers` is built from them only if someone asks for it.
+   */
+  constructor(bytes: Uint8Array | null, status: number, headers: RawHeaders | Headers) {
     this.#bytes = bytes;
     this.status = status;
-    this.headers = headers;
+    if (headers instanceof Headers) {
+      this.#headers = headers;
+      this.#rawHeaders = Object.fromEntries(headers);
+    } else this.#rawHeaders = headers;
+  }
+
+  /** The headers as `fetch` gives them (`set-cookie` lists appended one by one), built once. */
+  get headers(): Headers {
+    if (this.#headers === undefined) {
+      const headers = new Headers();
+      for (const name in this.#rawHeaders) {
+        const value = this.#rawHeaders[name];
+        if (value === undefined) continue;
+        if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+        else headers.append(name, value);
+      }
+      this.#headers = headers;
+    }
+    return this.#headers;
+  }
+
+  /**
+   * One header's value as `headers.get` gives it (a list joined with `, `), without building the
+   * `Headers`: what the JSON-RPC fast path reads on every answer. `name` is lower case.
+   */
+  header(name: string): string | null {
+    const value = this.#rawHeaders[name];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
   }
 
   get ok(): boolean {

@@ -25,6 +25,7 @@ import {
   type StreamableHTTPClientTransport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/client';
+import { BufferedResponse } from './buffered-response.js';
 
 /** Headers a call's own `headers` may not set (the SDK's `RESERVED_REQUEST_HEADER_NAMES`). */
 const RESERVED = new Set([
@@ -70,6 +71,16 @@ function needsBase64(s: string): boolean {
   return false;
 }
 
+/** An Accept header of `accept`'s types plus the two the transport needs, each once (the SDK's rule). */
+function acceptWith(accept: string | undefined): string {
+  const types = [
+    ...(accept === undefined ? [] : accept.split(',').map((s) => s.trim().toLowerCase())),
+    'application/json',
+    'text/event-stream',
+  ];
+  return [...new Set(types)].join(', ');
+}
+
 type Request = { jsonrpc: '2.0'; id: string | number; method: string; params?: Record<string, unknown> };
 
 /** A single request the fast path takes (not initialize, not a resumption). */
@@ -113,6 +124,8 @@ export function createJsonPostFastPath(
   // As the SDK's `new Headers(requestInit.headers)` has them: lower-case names, values normalized.
   const configured = Object.fromEntries(new Headers(headers));
   const configuredAccept = configured.accept;
+  // The usual case (no per-call Accept): the same value every time, made once.
+  const defaultAccept = acceptWith(configuredAccept);
   /** Responses fetched here for the SDK's `send`, by request body (it holds the unique request id). */
   const handedOver = new Map<string, Response>();
 
@@ -158,12 +171,7 @@ export function createJsonPostFastPath(
       }
     }
     out['content-type'] = 'application/json';
-    const types = [
-      ...(accept === undefined ? [] : accept.split(',').map((s) => s.trim().toLowerCase())),
-      'application/json',
-      'text/event-stream',
-    ];
-    out.accept = [...new Set(types)].join(', ');
+    out.accept = accept === configuredAccept ? defaultAccept : acceptWith(accept);
     return out;
   };
 
@@ -201,11 +209,11 @@ export function createJsonPostFastPath(
           signal,
           redirect: 'manual',
         });
-        if (
-          response.ok &&
-          response.status !== 202 &&
-          isJsonContentType(response.headers.get('content-type'))
-        ) {
+        const type =
+          response instanceof BufferedResponse
+            ? response.header('content-type')
+            : response.headers.get('content-type');
+        if (response.ok && response.status !== 202 && isJsonContentType(type)) {
           const data: unknown = await response.json();
           const messages = Array.isArray(data) ? data.map(parseJSONRPCMessage) : [parseJSONRPCMessage(data)];
           for (const m of messages) transport.onmessage?.(m);

@@ -12,7 +12,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { type Agent, type Dispatcher, request, fetch as undiciFetch } from 'undici';
-import { BufferedResponse } from './buffered-response.js';
+import { BufferedResponse, type RawHeaders } from './buffered-response.js';
 
 type FetchInput = Parameters<typeof fetch>[0];
 
@@ -99,8 +99,14 @@ function plainHeaders(headers: HeadersInit | undefined): Record<string, string> 
   return headers as Record<string, string>;
 }
 
+/** One header of undici's (lower-case) record, as `Headers.get` gives it. */
+function headerOf(raw: RawHeaders, name: string): string | undefined {
+  const value = raw[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 /** Response headers (`set-cookie` may be a list: joined, as `fetch`'s `get` does). */
-function responseHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+function responseHeaders(raw: RawHeaders): Headers {
   const headers = new Headers();
   for (const name in raw) {
     const value = raw[name];
@@ -113,17 +119,17 @@ function responseHeaders(raw: Record<string, string | string[] | undefined>): He
 
 async function toResponse(answer: Dispatcher.ResponseData, options: RequestFetchOptions): Promise<Response> {
   const status = answer.statusCode;
-  const headers = responseHeaders(answer.headers);
+  const raw = answer.headers;
   if (NULL_BODY_STATUSES.has(status)) {
     discard(answer.body);
-    return new Response(null, { status, headers });
+    return new Response(null, { status, headers: responseHeaders(raw) });
   }
-  const type = (headers.get('content-type') ?? '').toLowerCase();
+  const type = (headerOf(raw, 'content-type') ?? '').toLowerCase();
   if (type.startsWith('text/event-stream') || status < 200 || status >= 300) {
     // A stream (SSE), or an error body the caller reads (or cancels) through the web stream.
-    return new Response(webStream(answer.body), { status, headers });
+    return new Response(webStream(answer.body), { status, headers: responseHeaders(raw) });
   }
-  const declared = Number(headers.get('content-length') ?? Number.NaN);
+  const declared = Number(headerOf(raw, 'content-length') ?? Number.NaN);
   let bytes: Uint8Array | Error;
   if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
     discard(answer.body);
@@ -133,8 +139,8 @@ async function toResponse(answer: Dispatcher.ResponseData, options: RequestFetch
   }
   const response =
     bytes instanceof Error
-      ? new Response(failingStream(bytes), { status, headers })
-      : (new BufferedResponse(bytes.byteLength === 0 ? null : bytes, status, headers) as unknown as Response);
+      ? new Response(failingStream(bytes), { status, headers: responseHeaders(raw) })
+      : (new BufferedResponse(bytes.byteLength === 0 ? null : bytes, status, raw) as unknown as Response);
   bounded.add(response);
   return response;
 }

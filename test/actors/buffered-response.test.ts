@@ -29,6 +29,21 @@ describe('BufferedResponse reads like a fetch Response', () => {
     expect(new BufferedResponse(null, 500, new Headers()).ok).toBe(false);
   });
 
+  it("undici's raw headers: header() reads one without a Headers, .headers gives what fetch would", () => {
+    const raw = { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'], vary: undefined };
+    const buffered = new BufferedResponse(null, 200, raw);
+    expect(buffered.header('content-type')).toBe('application/json');
+    expect(buffered.header('set-cookie')).toBe('a=1, b=2');
+    expect(buffered.header('vary')).toBeNull();
+    const real = new Headers();
+    real.append('content-type', 'application/json');
+    real.append('set-cookie', 'a=1');
+    real.append('set-cookie', 'b=2');
+    expect([...buffered.headers]).toEqual([...real]);
+    expect(buffered.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(buffered.headers).toBe(buffered.headers);
+  });
+
   const reads: Record<string, (r: Response) => Promise<unknown>> = {
     json: (r) => r.json(),
     text: (r) => r.text(),

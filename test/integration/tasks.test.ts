@@ -148,7 +148,9 @@ describe('tasks (2025-11-25) against server-everything over stdio', () => {
     controller.abort();
     await expect(call).rejects.toMatchObject({ code: 'CANCELLED' });
     const taskId = seen[0]?.taskId ?? '';
-    expect(wire).toContain(`TEE > tasks/cancel ${taskId}`);
+    expect(taskId).not.toBe('');
+    // The tee child logs what it relays through its own pipe: the line may come after the rejection.
+    await until(() => wire.includes(`TEE > tasks/cancel ${taskId}`), 'tasks/cancel on the wire');
     await until(() => wire.includes(`TEE < ${taskId} cancelled`), 'the server to confirm the cancellation');
   }, 20_000);
 
@@ -166,7 +168,7 @@ describe('tasks (2025-11-25) against server-everything over stdio', () => {
     expect(Date.now() - startedMs).toBeLessThan(1_500 + 1_000);
     const taskId = seen[0]?.taskId ?? '';
     expect(taskId).not.toBe('');
-    expect(wire).toContain(`TEE > tasks/cancel ${taskId}`);
+    await until(() => wire.includes(`TEE > tasks/cancel ${taskId}`), 'tasks/cancel on the wire');
   }, 20_000);
 });
 
