@@ -134,6 +134,10 @@ async function toResponse(answer: Dispatcher.ResponseData, options: RequestFetch
   if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
     discard(answer.body);
     bytes = options.tooBig(`${declared} bytes`);
+  } else if (Number.isFinite(declared)) {
+    // Its length is declared and within the bound: undici reads exactly that much (and fails a
+    // body that does not match it), with its own consumer rather than an async iterator.
+    bytes = new Uint8Array(await answer.body.arrayBuffer());
   } else {
     bytes = await readBounded(answer.body, options);
   }
