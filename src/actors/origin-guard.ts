@@ -83,7 +83,7 @@ export function guardOrigins(
     // The hot path (every JSON-RPC POST, its headers a `Headers` or lower-case names only): the
     // configured origin over TLS or loopback. Nothing is removed there and no clear-text rule
     // applies; only Authorization is set.
-    if (isNormalized(init.headers) && target.origin === home && !isClearTextRemote(target))
+    if (isNormalized(init.headers) && isSafeHome(target))
       return { ...init, headers: withAuthorization(init.headers, authorization) };
     const headers = new Headers(init.headers);
     if (target.origin === home) {
@@ -110,16 +110,22 @@ export function guardOrigins(
     return { ...init, headers };
   };
 
-  // The URL last parsed: the SDK posts every message to the one URL, parsed once here.
+  // The URL last parsed: the SDK posts every message to the one URL, parsed once here, and
+  // whether it is the configured origin over TLS or loopback, decided once for it too.
   let lastHref = '';
   let lastTarget: URL | undefined;
+  let lastSafeHome = false;
   const parse = (href: string): URL => {
     if (href !== lastHref || lastTarget === undefined) {
       lastTarget = new URL(href);
       lastHref = href;
+      lastSafeHome = lastTarget.origin === home && !isClearTextRemote(lastTarget);
     }
     return lastTarget;
   };
+  function isSafeHome(target: URL): boolean {
+    return target === lastTarget ? lastSafeHome : target.origin === home && !isClearTextRemote(target);
+  }
 
   return async (input, init, authorization) => {
     let target = parse(input instanceof Request ? input.url : String(input));
