@@ -52,6 +52,8 @@ export interface FeatureHost {
   /** The server's connection, when it was created (never creates one). */
   connectionOf(server: string): ServerConnection | undefined;
   emit<K extends keyof RuntimeEvents>(event: K, payload: Parameters<RuntimeEvents[K]>[0]): void;
+  /** Whether anyone listens to `event` (a payload that costs something is built only then). */
+  listens(event: keyof RuntimeEvents): boolean;
   base(server: string): EventBase;
   /** Subscribes `uri`; `all` is the whole set after it (a 2026 listen stream carries the set). */
   subscribeRequest(server: string, uri: string, all: readonly string[]): Promise<void>;
@@ -409,7 +411,8 @@ export class RuntimeFeatures {
 
   private emitStatus(server: string, connection: string | undefined): void {
     const session = this.sessions.get(server);
-    if (!session) return;
+    // The health snapshot sorts the latency window: on a reconnect that is on the way to ready.
+    if (!session || !this.host.listens('serverStatus')) return;
     this.host.emit('serverStatus', {
       ...this.host.base(server),
       connection: connection ?? this.host.connectionOf(server)?.stateName ?? 'idle',

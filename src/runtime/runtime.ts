@@ -831,6 +831,7 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
         emit: (event, payload) => {
           (this.emit as (e: string, p: unknown) => boolean)(event, payload);
         },
+        listens: (event) => this.listenerCount(event) > 0,
         base: (server) => this.base(server),
         subscribeRequest: (server, uri, all) => {
           const h = this.handle(server);
