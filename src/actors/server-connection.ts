@@ -25,7 +25,14 @@ import {
   SdkErrorCode,
   type Transport,
 } from '@modelcontextprotocol/client';
-import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import {
+  type Actor,
+  type AnyActorRef,
+  createActor,
+  fromPromise,
+  type InspectionEvent,
+  type Observer,
+} from 'xstate';
 import {
   AuthError,
   ClosedError,
@@ -74,7 +81,12 @@ export interface ServerConnectionOptions {
   verdict?: KnownEra | null;
   /** Told whenever a handshake settles the era (so the pool and `persist()` can keep it). */
   onVerdict?: (verdict: KnownEra) => void;
-  /** XState inspection observer, passed to the actor. */
+  /**
+   * The actor this connection runs under (the server's supervisor): the connection actor joins its
+   * actor system instead of carrying one of its own, and is inspected by that system's observer.
+   */
+  parent?: AnyActorRef;
+  /** XState inspection observer, passed to the actor (ignored with `parent`: its system inspects). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Called on every change of the flattened state name. */
   onStateChange?: (change: ConnectionStateChange) => void;
@@ -128,11 +140,11 @@ export interface ConnectionStateChange {
  */
 const ignoreActorError = (): void => {};
 
-/** The connection that owns each running connection actor, by the actor's system. */
+/** The connection that owns each connection actor. */
 const owners = new WeakMap<object, ServerConnection>();
 
-function ownerOf(system: object): ServerConnection {
-  const owner = owners.get(system);
+function ownerOf(actor: AnyActorRef | undefined): ServerConnection {
+  const owner = actor && owners.get(actor);
   if (!owner) throw new ClosedError('The connection actor has no owner');
   return owner;
 }
@@ -153,23 +165,23 @@ export class ServerConnection {
   /**
    * The connection machine with its I/O provided once for every connection: `provide()` builds a
    * whole state-node tree (~27 KiB of heap), so one per connection would outweigh the SDK Client.
-   * Each invoked actor finds its connection through its actor system (one system per root actor).
+   * Each invoked actor finds its connection through its parent, the connection actor.
    */
   private static readonly machine = connectionMachine.provide({
     actors: {
-      openTransport: fromPromise(async ({ system }) => ownerOf(system).openTransport()),
+      openTransport: fromPromise(async ({ self }) => ownerOf(self._parent).openTransport()),
       negotiateSession: fromPromise<
         SessionInfo,
         { server: string; mode: NegotiationMode; protocol: ProtocolPreference }
-      >(async ({ input, system }) => ownerOf(system).negotiateSession(input.mode)),
+      >(async ({ input, self }) => ownerOf(self._parent).negotiateSession(input.mode)),
       ping: fromPromise<void, { server: string; timeoutMs: number; liveness: Liveness }>(
-        async ({ input, system }) => ownerOf(system).probeLiveness(input.liveness, input.timeoutMs),
+        async ({ input, self }) => ownerOf(self._parent).probeLiveness(input.liveness, input.timeoutMs),
       ),
-      closeTransport: fromPromise(async ({ system }) => ownerOf(system).disposeTransport()),
+      closeTransport: fromPromise(async ({ self }) => ownerOf(self._parent).disposeTransport()),
     },
     actions: {
-      disposeTransport: ({ system }) => {
-        void ownerOf(system).disposeTransport();
+      disposeTransport: ({ self }) => {
+        void ownerOf(self).disposeTransport();
       },
     },
   });
@@ -226,10 +238,9 @@ export class ServerConnection {
         protocol: options.protocol ?? 'auto',
         verdict: usableVerdict(options.verdict),
       },
-      ...(options.inspect ? { inspect: options.inspect } : {}),
-      systemId: `connection:${options.server}`,
+      ...(options.parent ? { parent: options.parent } : options.inspect ? { inspect: options.inspect } : {}),
     });
-    owners.set(this.actor.system, this);
+    owners.set(this.actor, this);
     this.actor.subscribe((snapshot) => this.onSnapshot(snapshot), ignoreActorError);
     this.actor.start();
   }
@@ -309,7 +320,8 @@ export class ServerConnection {
     if (this.closePromise) return this.closePromise;
     this.closePromise = new Promise<void>((resolve) => {
       const done = (): void => {
-        this.actor.stop();
+        // An actor under a parent stops itself in its final state (`closed`); only a root is stopped.
+        if (!this.actor._parent) this.actor.stop();
         resolve();
       };
       if (this.actor.getSnapshot().status !== 'active') return done();

@@ -261,7 +261,12 @@ export class ServerHandle {
       },
       onTransportError: this.hooks.onError,
       configureClient: shared.configureClient,
-      ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
+      // Under the supervisor, in its actor system (and its inspection): no system per connection.
+      ...(this.supervisor
+        ? { parent: this.supervisor }
+        : this.hooks.inspect
+          ? { inspect: this.hooks.inspect }
+          : {}),
       ...(this.hooks.clientOptions ? { clientOptions: this.hooks.clientOptions(c.name) } : {}),
       ...(telemetry ? this.telemetryHooks(telemetry) : {}),
     });
