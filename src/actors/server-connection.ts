@@ -136,9 +136,10 @@ export interface ConnectionStateChange {
 
 /**
  * The actor's error observer, shared by every connection: failures reach the owner as states and
- * `lastError`; without an error observer xstate would rethrow them as unhandled.
+ * `lastError`; without an error observer xstate would rethrow them as unhandled. A method, so that
+ * no tool names it (a renamed function makes each `bind` of it, one per actor, carry a name).
  */
-const ignoreActorError = (): void => {};
+const actorObserver = { ignoreError(): void {} };
 
 /** The connection that owns each connection actor. */
 const owners = new WeakMap<object, ServerConnection>();
@@ -241,7 +242,7 @@ export class ServerConnection {
       ...(options.parent ? { parent: options.parent } : options.inspect ? { inspect: options.inspect } : {}),
     });
     owners.set(this.actor, this);
-    this.actor.subscribe((snapshot) => this.onSnapshot(snapshot), ignoreActorError);
+    this.actor.subscribe((snapshot) => this.onSnapshot(snapshot), actorObserver.ignoreError);
     this.actor.start();
   }
 

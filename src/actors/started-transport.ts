@@ -12,7 +12,7 @@ import type {
   Transport,
   TransportSendOptions,
 } from '@modelcontextprotocol/client';
-import { progressBeforeResult } from './progress-order.js';
+import { type OrderedReceiver, ProgressOrder } from './progress-order.js';
 import { TaskResultLift } from './task-results.js';
 
 /**
@@ -41,13 +41,17 @@ export type Receive = (
 export type Deliver = (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
 
 /** A started transport the Client can connect to. */
-export class StartedTransport<O = unknown> implements Transport {
+export class StartedTransport<O = unknown> implements Transport, OrderedReceiver {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
   private closed = false;
   /** 2026 task results the SDK Client cannot decode, lifted for the task path (task-results.ts). */
   private readonly tasks = new TaskResultLift();
+  /** Progress ahead of the result it precedes (progress-order.ts). */
+  private readonly order = new ProgressOrder();
+  /** `deliver` as a function for `receive`, made on its first message (telemetry only). */
+  private deliverFn: Deliver | undefined;
   /** A long-lived stream (stdio, WebSocket, in-memory): opening it reached the peer. */
   readonly isStream: boolean;
 
@@ -56,7 +60,7 @@ export class StartedTransport<O = unknown> implements Transport {
     private readonly hooks: StartedTransportHooks<O>,
     private readonly owner: O,
     streamLike = false,
-    receive?: Receive,
+    private readonly receive?: Receive,
   ) {
     this.isStream = streamLike;
     if (streamLike) {
@@ -66,10 +70,8 @@ export class StartedTransport<O = unknown> implements Transport {
       // probe recognises the shape by these two fields.
       Object.assign(this, { pid: undefined, stderr: undefined });
     }
-    const deliver: Deliver = (message, extra) => this.onmessage?.(this.tasks.received(message), extra);
-    inner.onmessage = progressBeforeResult(
-      receive ? (message, extra) => receive(message, extra, deliver) : deliver,
-    );
+    // Three callbacks over one context (`this`): what they need is in fields, not in closures.
+    inner.onmessage = (message, extra) => this.order.pass(message, extra, this);
     inner.onerror = (error) => {
       // Once closed, what the transport reports is its own teardown (aborted streams): not news,
       // and it may come after the runtime's close() resolved.
@@ -78,6 +80,21 @@ export class StartedTransport<O = unknown> implements Transport {
       this.hooks.onerror(this.owner, this, error);
     };
     inner.onclose = () => this.markClosed();
+  }
+
+  /** An incoming message, in order: to `receive` when given, else to the Client. */
+  handOn(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    const receive = this.receive;
+    if (receive) {
+      this.deliverFn ??= (m, e) => this.deliver(m, e);
+      receive(message, extra, this.deliverFn);
+    } else {
+      this.deliver(message, extra);
+    }
+  }
+
+  private deliver(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    this.onmessage?.(this.tasks.received(message), extra);
   }
 
   get sessionId(): string | undefined {
