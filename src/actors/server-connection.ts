@@ -59,6 +59,7 @@ import {
 } from '../machines/connection.js';
 import { isNetworkFailure, isPermanent, markPermanent, toRuntimeError } from './map-error.js';
 import { ReadyWaiters } from './ready-waiters.js';
+import { ReauthTransport } from './reauth-transport.js';
 import { type Receive, StartedTransport, type StartedTransportHooks } from './started-transport.js';
 import { createTransport, type TransportSpec } from './transport-factory.js';
 
@@ -401,6 +402,8 @@ export class ServerConnection {
     this.handshakeCause = undefined;
     try {
       await inner.start();
+      // Its 401 retry is over: a long-lived connection keeps the WebSocket transport, not the wrapper.
+      if (inner instanceof ReauthTransport) wrapper.adopt(inner.inner);
       if (this.closePromise && this.transport === wrapper) {
         // The runtime closed while the transport opened: it must not outlive close().
         this.transport = undefined;

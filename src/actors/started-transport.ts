@@ -56,12 +56,13 @@ export class StartedTransport<O = unknown> implements Transport, OrderedReceiver
   readonly isStream: boolean;
 
   constructor(
-    readonly inner: Transport,
+    private innerTransport: Transport,
     private readonly hooks: StartedTransportHooks<O>,
     private readonly owner: O,
     streamLike = false,
     private readonly receive?: Receive,
   ) {
+    const inner = innerTransport;
     this.isStream = streamLike;
     if (streamLike) {
       // The SDK's era probe reads a silent peer on a stdio-shaped channel as a legacy server (some
@@ -82,6 +83,23 @@ export class StartedTransport<O = unknown> implements Transport, OrderedReceiver
     inner.onclose = () => this.markClosed();
   }
 
+  /** The transport underneath (the one that was started, once {@link adopt} swapped it in). */
+  get inner(): Transport {
+    return this.innerTransport;
+  }
+
+  /**
+   * Swaps in `started`, the transport a start-only wrapper (ReauthTransport) opened, and moves this
+   * wrapper's callbacks onto it: the wrapper is then unreferenced, and messages skip one hop.
+   */
+  adopt(started: Transport): void {
+    const previous = this.innerTransport;
+    started.onmessage = previous.onmessage;
+    started.onerror = previous.onerror;
+    started.onclose = previous.onclose;
+    this.innerTransport = started;
+  }
+
   /** An incoming message, in order: to `receive` when given, else to the Client. */
   handOn(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
     const receive = this.receive;
@@ -98,7 +116,7 @@ export class StartedTransport<O = unknown> implements Transport, OrderedReceiver
   }
 
   get sessionId(): string | undefined {
-    return this.inner.sessionId;
+    return this.innerTransport.sessionId;
   }
 
   /** The inner transport is already started; the Client's call is a no-op. */
@@ -108,29 +126,29 @@ export class StartedTransport<O = unknown> implements Transport, OrderedReceiver
     const onsend = this.hooks.onsend;
     const out = onsend ? onsend(this.owner, this, message) : message;
     this.tasks.sent(out);
-    return this.inner.send(out, options);
+    return this.innerTransport.send(out, options);
   }
 
   setProtocolVersion(version: string): void {
-    this.inner.setProtocolVersion?.(version);
+    this.innerTransport.setProtocolVersion?.(version);
   }
 
   /** True when the inner transport can send a liveness ping (WebSocket ping frames). */
   get canPing(): boolean {
-    return typeof (this.inner as { ping?: unknown }).ping === 'function';
+    return typeof (this.innerTransport as { ping?: unknown }).ping === 'function';
   }
 
   /** Sends the inner transport's liveness ping; resolves on its answer. */
   ping(timeoutMs: number): Promise<void> {
-    const ping = (this.inner as { ping?: (timeoutMs: number) => Promise<void> }).ping;
-    return ping ? ping.call(this.inner, timeoutMs) : Promise.resolve();
+    const ping = (this.innerTransport as { ping?: (timeoutMs: number) => Promise<void> }).ping;
+    return ping ? ping.call(this.innerTransport, timeoutMs) : Promise.resolve();
   }
 
   /** Closes the inner transport; `onclose` fires now, once, whatever the inner one does. */
   async close(): Promise<void> {
     this.markClosed();
     try {
-      await this.inner.close();
+      await this.innerTransport.close();
     } catch {
       // Closing a transport that already died may throw; the wrapper is closed either way.
     }
