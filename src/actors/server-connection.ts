@@ -24,6 +24,7 @@ import {
   SdkError,
   SdkErrorCode,
   type Transport,
+  type VersionNegotiationOptions,
 } from '@modelcontextprotocol/client';
 import {
   type Actor,
@@ -151,6 +152,22 @@ function ownerOf(actor: AnyActorRef | undefined): ServerConnection {
   return owner;
 }
 
+/** The negotiation options by pin and probe time: the Client keeps them, the connections share them. */
+const negotiations = new Map<string, VersionNegotiationOptions>();
+
+function versionNegotiation(pinModern: boolean, probeMs: number): VersionNegotiationOptions {
+  const key = `${pinModern}:${probeMs}`;
+  let options = negotiations.get(key);
+  if (!options) {
+    options = Object.freeze({
+      mode: pinModern ? Object.freeze({ pin: '2026-07-28' as const }) : ('auto' as const),
+      probe: Object.freeze({ timeoutMs: probeMs }),
+    });
+    negotiations.set(key, options);
+  }
+  return options;
+}
+
 function flatten(value: unknown): ConnectionStateName {
   return (typeof value === 'string' ? value : Object.keys(value as object)[0]) as ConnectionStateName;
 }
@@ -204,7 +221,8 @@ export class ServerConnection {
           )
         : message,
   };
-  private readonly waiters = new ReadyWaiters();
+  /** Callers waiting for ready, made on the first wait: most connections are ready when asked. */
+  private waiters: ReadyWaiters | undefined;
   private closePromise: Promise<void> | undefined;
   /** Times a ready connection was lost: calls failing with CONNECTION_LOST share one loss. */
   lossCount = 0;
@@ -297,6 +315,7 @@ export class ServerConnection {
     }
     if (this.state === 'failed') return Promise.reject(this.failedError());
     this.connect();
+    this.waiters ??= new ReadyWaiters();
     return this.waiters.wait(
       timeoutMs,
       signal,
@@ -375,10 +394,12 @@ export class ServerConnection {
       readyCount: c.readyCount,
       session: c.session,
     });
-    if (next === 'ready') this.waiters.resolveAll();
-    else if (next === 'failed') this.waiters.rejectAll(this.failedError());
+    const waiters = this.waiters;
+    if (!waiters?.size) return;
+    if (next === 'ready') waiters.resolveAll();
+    else if (next === 'failed') waiters.rejectAll(this.failedError());
     else if (next === 'closing' || next === 'closed') {
-      this.waiters.rejectAll(new ClosedError(`${this.server} was closed`, { server: this.server }));
+      waiters.rejectAll(new ClosedError(`${this.server} was closed`, { server: this.server }));
     }
   }
 
@@ -431,12 +452,10 @@ export class ServerConnection {
     } else if (mode === 'initialize') {
       connectOptions = { timeout, prior: { kind: 'legacy' } };
     } else {
-      this.client.setVersionNegotiation({
-        mode: protocol === '2026-07-28' ? { pin: '2026-07-28' } : 'auto',
-        // On a stream (stdio, WebSocket) a silent probe means a legacy server: leave time for the
-        // initialize that follows within the handshake's deadline.
-        probe: { timeoutMs: Math.max(1, Math.min(PROBE_TIMEOUT_CAP_MS, Math.floor(timeout / 3))) },
-      });
+      // On a stream (stdio, WebSocket) a silent probe means a legacy server: leave time for the
+      // initialize that follows within the handshake's deadline.
+      const probeMs = Math.max(1, Math.min(PROBE_TIMEOUT_CAP_MS, Math.floor(timeout / 3)));
+      this.client.setVersionNegotiation(versionNegotiation(protocol === '2026-07-28', probeMs));
     }
     this.handshaking = true;
     try {
