@@ -3,8 +3,9 @@
  *
  * - `sdk`: a bare SDK v2 Client with its defaults (its own validator) over our WebSocket transport;
  * - `sdkv1`: the same with the SDK v1 Client (information);
- * - `pooled`: one pool member as the runtime builds it: a ServerConnection (connection actor, SDK
- *   Client with the runtime's shared validator and handlers, transport);
+ * - `pooled`: one pool member as the runtime builds it: a ServerConnection (connection actor under
+ *   the server's supervisor, in its actor system; SDK Client with the runtime's shared validator and
+ *   handlers; transport);
  * - `server`: a whole configured server of a runtime (connection, call path, session, health).
  *
  * Each is connected and makes one echo call before it is handed back.
