@@ -221,7 +221,7 @@ export class ServerConnection {
           )
         : message,
   };
-  /** Callers waiting for ready, made on the first wait: most connections are ready when asked. */
+  /** Callers waiting for ready, while some wait: most connections are ready when asked. */
   private waiters: ReadyWaiters | undefined;
   private closePromise: Promise<void> | undefined;
   /** Times a ready connection was lost: calls failing with CONNECTION_LOST share one loss. */
@@ -395,12 +395,15 @@ export class ServerConnection {
       session: c.session,
     });
     const waiters = this.waiters;
-    if (!waiters?.size) return;
-    if (next === 'ready') waiters.resolveAll();
-    else if (next === 'failed') waiters.rejectAll(this.failedError());
-    else if (next === 'closing' || next === 'closed') {
-      waiters.rejectAll(new ClosedError(`${this.server} was closed`, { server: this.server }));
+    if (!waiters) return;
+    if (waiters.size > 0) {
+      if (next === 'ready') waiters.resolveAll();
+      else if (next === 'failed') waiters.rejectAll(this.failedError());
+      else if (next === 'closing' || next === 'closed') {
+        waiters.rejectAll(new ClosedError(`${this.server} was closed`, { server: this.server }));
+      }
     }
+    if (waiters.size === 0) this.waiters = undefined;
   }
 
   private async openTransport(): Promise<void> {
