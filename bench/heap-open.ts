@@ -3,8 +3,9 @@
  *
  * - `sdk`: a bare SDK v2 Client with its defaults (its own validator) over our WebSocket transport;
  * - `sdkv1`: the same with the SDK v1 Client (information);
- * - `pooled`: one pool member as the runtime builds it: a ServerConnection (connection actor, SDK
- *   Client with the runtime's shared validator and handlers, transport);
+ * - `pooled`: one pool member as the runtime builds it: a ServerConnection (connection actor under
+ *   the server's supervisor, in its actor system; SDK Client with the runtime's shared validator and
+ *   handlers; transport);
  * - `server`: a whole configured server of a runtime (connection, call path, session, health).
  *
  * Each is connected and makes one echo call before it is handed back.
@@ -13,6 +14,7 @@
 import { Client, type ClientOptions } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport as TransportV1 } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { AnyActorRef } from 'xstate';
 import { ServerConnection, type ServerConnectionOptions } from '../src/actors/server-connection.js';
 import { WebSocketClientTransport } from '../src/actors/websocket-client-transport.js';
 import { buildTransportSpec } from '../src/runtime/auth.js';
@@ -51,6 +53,7 @@ let shared: Pick<
   | 'heartbeat'
   | 'connectTimeoutMs'
   | 'initializeTimeoutMs'
+  | 'parent'
 >;
 
 async function openPooled(url: string): Promise<Opened> {
@@ -69,12 +72,23 @@ async function openPooled(url: string): Promise<Opened> {
       initializeTimeoutMs: c.initializeTimeoutMs,
       configureClient: (client) => inner.configureClient('demo', client),
       clientOptions: inner.features.clientOptions('demo'),
+      // The server's supervisor, whose actor system the runtime's pool members join.
+      parent: supervisorOf(host, 'demo'),
     };
   }
   const conn = new ServerConnection({ server: 'demo', clientInfo, ...shared });
   await conn.whenReady(10_000);
   await conn.client.callTool(args);
   return conn;
+}
+
+/** The supervisor actor of `server` in `rt` (created with the server's pool, as on first use). */
+function supervisorOf(rt: McpRuntime, server: string): AnyActorRef {
+  const handle = (
+    rt as unknown as { servers: Map<string, { pool: unknown; supervisor: AnyActorRef }> }
+  ).servers.get(server)!;
+  void handle.pool;
+  return handle.supervisor;
 }
 
 /** A runtime with `n` servers, each started and called once. */

@@ -10,31 +10,39 @@
  */
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/client';
 
-type Deliver = (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+/** Where messages go once ordered (a transport wrapper: no closure per connection). */
+export interface OrderedReceiver {
+  handOn(message: JSONRPCMessage, extra?: MessageExtraInfo): void;
+}
 
 /**
- * Wraps a transport's `onmessage` delivery so a response never overtakes progress that arrived
- * before it.
+ * One connection's ordering of incoming messages, so a response never overtakes progress that
+ * arrived before it.
  *
  * @example
- * inner.onmessage = progressBeforeResult((message, extra) => this.onmessage?.(message, extra));
+ * const order = new ProgressOrder();
+ * inner.onmessage = (message, extra) => order.pass(message, extra, this);
  */
-export function progressBeforeResult(deliver: Deliver): Deliver {
+export class ProgressOrder {
   /** Progress notifications whose handler microtask has not run yet. */
-  let queuedProgress = 0;
-  const handled = (): void => {
-    queuedProgress--;
-  };
-  return (message, extra) => {
+  #queued = 0;
+  /** Made with the first progress notification: many connections never see one. */
+  #handled: (() => void) | undefined;
+
+  /** Hands `message` to `to`, now or (a response behind queued progress) one microtask later. */
+  pass(message: JSONRPCMessage, extra: MessageExtraInfo | undefined, to: OrderedReceiver): void {
     if ((message as { method?: unknown }).method === 'notifications/progress') {
-      deliver(message, extra);
-      queuedProgress++;
+      to.handOn(message, extra);
+      this.#queued++;
       // Queued after the SDK's own handler microtask: when it runs, the handler has run.
-      queueMicrotask(handled);
-    } else if (queuedProgress > 0 && !('method' in message)) {
-      queueMicrotask(() => deliver(message, extra));
+      this.#handled ??= () => {
+        this.#queued--;
+      };
+      queueMicrotask(this.#handled);
+    } else if (this.#queued > 0 && !('method' in message)) {
+      queueMicrotask(() => to.handOn(message, extra));
     } else {
-      deliver(message, extra);
+      to.handOn(message, extra);
     }
-  };
+  }
 }

@@ -24,8 +24,16 @@ import {
   SdkError,
   SdkErrorCode,
   type Transport,
+  type VersionNegotiationOptions,
 } from '@modelcontextprotocol/client';
-import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import {
+  type Actor,
+  type AnyActorRef,
+  createActor,
+  fromPromise,
+  type InspectionEvent,
+  type Observer,
+} from 'xstate';
 import {
   AuthError,
   ClosedError,
@@ -52,6 +60,7 @@ import {
 } from '../machines/connection.js';
 import { isNetworkFailure, isPermanent, markPermanent, toRuntimeError } from './map-error.js';
 import { ReadyWaiters } from './ready-waiters.js';
+import { ReauthTransport } from './reauth-transport.js';
 import { type Receive, StartedTransport, type StartedTransportHooks } from './started-transport.js';
 import { createTransport, type TransportSpec } from './transport-factory.js';
 
@@ -74,7 +83,12 @@ export interface ServerConnectionOptions {
   verdict?: KnownEra | null;
   /** Told whenever a handshake settles the era (so the pool and `persist()` can keep it). */
   onVerdict?: (verdict: KnownEra) => void;
-  /** XState inspection observer, passed to the actor. */
+  /**
+   * The actor this connection runs under (the server's supervisor): the connection actor joins its
+   * actor system instead of carrying one of its own, and is inspected by that system's observer.
+   */
+  parent?: AnyActorRef;
+  /** XState inspection observer, passed to the actor (ignored with `parent`: its system inspects). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Called on every change of the flattened state name. */
   onStateChange?: (change: ConnectionStateChange) => void;
@@ -124,17 +138,34 @@ export interface ConnectionStateChange {
 
 /**
  * The actor's error observer, shared by every connection: failures reach the owner as states and
- * `lastError`; without an error observer xstate would rethrow them as unhandled.
+ * `lastError`; without an error observer xstate would rethrow them as unhandled. A method, so that
+ * no tool names it (a renamed function makes each `bind` of it, one per actor, carry a name).
  */
-const ignoreActorError = (): void => {};
+const actorObserver = { ignoreError(): void {} };
 
-/** The connection that owns each running connection actor, by the actor's system. */
+/** The connection that owns each connection actor. */
 const owners = new WeakMap<object, ServerConnection>();
 
-function ownerOf(system: object): ServerConnection {
-  const owner = owners.get(system);
+function ownerOf(actor: AnyActorRef | undefined): ServerConnection {
+  const owner = actor && owners.get(actor);
   if (!owner) throw new ClosedError('The connection actor has no owner');
   return owner;
+}
+
+/** The negotiation options by pin and probe time: the Client keeps them, the connections share them. */
+const negotiations = new Map<string, VersionNegotiationOptions>();
+
+function versionNegotiation(pinModern: boolean, probeMs: number): VersionNegotiationOptions {
+  const key = `${pinModern}:${probeMs}`;
+  let options = negotiations.get(key);
+  if (!options) {
+    options = Object.freeze({
+      mode: pinModern ? Object.freeze({ pin: '2026-07-28' as const }) : ('auto' as const),
+      probe: Object.freeze({ timeoutMs: probeMs }),
+    });
+    negotiations.set(key, options);
+  }
+  return options;
 }
 
 function flatten(value: unknown): ConnectionStateName {
@@ -153,23 +184,23 @@ export class ServerConnection {
   /**
    * The connection machine with its I/O provided once for every connection: `provide()` builds a
    * whole state-node tree (~27 KiB of heap), so one per connection would outweigh the SDK Client.
-   * Each invoked actor finds its connection through its actor system (one system per root actor).
+   * Each invoked actor finds its connection through its parent, the connection actor.
    */
   private static readonly machine = connectionMachine.provide({
     actors: {
-      openTransport: fromPromise(async ({ system }) => ownerOf(system).openTransport()),
+      openTransport: fromPromise(async ({ self }) => ownerOf(self._parent).openTransport()),
       negotiateSession: fromPromise<
         SessionInfo,
         { server: string; mode: NegotiationMode; protocol: ProtocolPreference }
-      >(async ({ input, system }) => ownerOf(system).negotiateSession(input.mode)),
+      >(async ({ input, self }) => ownerOf(self._parent).negotiateSession(input.mode)),
       ping: fromPromise<void, { server: string; timeoutMs: number; liveness: Liveness }>(
-        async ({ input, system }) => ownerOf(system).probeLiveness(input.liveness, input.timeoutMs),
+        async ({ input, self }) => ownerOf(self._parent).probeLiveness(input.liveness, input.timeoutMs),
       ),
-      closeTransport: fromPromise(async ({ system }) => ownerOf(system).disposeTransport()),
+      closeTransport: fromPromise(async ({ self }) => ownerOf(self._parent).disposeTransport()),
     },
     actions: {
-      disposeTransport: ({ system }) => {
-        void ownerOf(system).disposeTransport();
+      disposeTransport: ({ self }) => {
+        void ownerOf(self).disposeTransport();
       },
     },
   });
@@ -190,7 +221,8 @@ export class ServerConnection {
           )
         : message,
   };
-  private readonly waiters = new ReadyWaiters();
+  /** Callers waiting for ready, while some wait: most connections are ready when asked. */
+  private waiters: ReadyWaiters | undefined;
   private closePromise: Promise<void> | undefined;
   /** Times a ready connection was lost: calls failing with CONNECTION_LOST share one loss. */
   lossCount = 0;
@@ -226,11 +258,10 @@ export class ServerConnection {
         protocol: options.protocol ?? 'auto',
         verdict: usableVerdict(options.verdict),
       },
-      ...(options.inspect ? { inspect: options.inspect } : {}),
-      systemId: `connection:${options.server}`,
+      ...(options.parent ? { parent: options.parent } : options.inspect ? { inspect: options.inspect } : {}),
     });
-    owners.set(this.actor.system, this);
-    this.actor.subscribe((snapshot) => this.onSnapshot(snapshot), ignoreActorError);
+    owners.set(this.actor, this);
+    this.actor.subscribe((snapshot) => this.onSnapshot(snapshot), actorObserver.ignoreError);
     this.actor.start();
   }
 
@@ -284,6 +315,7 @@ export class ServerConnection {
     }
     if (this.state === 'failed') return Promise.reject(this.failedError());
     this.connect();
+    this.waiters ??= new ReadyWaiters();
     return this.waiters.wait(
       timeoutMs,
       signal,
@@ -309,7 +341,8 @@ export class ServerConnection {
     if (this.closePromise) return this.closePromise;
     this.closePromise = new Promise<void>((resolve) => {
       const done = (): void => {
-        this.actor.stop();
+        // An actor under a parent stops itself in its final state (`closed`); only a root is stopped.
+        if (!this.actor._parent) this.actor.stop();
         resolve();
       };
       if (this.actor.getSnapshot().status !== 'active') return done();
@@ -361,11 +394,16 @@ export class ServerConnection {
       readyCount: c.readyCount,
       session: c.session,
     });
-    if (next === 'ready') this.waiters.resolveAll();
-    else if (next === 'failed') this.waiters.rejectAll(this.failedError());
-    else if (next === 'closing' || next === 'closed') {
-      this.waiters.rejectAll(new ClosedError(`${this.server} was closed`, { server: this.server }));
+    const waiters = this.waiters;
+    if (!waiters) return;
+    if (waiters.size > 0) {
+      if (next === 'ready') waiters.resolveAll();
+      else if (next === 'failed') waiters.rejectAll(this.failedError());
+      else if (next === 'closing' || next === 'closed') {
+        waiters.rejectAll(new ClosedError(`${this.server} was closed`, { server: this.server }));
+      }
     }
+    if (waiters.size === 0) this.waiters = undefined;
   }
 
   private async openTransport(): Promise<void> {
@@ -388,6 +426,8 @@ export class ServerConnection {
     this.handshakeCause = undefined;
     try {
       await inner.start();
+      // Its 401 retry is over: a long-lived connection keeps the WebSocket transport, not the wrapper.
+      if (inner instanceof ReauthTransport) wrapper.adopt(inner.inner);
       if (this.closePromise && this.transport === wrapper) {
         // The runtime closed while the transport opened: it must not outlive close().
         this.transport = undefined;
@@ -415,12 +455,10 @@ export class ServerConnection {
     } else if (mode === 'initialize') {
       connectOptions = { timeout, prior: { kind: 'legacy' } };
     } else {
-      this.client.setVersionNegotiation({
-        mode: protocol === '2026-07-28' ? { pin: '2026-07-28' } : 'auto',
-        // On a stream (stdio, WebSocket) a silent probe means a legacy server: leave time for the
-        // initialize that follows within the handshake's deadline.
-        probe: { timeoutMs: Math.max(1, Math.min(PROBE_TIMEOUT_CAP_MS, Math.floor(timeout / 3))) },
-      });
+      // On a stream (stdio, WebSocket) a silent probe means a legacy server: leave time for the
+      // initialize that follows within the handshake's deadline.
+      const probeMs = Math.max(1, Math.min(PROBE_TIMEOUT_CAP_MS, Math.floor(timeout / 3)));
+      this.client.setVersionNegotiation(versionNegotiation(protocol === '2026-07-28', probeMs));
     }
     this.handshaking = true;
     try {

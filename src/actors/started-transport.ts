@@ -12,7 +12,7 @@ import type {
   Transport,
   TransportSendOptions,
 } from '@modelcontextprotocol/client';
-import { progressBeforeResult } from './progress-order.js';
+import { type OrderedReceiver, ProgressOrder } from './progress-order.js';
 import { TaskResultLift } from './task-results.js';
 
 /**
@@ -41,23 +41,28 @@ export type Receive = (
 export type Deliver = (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
 
 /** A started transport the Client can connect to. */
-export class StartedTransport<O = unknown> implements Transport {
+export class StartedTransport<O = unknown> implements Transport, OrderedReceiver {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
   private closed = false;
   /** 2026 task results the SDK Client cannot decode, lifted for the task path (task-results.ts). */
   private readonly tasks = new TaskResultLift();
+  /** Progress ahead of the result it precedes (progress-order.ts). */
+  private readonly order = new ProgressOrder();
+  /** `deliver` as a function for `receive`, made on its first message (telemetry only). */
+  private deliverFn: Deliver | undefined;
   /** A long-lived stream (stdio, WebSocket, in-memory): opening it reached the peer. */
   readonly isStream: boolean;
 
   constructor(
-    readonly inner: Transport,
+    private innerTransport: Transport,
     private readonly hooks: StartedTransportHooks<O>,
     private readonly owner: O,
     streamLike = false,
-    receive?: Receive,
+    private readonly receive?: Receive,
   ) {
+    const inner = innerTransport;
     this.isStream = streamLike;
     if (streamLike) {
       // The SDK's era probe reads a silent peer on a stdio-shaped channel as a legacy server (some
@@ -66,10 +71,8 @@ export class StartedTransport<O = unknown> implements Transport {
       // probe recognises the shape by these two fields.
       Object.assign(this, { pid: undefined, stderr: undefined });
     }
-    const deliver: Deliver = (message, extra) => this.onmessage?.(this.tasks.received(message), extra);
-    inner.onmessage = progressBeforeResult(
-      receive ? (message, extra) => receive(message, extra, deliver) : deliver,
-    );
+    // Three callbacks over one context (`this`): what they need is in fields, not in closures.
+    inner.onmessage = (message, extra) => this.order.pass(message, extra, this);
     inner.onerror = (error) => {
       // Once closed, what the transport reports is its own teardown (aborted streams): not news,
       // and it may come after the runtime's close() resolved.
@@ -80,8 +83,40 @@ export class StartedTransport<O = unknown> implements Transport {
     inner.onclose = () => this.markClosed();
   }
 
+  /** The transport underneath (the one that was started, once {@link adopt} swapped it in). */
+  get inner(): Transport {
+    return this.innerTransport;
+  }
+
+  /**
+   * Swaps in `started`, the transport a start-only wrapper (ReauthTransport) opened, and moves this
+   * wrapper's callbacks onto it: the wrapper is then unreferenced, and messages skip one hop.
+   */
+  adopt(started: Transport): void {
+    const previous = this.innerTransport;
+    started.onmessage = previous.onmessage;
+    started.onerror = previous.onerror;
+    started.onclose = previous.onclose;
+    this.innerTransport = started;
+  }
+
+  /** An incoming message, in order: to `receive` when given, else to the Client. */
+  handOn(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    const receive = this.receive;
+    if (receive) {
+      this.deliverFn ??= (m, e) => this.deliver(m, e);
+      receive(message, extra, this.deliverFn);
+    } else {
+      this.deliver(message, extra);
+    }
+  }
+
+  private deliver(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    this.onmessage?.(this.tasks.received(message), extra);
+  }
+
   get sessionId(): string | undefined {
-    return this.inner.sessionId;
+    return this.innerTransport.sessionId;
   }
 
   /** The inner transport is already started; the Client's call is a no-op. */
@@ -91,29 +126,29 @@ export class StartedTransport<O = unknown> implements Transport {
     const onsend = this.hooks.onsend;
     const out = onsend ? onsend(this.owner, this, message) : message;
     this.tasks.sent(out);
-    return this.inner.send(out, options);
+    return this.innerTransport.send(out, options);
   }
 
   setProtocolVersion(version: string): void {
-    this.inner.setProtocolVersion?.(version);
+    this.innerTransport.setProtocolVersion?.(version);
   }
 
   /** True when the inner transport can send a liveness ping (WebSocket ping frames). */
   get canPing(): boolean {
-    return typeof (this.inner as { ping?: unknown }).ping === 'function';
+    return typeof (this.innerTransport as { ping?: unknown }).ping === 'function';
   }
 
   /** Sends the inner transport's liveness ping; resolves on its answer. */
   ping(timeoutMs: number): Promise<void> {
-    const ping = (this.inner as { ping?: (timeoutMs: number) => Promise<void> }).ping;
-    return ping ? ping.call(this.inner, timeoutMs) : Promise.resolve();
+    const ping = (this.innerTransport as { ping?: (timeoutMs: number) => Promise<void> }).ping;
+    return ping ? ping.call(this.innerTransport, timeoutMs) : Promise.resolve();
   }
 
   /** Closes the inner transport; `onclose` fires now, once, whatever the inner one does. */
   async close(): Promise<void> {
     this.markClosed();
     try {
-      await this.inner.close();
+      await this.innerTransport.close();
     } catch {
       // Closing a transport that already died may throw; the wrapper is closed either way.
     }

@@ -64,6 +64,11 @@ export interface TransportSpec {
   allowInsecure?: boolean | undefined;
 }
 
+function hasKeys(record: Record<string, string>): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
 /** A fresh, unstarted transport for `spec`. */
 export function createTransport(spec: TransportSpec): Transport {
   switch (spec.kind) {
@@ -76,7 +81,8 @@ export function createTransport(spec: TransportSpec): Transport {
           new WebSocketClientTransport({
             url: spec.url!,
             server: spec.server,
-            headers,
+            // No empty object kept for the connection's life when there are no headers.
+            ...(hasKeys(headers) ? { headers } : {}),
             ...(spec.tls ? { tls: tlsConnectOptions(spec.tls) } : {}),
             maxPayloadBytes: spec.maxMessageBytes,
             handshakeTimeoutMs: spec.handshakeTimeoutMs,

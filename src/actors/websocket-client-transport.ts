@@ -95,7 +95,9 @@ export class WebSocketClientTransport implements Transport {
   /** Close code implied by a receive-side failure (1009, 1007, 1002), which `ws` may report as 1006. */
   #receiverCloseCode: number | undefined;
   #lastSocketError: Error | undefined;
-  #startSettle: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  #startSettle:
+    | { resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout | undefined }
+    | undefined;
   #closeWaiters: Array<() => void> = [];
   #notifiedThisTick = false;
   #deferred: JSONRPCMessage[] | undefined;
@@ -122,7 +124,6 @@ export class WebSocketClientTransport implements Transport {
       const wsOptions: WebSocket.ClientOptions & { closeTimeout: number } = {
         headers: o.headers,
         maxPayload: o.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-        handshakeTimeout: o.handshakeTimeoutMs,
         closeTimeout: o.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
         perMessageDeflate: false,
         followRedirects: false,
@@ -146,7 +147,20 @@ export class WebSocketClientTransport implements Transport {
     ws.on('close', this.#onSocketClose);
     ws.on('message', this.#onMessage);
     return new Promise((resolve, reject) => {
-      this.#startSettle = { resolve, reject };
+      // The handshake deadline is a timer of ours, not ws's `handshakeTimeout`: that one arms the
+      // socket's idle timeout, and the socket keeps the cleared timer (~0.2 KB) for its whole life.
+      const timeoutMs = o.handshakeTimeoutMs;
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.#handshakeError ??= new ConnectionLostError(
+                'WebSocket connection failed: Opening handshake has timed out',
+                { server: this.#server },
+              );
+              ws.terminate();
+            }, timeoutMs);
+      this.#startSettle = { resolve, reject, timer };
     });
   }
 
@@ -222,6 +236,7 @@ export class WebSocketClientTransport implements Transport {
     this.#opened = true;
     const settle = this.#startSettle;
     this.#startSettle = undefined;
+    clearTimeout(settle?.timer);
     settle?.resolve();
   };
 
@@ -275,6 +290,7 @@ export class WebSocketClientTransport implements Transport {
       this.lastCloseError = error instanceof ClosedError ? undefined : error;
       const settle = this.#startSettle;
       this.#startSettle = undefined;
+      clearTimeout(settle?.timer);
       settle?.reject(error);
     } else if (!this.#closeRequested || this.#receiverCloseCode !== undefined) {
       this.lastCloseError = this.#closeErrorFor(this.#receiverCloseCode ?? code, reason.toString('utf8'));

@@ -8,10 +8,8 @@ import type {
   Client,
   ClientOptions,
   LoggingLevel,
-  LoggingMessageNotification,
   ReadResourceResult,
   RequestOptions,
-  ResourceUpdatedNotification,
 } from '@modelcontextprotocol/client';
 import type { InspectionEvent } from 'xstate';
 import { toRuntimeError } from '../actors/map-error.js';
@@ -23,6 +21,7 @@ import { DEFAULT_MAX_INPUT_ROUNDS, type ResolvedConfig } from './config.js';
 import type { EventBase, RuntimeEvents } from './events.js';
 import type { HealthSnapshot } from './health.js';
 import { ListsOnConnect } from './lists-on-connect.js';
+import { notificationDispatcher } from './notification-dispatch.js';
 import { listKey, ResourceCache, resourceKey } from './resource-cache.js';
 import { MAX_BACKGROUND_READS_PER_SERVER, ResourceRefresher } from './resource-refresher.js';
 import { sharedJsonSchemaValidator } from './schema.js';
@@ -202,27 +201,29 @@ export class RuntimeFeatures {
       this.inputRounds.set(server, round);
       this.host.emit('input', { ...this.host.base(server), kind, round });
     });
-    const onUpdated = (n: ResourceUpdatedNotification) => this.onResourceUpdated(server, n.params.uri);
-    const onResourcesChanged = () => {
-      this.cache.invalidatePrefix(server, listKey('resources'));
-      this.cache.invalidatePrefix(server, listKey('templates'));
-      this.host.emit('resourcesChanged', { ...this.host.base(server) });
-    };
-    const onToolsChanged = () => {
-      this.cache.invalidatePrefix(server, 'tool:');
-      this.registry.scheduleRefresh(server, 'tools');
-    };
-    const onPromptsChanged = () => this.registry.scheduleRefresh(server, 'prompts');
-    const onLog = (n: LoggingMessageNotification) => {
-      const min = this.logLevels.get(server);
-      if (min && LOG_LEVELS.indexOf(n.params.level) < LOG_LEVELS.indexOf(min)) return;
-      this.host.emit('log', {
-        ...this.host.base(server),
-        level: n.params.level,
-        ...(n.params.logger !== undefined ? { logger: n.params.logger } : {}),
-        data: n.params.data,
-      });
-    };
+    const onNotification = notificationDispatcher({
+      resourceUpdated: (n) => this.onResourceUpdated(server, n.params.uri),
+      resourcesChanged: () => {
+        this.cache.invalidatePrefix(server, listKey('resources'));
+        this.cache.invalidatePrefix(server, listKey('templates'));
+        this.host.emit('resourcesChanged', { ...this.host.base(server) });
+      },
+      toolsChanged: () => {
+        this.cache.invalidatePrefix(server, 'tool:');
+        this.registry.scheduleRefresh(server, 'tools');
+      },
+      promptsChanged: () => this.registry.scheduleRefresh(server, 'prompts'),
+      log: (n) => {
+        const min = this.logLevels.get(server);
+        if (min && LOG_LEVELS.indexOf(n.params.level) < LOG_LEVELS.indexOf(min)) return;
+        this.host.emit('log', {
+          ...this.host.base(server),
+          level: n.params.level,
+          ...(n.params.logger !== undefined ? { logger: n.params.logger } : {}),
+          data: n.params.data,
+        });
+      },
+    });
     const setup: ClientSetup = {
       options: {
         capabilities: capabilitiesFor(handlers),
@@ -234,11 +235,8 @@ export class RuntimeFeatures {
       },
       install: (client) => {
         requests(client);
-        client.setNotificationHandler('notifications/resources/updated', onUpdated);
-        client.setNotificationHandler('notifications/resources/list_changed', onResourcesChanged);
-        client.setNotificationHandler('notifications/tools/list_changed', onToolsChanged);
-        client.setNotificationHandler('notifications/prompts/list_changed', onPromptsChanged);
-        client.setNotificationHandler('notifications/message', onLog);
+        // One function for the server's notifications, not a wrapper per Client and method.
+        client.fallbackNotificationHandler = onNotification;
       },
     };
     this.clientSetups.set(server, setup);

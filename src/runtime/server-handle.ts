@@ -261,7 +261,9 @@ export class ServerHandle {
       },
       onTransportError: this.hooks.onError,
       configureClient: shared.configureClient,
-      ...(this.hooks.inspect ? { inspect: this.hooks.inspect } : {}),
+      // Under the supervisor (made with the pool, before any connection), in its actor system and
+      // its inspection: no actor system per connection.
+      ...(this.supervisor ? { parent: this.supervisor } : {}),
       ...(this.hooks.clientOptions ? { clientOptions: this.hooks.clientOptions(c.name) } : {}),
       ...(telemetry ? this.telemetryHooks(telemetry) : {}),
     });

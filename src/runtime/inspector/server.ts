@@ -165,16 +165,17 @@ export async function startInspector(
     if (!machine?.root) return undefined;
     const systemId = (ref as { systemId?: string }).systemId;
     const context = (ref.getSnapshot() as { context?: { server?: unknown } }).context;
+    const ownServer = typeof context?.server === 'string' ? context.server : undefined;
     const server = systemId?.includes(':')
       ? systemId.slice(systemId.indexOf(':') + 1)
-      : typeof context?.server === 'string'
-        ? context.server
-        : (hub.serverOf(ref) ?? RUNTIME_WIDE);
+      : (ownServer ?? hub.serverOf(ref) ?? RUNTIME_WIDE);
     const kind = `${server}/${machine.id}`;
     const n = (numbers.get(kind) ?? 0) + 1;
     numbers.set(kind, n);
     const info: ActorInfo = {
-      key: systemId ?? `${machine.id}#${ref.sessionId}`,
+      // A machine that names its server (a connection: the members of a pool, and the connection
+      // that replaces a failed one) keeps one card per server, as a system id would give it.
+      key: systemId ?? (ownServer ? `${machine.id}:${ownServer}` : `${machine.id}#${ref.sessionId}`),
       label: known?.label ?? `${kind}#${n}`,
       server,
       machine,
