@@ -90,10 +90,18 @@ export async function interleave<K extends string, R>(
   rounds: number,
   variants: Record<K, () => Promise<R>>,
   warmUp?: Record<K, () => Promise<unknown>>,
+  warmForMs = 0,
 ): Promise<Record<K, R[]>> {
   const names = Object.keys(variants) as K[];
   const out = Object.fromEntries(names.map((n) => [n, [] as R[]])) as Record<K, R[]>;
   for (const n of names) await (warmUp?.[n] ?? variants[n])();
+  // Then whole rounds, discarded, until `warmForMs` have passed: a group's first seconds ramp up
+  // (a client's throughput doubled over its first 3-4 s on the lean HTTP bench, every variant
+  // alike), and rounds measured during the ramp make the intervals as wide as the ramp.
+  const warmUntil = performance.now() + warmForMs;
+  for (let r = 0; performance.now() < warmUntil; r++) {
+    for (let i = 0; i < names.length; i++) await variants[names[(i + r) % names.length] as K]();
+  }
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < names.length; i++) {
       const n = names[(i + r) % names.length] as K;

@@ -69,13 +69,15 @@ if (roundsArg !== undefined && !(Number.isInteger(roundsArg) && roundsArg >= 1 &
 }
 
 /**
- * Full runs: 7 interleaved rounds of 180 ms slices (short rounds close in time pair well under
+ * Full runs: 8 interleaved rounds of 180 ms slices, after 2 s of discarded ones (short rounds close in time pair well under
  * the shared machine's load); quick: 1 round of 60 ms, fewer levels.
  */
-const DEFAULT_ROUNDS = 7;
+const DEFAULT_ROUNDS = 8;
+/** Each throughput group's discarded warm-up rounds last at least this long (see interleave). */
+const WARM_FOR_MS = 2_000;
 const shape = quick
-  ? { rounds: roundsArg ?? 1, durationMs: 60, quick }
-  : { rounds: roundsArg ?? DEFAULT_ROUNDS, durationMs: 180, quick };
+  ? { rounds: roundsArg ?? 1, durationMs: 60, warmForMs: 0, quick }
+  : { rounds: roundsArg ?? DEFAULT_ROUNDS, durationMs: 180, warmForMs: WARM_FOR_MS, quick };
 /** Scenarios with their own round counts scale them by --rounds relative to the default. */
 const scaled = (base: number) =>
   roundsArg === undefined ? base : Math.max(1, Math.round((base * roundsArg) / DEFAULT_ROUNDS));

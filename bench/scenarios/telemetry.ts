@@ -72,6 +72,7 @@ export async function telemetryScenario(servers: BenchServers, shape: RunShape):
         noop: run(targets.noop, Math.min(200, shape.durationMs)),
         sdk: run(targets.sdk, Math.min(200, shape.durationMs)),
       },
+      shape.warmForMs,
     );
   } finally {
     for (const t of Object.values(targets)) await t.close().catch(() => {});

@@ -32,6 +32,8 @@ import { type BenchServers, demoStdioCommand, v2StdioCommand } from '../server-p
 export interface RunShape {
   rounds: number;
   durationMs: number;
+  /** Discarded interleaved rounds before the measured ones, for at least this long (see interleave). */
+  warmForMs: number;
   /** Whether this is the smoke run (fewer levels). */
   quick: boolean;
 }
@@ -66,7 +68,7 @@ async function runGroup(
       variants[`${name}@${n}`] = () => throughput(t.call, n, shape.durationMs);
       warm[`${name}@${n}`] = () => throughput(t.call, n, Math.min(100, shape.durationMs));
     }
-    const results = await interleave(shape.rounds, variants, warm);
+    const results = await interleave(shape.rounds, variants, warm, shape.warmForMs);
     for (const [variant, ms] of Object.entries(results)) {
       const errors = ms.reduce((sum, m) => sum + m.errors, 0);
       if (errors > 0) process.stderr.write(`[bench] ${variant}: ${errors} failed calls (not counted)\n`);
