@@ -24,6 +24,7 @@ import { CallPath } from '../src/runtime/call-path.js';
 import type { RuntimeConfig } from '../src/runtime/config.js';
 import { DEFAULTS } from '../src/runtime/config.js';
 import { createRuntime, type McpRuntime } from '../src/runtime/runtime.js';
+import { sendCallTool } from '../src/runtime/tool-call-send.js';
 import type { CallFn } from './harness.js';
 import { serveV2 } from './server-v2.js';
 
@@ -130,6 +131,12 @@ export async function pooledRuntime(
   return undefined;
 }
 
+/** The echo call as the runtime hands it to `sendCallTool`: params and the listed definition. */
+const ECHO_CALL = {
+  params: { name: 'echo', arguments: ECHO_ARGS },
+  definition: { name: 'echo', inputSchema: { type: 'object' as const } },
+};
+
 /**
  * The runtime's call path alone (queue fast admit, breaker canPass, retry rule) in front of an SDK
  * Client: what a call costs on top of the SDK with no facade around it.
@@ -158,7 +165,8 @@ export function callPathOver(client: Client, concurrency: number): Target {
         kind: 'tool',
         tool: 'echo',
         options: {},
-        run: (c, opts) => c.callTool({ name: 'echo', arguments: ECHO_ARGS }, opts),
+        // As the runtime sends a tool it has listed (src/runtime/tool-call-send.ts).
+        run: (c, opts) => sendCallTool(c, opts, ECHO_CALL),
       }),
     close: async () => path.close(),
   };
