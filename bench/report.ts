@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { percentile } from './harness.js';
 
 /**
  * PASS / MISS / UNSURE against a target (see the file comment); INFO when the row has none;
@@ -90,6 +91,11 @@ export function bootstrap(
     for (let j = 0; j < clean.length; j++) sample[j] = clean[Math.floor(next() * clean.length)] as number;
     stats.push(stat(sample));
   }
+  return central95(stats);
+}
+
+/** The central 95% of resampled statistics (sorts them in place). */
+function central95(stats: number[]): [number, number] {
   stats.sort((a, b) => a - b);
   return [
     stats[Math.floor(0.025 * (stats.length - 1))] as number,
@@ -121,8 +127,7 @@ export function pooledPercentileRatio(
       pooled.set(rounds[i] as Float64Array, at);
       at += (rounds[i] as Float64Array).length;
     }
-    pooled.sort();
-    return pooled[Math.min(size - 1, Math.max(0, Math.ceil(p * size) - 1))] ?? Number.NaN;
+    return percentile(pooled.sort(), p);
   };
   const all = Array.from({ length: n }, (_, i) => i);
   const s = of(subject, all);
@@ -135,16 +140,7 @@ export function pooledPercentileRatio(
     for (let j = 0; j < n; j++) picks[j] = Math.floor(next() * n);
     ratios.push(of(subject, picks) / of(baseline, picks));
   }
-  ratios.sort((x, y) => x - y);
-  return {
-    subject: s,
-    baseline: b,
-    ratio: s / b,
-    interval: [
-      ratios[Math.floor(0.025 * (ratios.length - 1))] as number,
-      ratios[Math.ceil(0.975 * (ratios.length - 1))] as number,
-    ],
-  };
+  return { subject: s, baseline: b, ratio: s / b, interval: central95(ratios) };
 }
 
 /** Resamples of {@link pooledPercentileRatio} (each sorts every pooled sample: fewer than the rest). */
