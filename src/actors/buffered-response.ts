@@ -14,6 +14,24 @@ const decoder = new TextDecoder();
 /** Response headers as undici's `request()` gives them: lower-case names, repeated ones as a list. */
 export type RawHeaders = Record<string, string | string[] | undefined>;
 
+/** One header of undici's record as `Headers.get` gives it (a list joined with `, `). */
+export function rawHeader(raw: RawHeaders, name: string): string | undefined {
+  const value = raw[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** undici's record as a `Headers` (`set-cookie` lists appended one by one, as `fetch` has them). */
+export function headersOf(raw: RawHeaders): Headers {
+  const headers = new Headers();
+  for (const name in raw) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.append(name, value);
+  }
+  return headers;
+}
+
 function used(): TypeError {
   return new TypeError('Body is unusable: Body has already been read');
 }
@@ -46,16 +64,7 @@ export class BufferedResponse {
 
   /** The headers as `fetch` gives them (`set-cookie` lists appended one by one), built once. */
   get headers(): Headers {
-    if (this.#headers === undefined) {
-      const headers = new Headers();
-      for (const name in this.#rawHeaders) {
-        const value = this.#rawHeaders[name];
-        if (value === undefined) continue;
-        if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-        else headers.append(name, value);
-      }
-      this.#headers = headers;
-    }
+    this.#headers ??= headersOf(this.#rawHeaders);
     return this.#headers;
   }
 
@@ -64,9 +73,7 @@ export class BufferedResponse {
    * `Headers`: what the JSON-RPC fast path reads on every answer. `name` is lower case.
    */
   header(name: string): string | null {
-    const value = this.#rawHeaders[name];
-    if (value === undefined) return null;
-    return Array.isArray(value) ? value.join(', ') : value;
+    return rawHeader(this.#rawHeaders, name) ?? null;
   }
 
   get ok(): boolean {

@@ -12,7 +12,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { type Agent, type Dispatcher, request, fetch as undiciFetch } from 'undici';
-import { BufferedResponse, type RawHeaders } from './buffered-response.js';
+import { BufferedResponse, headersOf, rawHeader } from './buffered-response.js';
 
 type FetchInput = Parameters<typeof fetch>[0];
 
@@ -99,37 +99,19 @@ function plainHeaders(headers: HeadersInit | undefined): Record<string, string> 
   return headers as Record<string, string>;
 }
 
-/** One header of undici's (lower-case) record, as `Headers.get` gives it. */
-function headerOf(raw: RawHeaders, name: string): string | undefined {
-  const value = raw[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-/** Response headers (`set-cookie` may be a list: joined, as `fetch`'s `get` does). */
-function responseHeaders(raw: RawHeaders): Headers {
-  const headers = new Headers();
-  for (const name in raw) {
-    const value = raw[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else headers.append(name, value);
-  }
-  return headers;
-}
-
 async function toResponse(answer: Dispatcher.ResponseData, options: RequestFetchOptions): Promise<Response> {
   const status = answer.statusCode;
   const raw = answer.headers;
   if (NULL_BODY_STATUSES.has(status)) {
     discard(answer.body);
-    return new Response(null, { status, headers: responseHeaders(raw) });
+    return new Response(null, { status, headers: headersOf(raw) });
   }
-  const type = (headerOf(raw, 'content-type') ?? '').toLowerCase();
+  const type = (rawHeader(raw, 'content-type') ?? '').toLowerCase();
   if (type.startsWith('text/event-stream') || status < 200 || status >= 300) {
     // A stream (SSE), or an error body the caller reads (or cancels) through the web stream.
-    return new Response(webStream(answer.body), { status, headers: responseHeaders(raw) });
+    return new Response(webStream(answer.body), { status, headers: headersOf(raw) });
   }
-  const declared = Number(headerOf(raw, 'content-length') ?? Number.NaN);
+  const declared = Number(rawHeader(raw, 'content-length') ?? Number.NaN);
   let bytes: Uint8Array | Error;
   if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
     discard(answer.body);
@@ -143,7 +125,7 @@ async function toResponse(answer: Dispatcher.ResponseData, options: RequestFetch
   }
   const response =
     bytes instanceof Error
-      ? new Response(failingStream(bytes), { status, headers: responseHeaders(raw) })
+      ? new Response(failingStream(bytes), { status, headers: headersOf(raw) })
       : (new BufferedResponse(bytes.byteLength === 0 ? null : bytes, status, raw) as unknown as Response);
   bounded.add(response);
   return response;
