@@ -119,12 +119,15 @@ export function guardOrigins(
     if (href !== lastHref || lastTarget === undefined) {
       lastTarget = new URL(href);
       lastHref = href;
-      lastSafeHome = lastTarget.origin === home && !isClearTextRemote(lastTarget);
+      lastSafeHome = isHomeOverTlsOrLoopback(lastTarget);
     }
     return lastTarget;
   };
   function isSafeHome(target: URL): boolean {
-    return target === lastTarget ? lastSafeHome : target.origin === home && !isClearTextRemote(target);
+    return target === lastTarget ? lastSafeHome : isHomeOverTlsOrLoopback(target);
+  }
+  function isHomeOverTlsOrLoopback(target: URL): boolean {
+    return target.origin === home && !isClearTextRemote(target);
   }
 
   return async (input, init, authorization) => {
