@@ -64,6 +64,8 @@ export class ServerSession {
   readonly actor: Actor<typeof sessionMachine>;
   readonly health = new HealthRecorder();
   private state: SessionStateName = 'idle';
+  /** Changes waiting behind a deferred 2026 `ready` (see onConnectionState). */
+  private deferred: ConnectionStateChange[] | undefined;
 
   constructor(
     readonly server: string,
@@ -147,16 +149,42 @@ export class ServerSession {
     return this.state === 'suspended' || this.state === 'expired';
   }
 
-  /** Feeds a connection state change (the only way the connection drives the session). */
+  /**
+   * Feeds a connection state change (the only way the connection drives the session).
+   *
+   * A 2026 connection's `ready` reaches the session machine on the next turn of the event loop,
+   * after the calls that waited for the connection have been sent: on such a server the step is
+   * bookkeeping (generation, cache invalidation, the listen stream), and running it first held the
+   * first call of every reconnect back by its cost. Changes that follow it wait behind it, in order.
+   * A 2025 session is fed at once: a call's expiry check reads the generation it starts with.
+   */
   onConnectionState(change: ConnectionStateChange): void {
+    if (this.deferred) {
+      this.deferred.push(change);
+      return;
+    }
+    if (change.to === 'ready' && change.session?.era === 'modern') {
+      const deferred = [change];
+      this.deferred = deferred;
+      setImmediate(() => {
+        this.deferred = undefined;
+        if (this.actor.getSnapshot().status !== 'active') return;
+        for (const c of deferred) this.feed(c);
+      });
+      return;
+    }
+    this.feed(change);
+  }
+
+  private feed(change: ConnectionStateChange): void {
     if (change.to === 'ready') {
       const conn = this.connection();
       const info = conn?.session;
       if (!conn || !info) return;
       if (info.era === 'modern' && this.subscriptions.length === 0 && !this.restores()) {
-        // List changes come only on a listen stream in 2026: open it, after the calls that waited.
+        // List changes come only on a listen stream in 2026 (this runs after the calls that waited).
         // A session that restores opens it in `resubscribe` (opening it here too sent it twice).
-        void afterWaitingCalls().then(() => conn.listen([], RESUBSCRIBE_TIMEOUT_MS).catch(() => {}));
+        conn.listen([], RESUBSCRIBE_TIMEOUT_MS).catch(() => {});
       }
       this.actor.send({
         type: 'CONNECTED',

@@ -90,4 +90,26 @@ describe('what a 2026 connection sends when it becomes ready', () => {
     await restored;
     expect(methods).toEqual(['tools/call', 'subscriptions/listen']);
   });
+
+  it("a reconnect: the session's own step (restore, cache, listen) runs after the waiting call is written", async () => {
+    const r = runtime();
+    await r.callTool('s', 'echo', { text: 'before' });
+    const lost = new Promise<void>((resolve) => r.once('disconnect', () => resolve()));
+    proxy.cut();
+    await lost;
+    const sessionAtCall: string[] = [];
+    const send = WebSocket.prototype.send;
+    vi.spyOn(WebSocket.prototype, 'send').mockImplementation(function (this: WebSocket, data, ...rest) {
+      const message = JSON.parse(String(data)) as { method?: unknown };
+      if (this.url?.startsWith(proxy.wsUrl) && message.method === 'tools/call') {
+        sessionAtCall.push((r.snapshot().sessions.s as { state: string }).state);
+      }
+      return (send as (...args: unknown[]) => void).call(this, data, ...rest);
+    });
+    const restored = new Promise<void>((resolve) => r.once('session', () => resolve()));
+    await r.callTool('s', 'echo', { text: 'after' });
+    await restored;
+    // Still `suspended` when the call goes out: the session had not taken its step yet.
+    expect(sessionAtCall).toEqual(['suspended']);
+  });
 });
