@@ -180,6 +180,8 @@ export class ServerConnection {
   readonly server: string;
   private transport: StartedTransport<ServerConnection> | undefined;
   private state: ConnectionStateName = 'idle';
+  /** The failure of an adoption tried as the transport opened, for `adopting` to report. */
+  private adoptFailure: unknown;
 
   /**
    * The connection machine with its I/O provided once for every connection: `provide()` builds a
@@ -188,7 +190,10 @@ export class ServerConnection {
    */
   private static readonly machine = connectionMachine.provide({
     actors: {
-      openTransport: fromPromise(async ({ self }) => ownerOf(self._parent).openTransport()),
+      openTransport: fromPromise<
+        SessionInfo | undefined,
+        { server: string; attempt: number; adopt: boolean }
+      >(async ({ input, self }) => ownerOf(self._parent).openTransport(input.adopt)),
       negotiateSession: fromPromise<
         SessionInfo,
         { server: string; mode: NegotiationMode; protocol: ProtocolPreference }
@@ -406,7 +411,13 @@ export class ServerConnection {
     if (waiters.size === 0) this.waiters = undefined;
   }
 
-  private async openTransport(): Promise<void> {
+  /**
+   * Opens the transport; with `adopt` over a stream, adopts the known modern verdict in the same
+   * step (no message is sent, see the machine's `openTransport`) and gives the session. A failed
+   * adoption is kept for `adopting`, which reports it as a handshake failure.
+   */
+  private async openTransport(adopt: boolean): Promise<SessionInfo | undefined> {
+    this.adoptFailure = undefined;
     await this.disposeTransport();
     const spec = await this.options.spec();
     // Closed (or timed out) while the spec was being built: opening now would leak a socket or a child.
@@ -440,10 +451,23 @@ export class ServerConnection {
     } finally {
       this.handshaking = false;
     }
+    if (!adopt || !wrapper.isStream) return undefined;
+    try {
+      return await this.negotiateSession('adopt');
+    } catch (error) {
+      this.adoptFailure = error;
+      return undefined;
+    }
   }
 
   /** Runs the handshake of `mode` (see the machine's `negotiating` state) on the open transport. */
   private async negotiateSession(mode: NegotiationMode): Promise<SessionInfo> {
+    const failed = this.adoptFailure;
+    if (failed !== undefined) {
+      // The adoption tried as the transport opened failed: report it here, as any handshake's.
+      this.adoptFailure = undefined;
+      throw failed;
+    }
     const wrapper = this.transport;
     if (!wrapper || wrapper.isClosed)
       throw new ConnectionLostError(`${this.server}: transport closed before the handshake`);

@@ -12,10 +12,12 @@
  *                                                       answer falls back to initialize)
  *
  * The verdict is kept in context, so reconnects skip the probe; a refused version or a missing
- * MCP endpoint is permanent (`failed` at once, no reconnect loop).
+ * MCP endpoint is permanent (`failed` at once, no reconnect loop). Over a stream (WebSocket,
+ * stdio) adopting a modern verdict needs no message, so `openTransport` does it as it opens and
+ * `connecting` goes straight to `ready`; over HTTP, `adopting` sends one `server/discover`.
  *
  * Pure: it decides WHEN to open, initialise, ping, back off and give up; the actor layer
- * (`src/actors/connection-actor.ts`) provides the I/O actors (`openTransport`, `initializeSession`,
+ * (`src/actors/server-connection.ts`) provides the I/O actors (`openTransport`, `negotiateSession`,
  * `ping`, `closeTransport`) and the `disposeTransport` action with `machine.provide()`.
  *
  * Backoff is exponential with full jitter (delay = random(0, min(cap, initial × factor^(attempt-1)))).
@@ -187,6 +189,11 @@ export function summarisedError(summary: ConnectionErrorSummary | null | undefin
   return summary ? (summary as { [SUMMARISED_ERROR]?: unknown })[SUMMARISED_ERROR] : undefined;
 }
 
+/** A modern verdict is known (cached, restored) and not overridden: no handshake round trip. */
+function hasModernVerdict(context: ConnectionContext): boolean {
+  return context.protocol !== '2025-11-25' && context.verdict?.era === 'modern';
+}
+
 /** The handshake `negotiating.choosing` picks for this context, named for messages. */
 function handshakeStep(context: ConnectionContext): string {
   if (context.protocol === '2025-11-25' || (context.protocol === 'auto' && context.verdict?.era === 'legacy'))
@@ -247,10 +254,18 @@ export const connectionMachine = setup({
     input: {} as ConnectionInput,
   },
   actors: {
-    /** Opens the transport (socket handshake, child process spawn). Provided by the actor layer. */
-    openTransport: fromPromise<void, { server: string; attempt: number }>(async () => {
-      throw new Error('openTransport not provided');
-    }),
+    /**
+     * Opens the transport (socket handshake, child process spawn). With `adopt` (a modern verdict is
+     * known), where adopting it is local (a stream: no round trip) it adopts it in the same step and
+     * resolves with the session, so a reconnect goes straight to `ready`; otherwise (or when that
+     * adoption failed, which `adopting` then reports) it resolves with nothing and `negotiating`
+     * runs the handshake. Provided by the actor layer.
+     */
+    openTransport: fromPromise<SessionInfo | undefined, { server: string; attempt: number; adopt: boolean }>(
+      async () => {
+        throw new Error('openTransport not provided');
+      },
+    ),
     /**
      * Runs the handshake of the chosen mode on the open transport (`discover`: server/discover with
      * fallback to initialize for a legacy answer; `adopt`: the known modern verdict, no round trip;
@@ -362,7 +377,10 @@ export const connectionMachine = setup({
     },
     wantsLegacy: ({ context }) =>
       context.protocol === '2025-11-25' || (context.protocol === 'auto' && context.verdict?.era === 'legacy'),
-    hasModernVerdict: ({ context }) => context.protocol !== '2025-11-25' && context.verdict?.era === 'modern',
+    hasModernVerdict: ({ context }) => hasModernVerdict(context),
+    /** The transport opened with the known modern verdict adopted (see `openTransport`). */
+    adoptedOnOpen: ({ context, event }) =>
+      hasModernVerdict(context) && (event as { output?: SessionInfo }).output !== undefined,
     heartbeatEnabled: ({ context }) =>
       context.heartbeat.intervalMs > 0 && (context.session?.liveness ?? 'none') !== 'none',
     peerDead: ({ context }) => context.missedPongs + 1 >= context.heartbeat.maxMissed,
@@ -413,8 +431,15 @@ export const connectionMachine = setup({
       invoke: {
         id: 'openTransport',
         src: 'openTransport',
-        input: ({ context }) => ({ server: context.server, attempt: context.attempt }),
-        onDone: { target: 'negotiating' },
+        input: ({ context }) => ({
+          server: context.server,
+          attempt: context.attempt,
+          adopt: hasModernVerdict(context),
+        }),
+        onDone: [
+          { guard: 'adoptedOnOpen', target: 'ready', actions: 'markReady' },
+          { target: 'negotiating' },
+        ],
         onError: [
           { guard: 'isFatalError', target: 'failed', actions: ['recordError', 'disposeTransport'] },
           { target: 'reconnecting', actions: 'recordError' },

@@ -112,4 +112,16 @@ describe('what a 2026 connection sends when it becomes ready', () => {
     // Still `suspended` when the call goes out: the session had not taken its step yet.
     expect(sessionAtCall).toEqual(['suspended']);
   });
+
+  it('a reconnect adopts the known verdict as the socket opens: connecting → ready, no negotiating', async () => {
+    const r = runtime();
+    await r.callTool('s', 'echo', { text: 'before' });
+    const states: string[] = [];
+    r.on('state', (e) => states.push(e.to));
+    const lost = new Promise<void>((resolve) => r.once('disconnect', () => resolve()));
+    proxy.cut();
+    await lost;
+    await r.callTool('s', 'echo', { text: 'after' });
+    expect(states).toEqual(['connecting', 'ready']);
+  });
 });

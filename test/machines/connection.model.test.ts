@@ -57,6 +57,8 @@ const modelEvents = [
   { type: 'TRANSPORT_CLOSED', error: lost },
   { type: 'TRANSPORT_CLOSED', error: auth, fatal: true },
   { type: 'xstate.done.actor.openTransport' },
+  // Over a stream, with a modern verdict known, the transport opens with it adopted.
+  { type: 'xstate.done.actor.openTransport', output: modern },
   { type: 'xstate.error.actor.openTransport', error: lost },
   { type: 'xstate.error.actor.openTransport', error: auth },
   { type: 'xstate.done.actor.negotiateSession', output: session },
@@ -483,6 +485,46 @@ describe('connection machine (model-based, virtual clock)', () => {
     expect(actor.getSnapshot().context.verdict).toBeNull();
     await vi.advanceTimersByTimeAsync(actor.getSnapshot().context.retryDelayMs);
     driver.settle('xstate.done.actor.openTransport', {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(actor.getSnapshot().value).toEqual({ negotiating: 'discovering' });
+    actor.stop();
+  });
+
+  it('with a modern verdict the transport may open with it adopted: straight to ready, no negotiating', async () => {
+    const driver = new PromiseActorDriver();
+    const machine = connectionMachine.provide({
+      actors: {
+        openTransport: driver.actor('openTransport'),
+        negotiateSession: driver.actor('negotiateSession'),
+      },
+    });
+    const seen: string[] = [];
+    const actor = createActor(machine, {
+      input: { ...input, verdict: { era: 'modern', protocolVersion: '2026-07-28' } },
+    });
+    actor.subscribe((s) => seen.push(JSON.stringify(s.value)));
+    actor.start();
+    actor.send({ type: 'CONNECT' });
+    driver.settle('xstate.done.actor.openTransport', { output: modern });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(actor.getSnapshot().matches('ready')).toBe(true);
+    expect(actor.getSnapshot().context.session).toEqual(modern);
+    expect(seen.some((v) => v.includes('negotiating'))).toBe(false);
+    expect(driver.invocations.get('negotiateSession') ?? 0).toBe(0);
+    actor.stop();
+  });
+
+  it('without a verdict, an output from openTransport is ignored: the handshake still runs', async () => {
+    const driver = new PromiseActorDriver();
+    const machine = connectionMachine.provide({
+      actors: {
+        openTransport: driver.actor('openTransport'),
+        negotiateSession: driver.actor('negotiateSession'),
+      },
+    });
+    const actor = createActor(machine, { input }).start();
+    actor.send({ type: 'CONNECT' });
+    driver.settle('xstate.done.actor.openTransport', { output: modern });
     await vi.advanceTimersByTimeAsync(0);
     expect(actor.getSnapshot().value).toEqual({ negotiating: 'discovering' });
     actor.stop();
