@@ -11,6 +11,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { ConfigError } from '../errors/index.js';
+import { hasOwnKeys } from './has-own-keys.js';
 import { createHttpFetch } from './http-fetch.js';
 import { createJsonPostFastPath } from './json-post-fast-path.js';
 import { ReauthTransport } from './reauth-transport.js';
@@ -64,11 +65,6 @@ export interface TransportSpec {
   allowInsecure?: boolean | undefined;
 }
 
-function hasKeys(record: Record<string, string>): boolean {
-  for (const _ in record) return true;
-  return false;
-}
-
 /** A fresh, unstarted transport for `spec`. */
 export function createTransport(spec: TransportSpec): Transport {
   switch (spec.kind) {
@@ -82,7 +78,7 @@ export function createTransport(spec: TransportSpec): Transport {
             url: spec.url!,
             server: spec.server,
             // No empty object kept for the connection's life when there are no headers.
-            ...(hasKeys(headers) ? { headers } : {}),
+            ...(hasOwnKeys(headers) ? { headers } : {}),
             ...(spec.tls ? { tls: tlsConnectOptions(spec.tls) } : {}),
             maxPayloadBytes: spec.maxMessageBytes,
             handshakeTimeoutMs: spec.handshakeTimeoutMs,

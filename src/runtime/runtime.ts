@@ -20,6 +20,7 @@ import type {
 } from '@modelcontextprotocol/client';
 import { EventEmitter } from 'eventemitter3';
 import type { InspectionEvent } from 'xstate';
+import { hasOwnKeys } from '../actors/has-own-keys.js';
 import { protocolErrorHandler, watchProtocolErrors } from '../actors/protocol-errors.js';
 import type { ConnectionStateChange } from '../actors/server-connection.js';
 import { ClosedError, ConfigError, McpRuntimeError, ToolError, ValidationError } from '../errors/index.js';
@@ -932,12 +933,6 @@ export class McpRuntime extends EventEmitter<RuntimeEvents> {
       this.emit('disconnect', { ...base, reason: change.lastError, to: change.to });
     }
   }
-}
-
-/** `Object.keys(value).length > 0` without building the array (this runs on every call). */
-function hasOwnKeys(value: object): boolean {
-  for (const key in value) if (Object.hasOwn(value, key)) return true;
-  return false;
 }
 
 /** Sends `resources/read` with `arg` as its params. */
