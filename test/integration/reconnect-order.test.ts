@@ -57,6 +57,13 @@ async function written(methods: string[], count: number): Promise<string[]> {
   return methods;
 }
 
+/** Cuts the connection at the proxy; resolves when the runtime saw it go. */
+async function cut(r: McpRuntime): Promise<void> {
+  const lost = new Promise<void>((resolve) => r.once('disconnect', () => resolve()));
+  proxy.cut();
+  await lost;
+}
+
 function runtime(): McpRuntime {
   rt = createRuntime({
     servers: { s: { url: proxy.wsUrl, protocol: '2026-07-28' } },
@@ -80,9 +87,7 @@ describe('what a 2026 connection sends when it becomes ready', () => {
   it('a reconnect: the call made while down goes first, then one listen (not two)', async () => {
     const r = runtime();
     await r.callTool('s', 'echo', { text: 'before' });
-    const lost = new Promise<void>((resolve) => r.once('disconnect', () => resolve()));
-    proxy.cut();
-    await lost;
+    await cut(r);
     const methods = clientRequests();
     // The `session` event comes when the restore's listen was answered: every listen is written.
     const restored = new Promise<void>((resolve) => r.once('session', () => resolve()));
@@ -94,9 +99,7 @@ describe('what a 2026 connection sends when it becomes ready', () => {
   it("a reconnect: the session's own step (restore, cache, listen) runs after the waiting call is written", async () => {
     const r = runtime();
     await r.callTool('s', 'echo', { text: 'before' });
-    const lost = new Promise<void>((resolve) => r.once('disconnect', () => resolve()));
-    proxy.cut();
-    await lost;
+    await cut(r);
     const sessionAtCall: string[] = [];
     const send = WebSocket.prototype.send;
     vi.spyOn(WebSocket.prototype, 'send').mockImplementation(function (this: WebSocket, data, ...rest) {
@@ -118,9 +121,7 @@ describe('what a 2026 connection sends when it becomes ready', () => {
     await r.callTool('s', 'echo', { text: 'before' });
     const states: string[] = [];
     r.on('state', (e) => states.push(e.to));
-    const lost = new Promise<void>((resolve) => r.once('disconnect', () => resolve()));
-    proxy.cut();
-    await lost;
+    await cut(r);
     await r.callTool('s', 'echo', { text: 'after' });
     expect(states).toEqual(['connecting', 'ready']);
   });

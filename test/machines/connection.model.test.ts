@@ -119,8 +119,9 @@ function serialize(snap: Snap, event: ConnectionEvent | undefined, prev?: Snap):
   ]);
 }
 
-function liveActor(driver: PromiseActorDriver, taken: Set<string>) {
-  const machine = connectionMachine.provide({
+/** The machine with every I/O actor driven by `driver` (settled by hand on the virtual clock). */
+function drivenMachine(driver: PromiseActorDriver) {
+  return connectionMachine.provide({
     actors: {
       openTransport: driver.actor('openTransport'),
       negotiateSession: driver.actor('negotiateSession'),
@@ -128,7 +129,10 @@ function liveActor(driver: PromiseActorDriver, taken: Set<string>) {
       closeTransport: driver.actor('closeTransport'),
     },
   });
-  return createActor(machine, { input, inspect: recordTransitions(taken) });
+}
+
+function liveActor(driver: PromiseActorDriver, taken: Set<string>) {
+  return createActor(drivenMachine(driver), { input, inspect: recordTransitions(taken) });
 }
 
 describe('connection machine (model-based, virtual clock)', () => {
@@ -227,14 +231,7 @@ describe('connection machine (model-based, virtual clock)', () => {
 
   it('backoff ceilings grow by the factor and cap; attempts are bounded', async () => {
     const driver = new PromiseActorDriver();
-    const machine = connectionMachine.provide({
-      actors: {
-        openTransport: driver.actor('openTransport'),
-        negotiateSession: driver.actor('negotiateSession'),
-        ping: driver.actor('ping'),
-        closeTransport: driver.actor('closeTransport'),
-      },
-    });
+    const machine = drivenMachine(driver);
     const noJitter = { ...input, backoff: { ...input.backoff, jitter: false, maxAttempts: 5 } };
     const actor = createActor(machine, { input: noJitter }).start();
     actor.send({ type: 'CONNECT' });
@@ -492,12 +489,7 @@ describe('connection machine (model-based, virtual clock)', () => {
 
   it('with a modern verdict the transport may open with it adopted: straight to ready, no negotiating', async () => {
     const driver = new PromiseActorDriver();
-    const machine = connectionMachine.provide({
-      actors: {
-        openTransport: driver.actor('openTransport'),
-        negotiateSession: driver.actor('negotiateSession'),
-      },
-    });
+    const machine = drivenMachine(driver);
     const seen: string[] = [];
     const actor = createActor(machine, {
       input: { ...input, verdict: { era: 'modern', protocolVersion: '2026-07-28' } },
@@ -516,12 +508,7 @@ describe('connection machine (model-based, virtual clock)', () => {
 
   it('without a verdict, an output from openTransport is ignored: the handshake still runs', async () => {
     const driver = new PromiseActorDriver();
-    const machine = connectionMachine.provide({
-      actors: {
-        openTransport: driver.actor('openTransport'),
-        negotiateSession: driver.actor('negotiateSession'),
-      },
-    });
+    const machine = drivenMachine(driver);
     const actor = createActor(machine, { input }).start();
     actor.send({ type: 'CONNECT' });
     driver.settle('xstate.done.actor.openTransport', { output: modern });
