@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every scenario against its baseline in the same run (interleaved rounds,
- * medians), a table of medians, ratios and PASS/MISS per target, and bench/results/latest.json.
+ * medians), a table of medians, ratios and PASS/MISS per target, and bench/results/latest.json
+ * (bench/results/partial.json for a --quick or --only run, which is not committed).
  *
  *   npm run bench                  full run (under 3 minutes)
  *   npm run bench -- --quick       smoke run of a few seconds (numbers meaningless)
@@ -38,7 +39,10 @@ const { values } = parseArgs({
 });
 const quick = values.quick ?? false;
 const only = values.only ? new Set(values.only.split(',')) : undefined;
-const out = values.out ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
+// A partial or smoke run must not replace the last full run's results (they are committed).
+const out =
+  values.out ??
+  fileURLToPath(new URL(`./results/${only || quick ? 'partial' : 'latest'}.json`, import.meta.url));
 const wanted = (name: string) => only === undefined || only.has(name);
 /** Scenarios that run only when named in --only (they need more than Node: fleet starts redis-server). */
 const OPTIONAL = ['fleet'];
