@@ -136,21 +136,38 @@ export interface ConnectionStateChange {
   session: SessionInfo | null;
 }
 
-/**
- * The actor's error observer, shared by every connection: failures reach the owner as states and
- * `lastError`; without an error observer xstate would rethrow them as unhandled. A method, so that
- * no tool names it (a renamed function makes each `bind` of it, one per actor, carry a name).
- */
-const actorObserver = { ignoreError(): void {} };
-
 /** The connection that owns each connection actor. */
 const owners = new WeakMap<object, ServerConnection>();
+
+/** The actor systems whose connection actors report their snapshots to {@link onInspection}. */
+const observedSystems = new WeakSet<object>();
+
+/**
+ * Every connection learns its state changes from its actor system's inspection, through one
+ * observer per system (the server's supervisor's, shared by its pool), instead of a subscription
+ * per actor (an observer, two bound functions and a closure each). An actor in `error` reports
+ * nothing: failures reach the owner as states and `lastError`.
+ */
+function onInspection(event: InspectionEvent): void {
+  if (event.type !== '@xstate.snapshot') return;
+  const owner = owners.get(event.actorRef);
+  const snapshot = event.snapshot as ConnectionSnapshot;
+  if (owner && snapshot.status !== 'error') owner.onSnapshot(snapshot);
+}
+
+function observeSystem(system: AnyActorRef['system']): void {
+  if (observedSystems.has(system)) return;
+  observedSystems.add(system);
+  system.inspect(onInspection);
+}
 
 function ownerOf(actor: AnyActorRef | undefined): ServerConnection {
   const owner = actor && owners.get(actor);
   if (!owner) throw new ClosedError('The connection actor has no owner');
   return owner;
 }
+
+type ConnectionSnapshot = ReturnType<Actor<typeof connectionMachine>['getSnapshot']>;
 
 /** The negotiation options by pin and probe time: the Client keeps them, the connections share them. */
 const negotiations = new Map<string, VersionNegotiationOptions>();
@@ -261,7 +278,7 @@ export class ServerConnection {
       ...(options.parent ? { parent: options.parent } : options.inspect ? { inspect: options.inspect } : {}),
     });
     owners.set(this.actor, this);
-    this.actor.subscribe((snapshot) => this.onSnapshot(snapshot), actorObserver.ignoreError);
+    observeSystem(this.actor.system);
     this.actor.start();
   }
 
@@ -376,7 +393,8 @@ export class ServerConnection {
     );
   }
 
-  private onSnapshot(snapshot: ReturnType<typeof this.actor.getSnapshot>): void {
+  /** A snapshot of this connection's actor (see {@link onInspection}). */
+  onSnapshot(snapshot: ConnectionSnapshot): void {
     const next = flatten(snapshot.value);
     if (next === this.state) return;
     const from = this.state;
