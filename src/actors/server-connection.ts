@@ -109,6 +109,15 @@ export interface ServerConnectionOptions {
   incoming?: Receive;
 }
 
+/**
+ * What differs between the connections of one server. The rest of {@link ServerConnectionOptions}
+ * can then be one object for the whole pool, which each connection keeps instead of a copy.
+ */
+export type ConnectionOwnOptions = Pick<
+  ServerConnectionOptions,
+  'seed' | 'verdict' | 'onStateChange' | 'outgoing' | 'incoming'
+>;
+
 /** An era verdict with what a modern one needs to be adopted without a round trip. */
 export interface KnownEra extends EraVerdict {
   /** The server's `server/discover` result (modern era only). */
@@ -230,8 +239,8 @@ export class ServerConnection {
   private static readonly tracedTransportHooks: StartedTransportHooks<ServerConnection> = {
     ...ServerConnection.transportHooks,
     onsend: (conn, wrapper, message) =>
-      conn.options.outgoing
-        ? conn.options.outgoing(
+      conn.own.outgoing
+        ? conn.own.outgoing(
             message,
             conn.actor.getSnapshot().context.session?.protocolVersion,
             wrapper.sessionId,
@@ -259,11 +268,18 @@ export class ServerConnection {
    */
   private handshakeCause: McpRuntimeError | undefined;
 
-  constructor(private readonly options: ServerConnectionOptions) {
+  /**
+   * @param options what the connection needs; a pool may give all its connections one object
+   * @param own what is this connection's own (taken from `options` when not given)
+   */
+  constructor(
+    private readonly options: ServerConnectionOptions,
+    private readonly own: ConnectionOwnOptions = options,
+  ) {
     this.server = options.server;
     this.client = new Client(options.clientInfo, options.clientOptions);
     options.configureClient?.(this.client);
-    this.discover = options.verdict?.discover;
+    this.discover = own.verdict?.discover;
     this.actor = createActor(ServerConnection.machine, {
       input: {
         server: options.server,
@@ -271,9 +287,9 @@ export class ServerConnection {
         heartbeat: options.heartbeat,
         connectTimeoutMs: options.connectTimeoutMs,
         initializeTimeoutMs: options.initializeTimeoutMs,
-        seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+        seed: own.seed ?? Math.floor(Math.random() * 2 ** 32),
         protocol: options.protocol ?? 'auto',
-        verdict: usableVerdict(options.verdict),
+        verdict: usableVerdict(own.verdict),
       },
       ...(options.parent ? { parent: options.parent } : options.inspect ? { inspect: options.inspect } : {}),
     });
@@ -401,7 +417,7 @@ export class ServerConnection {
     this.state = next;
     if (from === 'ready') this.lossCount++;
     const c = snapshot.context;
-    this.options.onStateChange?.({
+    this.own.onStateChange?.({
       server: this.server,
       from,
       to: next,
@@ -434,10 +450,10 @@ export class ServerConnection {
     const inner: Transport = createTransport(spec);
     const wrapper = new StartedTransport(
       inner,
-      this.options.outgoing ? ServerConnection.tracedTransportHooks : ServerConnection.transportHooks,
+      this.own.outgoing ? ServerConnection.tracedTransportHooks : ServerConnection.transportHooks,
       this as ServerConnection,
       spec.kind === 'stdio' || spec.kind === 'websocket' || spec.kind === 'memory',
-      this.options.incoming,
+      this.own.incoming,
     );
     this.transport = wrapper;
     this.handshaking = true;
