@@ -287,7 +287,9 @@ export class ServerConnection {
         heartbeat: options.heartbeat,
         connectTimeoutMs: options.connectTimeoutMs,
         initializeTimeoutMs: options.initializeTimeoutMs,
-        seed: own.seed ?? Math.floor(Math.random() * 2 ** 32),
+        // Below 2^30: a small integer is stored in place, a larger one boxed (twice: input and
+        // context), and the jitter needs no more bits than that.
+        seed: own.seed ?? Math.floor(Math.random() * 2 ** 30),
         protocol: options.protocol ?? 'auto',
         verdict: usableVerdict(own.verdict),
       },
