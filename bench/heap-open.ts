@@ -46,6 +46,8 @@ let host: McpRuntime | undefined;
 /** What the pool members of one server share in the runtime (server-handle.ts): config, spec, hooks. */
 let shared: Pick<
   ServerConnectionOptions,
+  | 'server'
+  | 'clientInfo'
   | 'spec'
   | 'configureClient'
   | 'clientOptions'
@@ -65,6 +67,8 @@ async function openPooled(url: string): Promise<Opened> {
     };
     const c = resolveConfig({ servers: { demo: { url } } }).servers.get('demo')!;
     shared = {
+      server: 'demo',
+      clientInfo,
       spec: () => buildTransportSpec(c, {}),
       backoff: c.reconnect,
       heartbeat: c.heartbeat,
@@ -76,7 +80,8 @@ async function openPooled(url: string): Promise<Opened> {
       parent: supervisorOf(host, 'demo'),
     };
   }
-  const conn = new ServerConnection({ server: 'demo', clientInfo, ...shared });
+  // One options object for the server's connections; each has its own part (server-handle.ts).
+  const conn = new ServerConnection(shared, { verdict: null });
   await conn.whenReady(10_000);
   await conn.client.callTool(args);
   return conn;

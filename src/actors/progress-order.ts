@@ -15,13 +15,21 @@ export interface OrderedReceiver {
   handOn(message: JSONRPCMessage, extra?: MessageExtraInfo): void;
 }
 
+/** Whether `message` is a progress notification (until the first one, nothing can overtake). */
+export function isProgress(message: JSONRPCMessage): boolean {
+  return (message as { method?: unknown }).method === 'notifications/progress';
+}
+
 /**
  * One connection's ordering of incoming messages, so a response never overtakes progress that
- * arrived before it.
+ * arrived before it. Needed from the first progress notification on: a connection makes it then.
  *
  * @example
- * const order = new ProgressOrder();
- * inner.onmessage = (message, extra) => order.pass(message, extra, this);
+ * inner.onmessage = (message, extra) => {
+ *   if (!order && !isProgress(message)) return this.handOn(message, extra);
+ *   order ??= new ProgressOrder();
+ *   order.pass(message, extra, this);
+ * };
  */
 export class ProgressOrder {
   /** Progress notifications whose handler microtask has not run yet. */
@@ -31,7 +39,7 @@ export class ProgressOrder {
 
   /** Hands `message` to `to`, now or (a response behind queued progress) one microtask later. */
   pass(message: JSONRPCMessage, extra: MessageExtraInfo | undefined, to: OrderedReceiver): void {
-    if ((message as { method?: unknown }).method === 'notifications/progress') {
+    if (isProgress(message)) {
       to.handOn(message, extra);
       this.#queued++;
       // Queued after the SDK's own handler microtask: when it runs, the handler has run.

@@ -109,6 +109,15 @@ export interface ServerConnectionOptions {
   incoming?: Receive;
 }
 
+/**
+ * What differs between the connections of one server. The rest of {@link ServerConnectionOptions}
+ * can then be one object for the whole pool, which each connection keeps instead of a copy.
+ */
+export type ConnectionOwnOptions = Pick<
+  ServerConnectionOptions,
+  'seed' | 'verdict' | 'onStateChange' | 'outgoing' | 'incoming'
+>;
+
 /** An era verdict with what a modern one needs to be adopted without a round trip. */
 export interface KnownEra extends EraVerdict {
   /** The server's `server/discover` result (modern era only). */
@@ -136,21 +145,38 @@ export interface ConnectionStateChange {
   session: SessionInfo | null;
 }
 
-/**
- * The actor's error observer, shared by every connection: failures reach the owner as states and
- * `lastError`; without an error observer xstate would rethrow them as unhandled. A method, so that
- * no tool names it (a renamed function makes each `bind` of it, one per actor, carry a name).
- */
-const actorObserver = { ignoreError(): void {} };
-
 /** The connection that owns each connection actor. */
 const owners = new WeakMap<object, ServerConnection>();
+
+/** The actor systems whose connection actors report their snapshots to {@link onInspection}. */
+const observedSystems = new WeakSet<object>();
+
+/**
+ * Every connection learns its state changes from its actor system's inspection, through one
+ * observer per system (the server's supervisor's, shared by its pool), instead of a subscription
+ * per actor (an observer, two bound functions and a closure each). An actor in `error` reports
+ * nothing: failures reach the owner as states and `lastError`.
+ */
+function onInspection(event: InspectionEvent): void {
+  if (event.type !== '@xstate.snapshot') return;
+  const owner = owners.get(event.actorRef);
+  const snapshot = event.snapshot as ConnectionSnapshot;
+  if (owner && snapshot.status !== 'error') owner.onSnapshot(snapshot);
+}
+
+function observeSystem(system: AnyActorRef['system']): void {
+  if (observedSystems.has(system)) return;
+  observedSystems.add(system);
+  system.inspect(onInspection);
+}
 
 function ownerOf(actor: AnyActorRef | undefined): ServerConnection {
   const owner = actor && owners.get(actor);
   if (!owner) throw new ClosedError('The connection actor has no owner');
   return owner;
 }
+
+type ConnectionSnapshot = ReturnType<Actor<typeof connectionMachine>['getSnapshot']>;
 
 /** The negotiation options by pin and probe time: the Client keeps them, the connections share them. */
 const negotiations = new Map<string, VersionNegotiationOptions>();
@@ -218,8 +244,8 @@ export class ServerConnection {
   private static readonly tracedTransportHooks: StartedTransportHooks<ServerConnection> = {
     ...ServerConnection.transportHooks,
     onsend: (conn, wrapper, message) =>
-      conn.options.outgoing
-        ? conn.options.outgoing(
+      conn.own.outgoing
+        ? conn.own.outgoing(
             message,
             conn.actor.getSnapshot().context.session?.protocolVersion,
             wrapper.sessionId,
@@ -247,11 +273,18 @@ export class ServerConnection {
    */
   private handshakeCause: McpRuntimeError | undefined;
 
-  constructor(private readonly options: ServerConnectionOptions) {
+  /**
+   * @param options what the connection needs; a pool may give all its connections one object
+   * @param own what is this connection's own (taken from `options` when not given)
+   */
+  constructor(
+    private readonly options: ServerConnectionOptions,
+    private readonly own: ConnectionOwnOptions = options,
+  ) {
     this.server = options.server;
     this.client = new Client(options.clientInfo, options.clientOptions);
     options.configureClient?.(this.client);
-    this.discover = options.verdict?.discover;
+    this.discover = own.verdict?.discover;
     this.actor = createActor(ServerConnection.machine, {
       input: {
         server: options.server,
@@ -259,14 +292,16 @@ export class ServerConnection {
         heartbeat: options.heartbeat,
         connectTimeoutMs: options.connectTimeoutMs,
         initializeTimeoutMs: options.initializeTimeoutMs,
-        seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+        // Below 2^30: a small integer is stored in place, a larger one boxed (twice: input and
+        // context), and the jitter needs no more bits than that.
+        seed: own.seed ?? Math.floor(Math.random() * 2 ** 30),
         protocol: options.protocol ?? 'auto',
-        verdict: usableVerdict(options.verdict),
+        verdict: usableVerdict(own.verdict),
       },
       ...(options.parent ? { parent: options.parent } : options.inspect ? { inspect: options.inspect } : {}),
     });
     owners.set(this.actor, this);
-    this.actor.subscribe((snapshot) => this.onSnapshot(snapshot), actorObserver.ignoreError);
+    observeSystem(this.actor.system);
     this.actor.start();
   }
 
@@ -381,14 +416,15 @@ export class ServerConnection {
     );
   }
 
-  private onSnapshot(snapshot: ReturnType<typeof this.actor.getSnapshot>): void {
+  /** A snapshot of this connection's actor (see {@link onInspection}). */
+  onSnapshot(snapshot: ConnectionSnapshot): void {
     const next = flatten(snapshot.value);
     if (next === this.state) return;
     const from = this.state;
     this.state = next;
     if (from === 'ready') this.lossCount++;
     const c = snapshot.context;
-    this.options.onStateChange?.({
+    this.own.onStateChange?.({
       server: this.server,
       from,
       to: next,
@@ -427,10 +463,10 @@ export class ServerConnection {
     const inner: Transport = createTransport(spec);
     const wrapper = new StartedTransport(
       inner,
-      this.options.outgoing ? ServerConnection.tracedTransportHooks : ServerConnection.transportHooks,
+      this.own.outgoing ? ServerConnection.tracedTransportHooks : ServerConnection.transportHooks,
       this as ServerConnection,
       spec.kind === 'stdio' || spec.kind === 'websocket' || spec.kind === 'memory',
-      this.options.incoming,
+      this.own.incoming,
     );
     this.transport = wrapper;
     this.handshaking = true;

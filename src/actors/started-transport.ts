@@ -12,8 +12,8 @@ import type {
   Transport,
   TransportSendOptions,
 } from '@modelcontextprotocol/client';
-import { type OrderedReceiver, ProgressOrder } from './progress-order.js';
-import { TaskResultLift } from './task-results.js';
+import { isProgress, type OrderedReceiver, ProgressOrder } from './progress-order.js';
+import { TaskResultLift, taskDeclaringId } from './task-results.js';
 
 /**
  * Extra observers of the inner transport, called besides the Client's own callbacks. They get the
@@ -46,10 +46,13 @@ export class StartedTransport<O = unknown> implements Transport, OrderedReceiver
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
   private closed = false;
-  /** 2026 task results the SDK Client cannot decode, lifted for the task path (task-results.ts). */
-  private readonly tasks = new TaskResultLift();
-  /** Progress ahead of the result it precedes (progress-order.ts). */
-  private readonly order = new ProgressOrder();
+  /**
+   * 2026 task results the SDK Client cannot decode, lifted for the task path (task-results.ts).
+   * Made on the first task-declaring call.
+   */
+  private tasks: TaskResultLift | undefined = undefined;
+  /** Progress ahead of the result it precedes (progress-order.ts). Made on the first progress. */
+  private order: ProgressOrder | undefined = undefined;
   /** `deliver` as a function for `receive`, made on its first message (telemetry only). */
   private deliverFn: Deliver | undefined;
   /** A long-lived stream (stdio, WebSocket, in-memory): opening it reached the peer. */
@@ -72,7 +75,13 @@ export class StartedTransport<O = unknown> implements Transport, OrderedReceiver
       Object.assign(this, { pid: undefined, stderr: undefined });
     }
     // Three callbacks over one context (`this`): what they need is in fields, not in closures.
-    inner.onmessage = (message, extra) => this.order.pass(message, extra, this);
+    inner.onmessage = (message, extra) => {
+      if (this.order === undefined) {
+        if (!isProgress(message)) return this.handOn(message, extra);
+        this.order = new ProgressOrder();
+      }
+      this.order.pass(message, extra, this);
+    };
     inner.onerror = (error) => {
       // Once closed, what the transport reports is its own teardown (aborted streams): not news,
       // and it may come after the runtime's close() resolved.
@@ -112,7 +121,8 @@ export class StartedTransport<O = unknown> implements Transport, OrderedReceiver
   }
 
   private deliver(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
-    this.onmessage?.(this.tasks.received(message), extra);
+    const tasks = this.tasks;
+    this.onmessage?.(tasks ? tasks.received(message) : message, extra);
   }
 
   get sessionId(): string | undefined {
@@ -125,7 +135,11 @@ export class StartedTransport<O = unknown> implements Transport, OrderedReceiver
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     const onsend = this.hooks.onsend;
     const out = onsend ? onsend(this.owner, this, message) : message;
-    this.tasks.sent(out);
+    const taskId = taskDeclaringId(out);
+    if (taskId !== undefined) {
+      this.tasks ??= new TaskResultLift();
+      this.tasks.expect(taskId);
+    }
     return this.innerTransport.send(out, options);
   }
 
@@ -161,7 +175,7 @@ export class StartedTransport<O = unknown> implements Transport, OrderedReceiver
   private markClosed(): void {
     if (this.closed) return;
     this.closed = true;
-    this.tasks.clear();
+    this.tasks?.clear();
     this.onclose?.();
     this.hooks.onclose(this.owner, this);
   }

@@ -21,31 +21,41 @@ export const TASK_HANDLE_META_KEY = 'dev.mcp-actors/task';
 type RequestId = string | number;
 
 /**
- * One connection's lift: `sent` sees every outgoing message, `received` every incoming one. It
- * remembers the ids of task-declaring `tools/call` requests until their answer (or the transport's
- * end) and rewrites only those answers.
+ * The id of a `tools/call` that declares the tasks extension in its `_meta` client capabilities
+ * (its answer may be a task), else undefined.
+ */
+export function taskDeclaringId(message: JSONRPCMessage): RequestId | undefined {
+  const m = message as { method?: unknown; id?: RequestId; params?: { _meta?: Record<string, unknown> } };
+  if (m.method !== 'tools/call' || m.id === undefined) return undefined;
+  const caps = m.params?._meta?.[CLIENT_CAPABILITIES_META_KEY] as { extensions?: object } | undefined;
+  return caps?.extensions && TASKS_EXTENSION in caps.extensions ? m.id : undefined;
+}
+
+/**
+ * One connection's lift, made on its first task-declaring call (most connections never make one):
+ * `expect` notes each such call, `received` sees every incoming message. It remembers the ids of
+ * task-declaring `tools/call` requests until their answer (or the transport's end) and rewrites only
+ * those answers.
  *
  * @example
- * const lift = new TaskResultLift();
- * transport.send(lift.sent(message)); inner.onmessage = (m) => deliver(lift.received(m));
+ * const id = taskDeclaringId(message);
+ * if (id !== undefined) {
+ *   lift ??= new TaskResultLift();
+ *   lift.expect(id);
+ * }
+ * inner.onmessage = (m) => deliver(lift ? lift.received(m) : m);
  */
 export class TaskResultLift {
-  /** Made on the first task-declaring call: most connections never make one. */
-  #declared: Set<RequestId> | undefined;
+  readonly #declared = new Set<RequestId>();
 
-  /** Notes the id of a task-declaring `tools/call`. */
-  sent(message: JSONRPCMessage): void {
-    const m = message as { method?: unknown; id?: RequestId; params?: { _meta?: Record<string, unknown> } };
-    if (m.method !== 'tools/call' || m.id === undefined) return;
-    const caps = m.params?._meta?.[CLIENT_CAPABILITIES_META_KEY] as { extensions?: object } | undefined;
-    if (!caps?.extensions || !(TASKS_EXTENSION in caps.extensions)) return;
-    this.#declared ??= new Set();
-    this.#declared.add(m.id);
+  /** Notes the id of a task-declaring `tools/call` (see {@link taskDeclaringId}). */
+  expect(id: RequestId): void {
+    this.#declared.add(id);
   }
 
   /** The message as the SDK should see it: a declared request's task result lifted, the rest as is. */
   received(message: JSONRPCMessage): JSONRPCMessage {
-    if (!this.#declared?.size || 'method' in message) return message;
+    if (!this.#declared.size || 'method' in message) return message;
     const m = message as { id?: RequestId; result?: Record<string, unknown> };
     if (m.id === undefined || !this.#declared.delete(m.id)) return message;
     const result = m.result;
@@ -58,6 +68,6 @@ export class TaskResultLift {
 
   /** The transport ended: no answer to a remembered request can come on it any more. */
   clear(): void {
-    this.#declared?.clear();
+    this.#declared.clear();
   }
 }

@@ -25,6 +25,7 @@ import { notificationDispatcher } from './notification-dispatch.js';
 import { listKey, ResourceCache, resourceKey } from './resource-cache.js';
 import { MAX_BACKGROUND_READS_PER_SERVER, ResourceRefresher } from './resource-refresher.js';
 import { sharedJsonSchemaValidator } from './schema.js';
+import { noResponseCache } from './sdk-response-cache.js';
 import { capabilitiesFor, type ServerRequestHandlers, serverRequestInstaller } from './server-requests.js';
 import { ServerSession } from './session.js';
 import { subscriptionStream } from './streams.js';
@@ -228,6 +229,8 @@ export class RuntimeFeatures {
       options: {
         capabilities: capabilitiesFor(handlers),
         jsonSchemaValidator: sharedJsonSchemaValidator,
+        // The runtime caches per server (resource-cache.ts); no second cache per Client.
+        responseCacheStore: noResponseCache,
         // 2026 servers ask for input in `input_required` rounds, answered by the same handlers. The
         // call path drives the rounds of tools/call, resources/read and prompts/get
         // (input-rounds.ts); the SDK drives any other request's.

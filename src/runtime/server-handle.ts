@@ -111,9 +111,7 @@ export class ServerHandle {
   /** The protocol era learned for this server (or restored), shared by its connections. */
   private verdict: KnownEra | null;
   /** What every connection of the server is given alike, made with the first one. */
-  private shared:
-    | Required<Pick<ServerConnectionOptions, 'spec' | 'onVerdict' | 'configureClient'>>
-    | undefined;
+  private shared: ServerConnectionOptions | undefined;
 
   constructor(
     readonly config: ResolvedServerConfig,
@@ -228,30 +226,33 @@ export class ServerHandle {
     const c = this.config;
     const telemetry = this.hooks.telemetry?.enabled ? this.hooks.telemetry : undefined;
     let readyAtMs = 0;
+    // One options object for every connection of the server; each keeps only its own part.
     this.shared ??= {
+      server: c.name,
       spec: async () => ({
         ...(await buildTransportSpec(c, { onStderr: this.hooks.onStderr, fleet: this.hooks.fleet })),
         ...(c.mock ? { inProcess: c.mock } : {}),
         concurrency: c.queue.concurrency,
       }),
-      onVerdict: (verdict) => {
-        this.verdict = verdict;
-      },
-      configureClient: (client) => this.hooks.configureClient(c.name, client),
-    };
-    const shared = this.shared;
-    return new ServerConnection({
-      server: c.name,
-      spec: shared.spec,
       backoff: c.reconnect,
       heartbeat: c.heartbeat,
       connectTimeoutMs: c.connectTimeoutMs,
       initializeTimeoutMs: c.initializeTimeoutMs,
       clientInfo: c.clientInfo,
       protocol: c.protocol,
+      onVerdict: (verdict) => {
+        this.verdict = verdict;
+      },
+      onTransportError: this.hooks.onError,
+      configureClient: (client) => this.hooks.configureClient(c.name, client),
+      // Under the supervisor (made with the pool, before any connection), in its actor system and
+      // its inspection: no actor system per connection.
+      ...(this.supervisor ? { parent: this.supervisor } : {}),
+      ...(this.hooks.clientOptions ? { clientOptions: this.hooks.clientOptions(c.name) } : {}),
+    };
+    return new ServerConnection(this.shared, {
       // One verdict per server: a pool member or a reconnect learns it once for all.
       verdict: this.verdict,
-      onVerdict: shared.onVerdict,
       onStateChange: (change) => {
         if (telemetry) readyAtMs = this.recordSession(telemetry, change, readyAtMs);
         onState(change);
@@ -259,12 +260,6 @@ export class ServerHandle {
         if (change.to === 'ready') this.callPath?.connectionReady();
         this.hooks.onStateChange({ ...change, memberId });
       },
-      onTransportError: this.hooks.onError,
-      configureClient: shared.configureClient,
-      // Under the supervisor (made with the pool, before any connection), in its actor system and
-      // its inspection: no actor system per connection.
-      ...(this.supervisor ? { parent: this.supervisor } : {}),
-      ...(this.hooks.clientOptions ? { clientOptions: this.hooks.clientOptions(c.name) } : {}),
       ...(telemetry ? this.telemetryHooks(telemetry) : {}),
     });
   }

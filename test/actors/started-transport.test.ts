@@ -61,3 +61,27 @@ describe('StartedTransport.adopt', () => {
     expect(wrapper.isClosed).toBe(true);
   });
 });
+
+describe('StartedTransport progress order', () => {
+  it('before any progress nothing waits; a response behind queued progress waits one microtask', async () => {
+    const inner = fakeTransport();
+    const seen: string[] = [];
+    const wrapper = new StartedTransport(inner, { onclose: () => {}, onerror: () => {} }, 'owner');
+    wrapper.onmessage = (message) => {
+      seen.push('method' in message ? message.method : `response ${String((message as { id: number }).id)}`);
+    };
+    inner.onmessage?.({ jsonrpc: '2.0', id: 1, result: {} });
+    expect(seen).toEqual(['response 1']);
+    inner.onmessage?.({
+      jsonrpc: '2.0',
+      method: 'notifications/progress',
+      params: { progressToken: 2, progress: 1 },
+    });
+    inner.onmessage?.({ jsonrpc: '2.0', id: 2, result: {} });
+    // The SDK handles the progress one microtask late: its response must not overtake it.
+    expect(seen).toEqual(['response 1', 'notifications/progress']);
+    await Promise.resolve();
+    expect(seen).toEqual(['response 1', 'notifications/progress', 'response 2']);
+    await wrapper.close();
+  });
+});

@@ -2,7 +2,8 @@
  * `tools/call` to a 2026 server over Streamable HTTP, against a raw loopback peer that checks what
  * a strict server checks: `Mcp-Param-*` headers mirrored from the tool's `x-mcp-header` arguments
  * (SEP-2243; a stale header is refused with -32020), and input rounds (MRTR) for a tool with an
- * `outputSchema` (the runtime drives the rounds; the result is checked once, at the end).
+ * `outputSchema` (the runtime drives the rounds; the result is checked once, at the end); and
+ * `resources/read` with a caching hint, which only the runtime's own cache honours.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -54,7 +55,7 @@ async function body(
 }
 
 async function startPeer(): Promise<Peer> {
-  const state = { methods: [] as string[], header: 'Region' };
+  const state = { methods: [] as string[], header: 'Region', reads: 0 };
   const server: Server = createServer(async (req, res) => {
     const message = await body(req);
     const { id, method = '', params = {} } = message;
@@ -73,7 +74,7 @@ async function startPeer(): Promise<Peer> {
         result: {
           resultType: 'complete',
           supportedVersions: ['2026-07-28'],
-          capabilities: { tools: {} },
+          capabilities: { tools: {}, resources: {} },
           serverInfo: { name: 'strict', version: '0' },
         },
       });
@@ -120,6 +121,16 @@ async function startPeer(): Promise<Peer> {
           structuredContent: { ok },
         },
       });
+    } else if (method === 'resources/read') {
+      state.reads++;
+      send(200, {
+        result: {
+          resultType: 'complete',
+          contents: [{ uri: params.uri, text: `read ${state.reads}` }],
+          ttlMs: 60_000,
+          cacheScope: 'public',
+        },
+      });
     } else {
       send(200, { result: { resultType: 'complete' } });
     }
@@ -152,6 +163,23 @@ function runtime(url: string): McpRuntime {
   });
   return rt;
 }
+
+describe('resources/read from a 2026 server with a caching hint', () => {
+  it('`cache: false` reaches the server every time: the SDK Client keeps no cache of its own', async () => {
+    peer = await startPeer();
+    const runtime_ = runtime(peer.url);
+    const texts = [];
+    for (let i = 0; i < 2; i++) {
+      const read = await runtime_.readResource('s', 'demo://x', { cache: false });
+      texts.push((read.contents[0] as { text?: string }).text);
+    }
+    expect(texts).toEqual(['read 1', 'read 2']);
+    // The runtime's cache honours the hint: one more read, then hits.
+    await runtime_.readResource('s', 'demo://x');
+    await runtime_.readResource('s', 'demo://x');
+    expect(peer.methods.filter((m) => m === 'resources/read')).toHaveLength(3);
+  });
+});
 
 describe('tools/call to a 2026 server over Streamable HTTP', () => {
   it('mirrors x-mcp-header arguments; after the schema changed, a -32020 reads the list again and sends once more', async () => {
