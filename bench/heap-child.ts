@@ -5,7 +5,8 @@
  *
  * the variants of bench/heap-open.ts (`sdk`, `sdkv1`, `pooled`, `server`), each connected with one
  * echo call before the heap is read. Prints one JSON line with the bytes per connection of each
- * round (each round adds `count` more, the earlier ones stay open).
+ * measured round (each round adds `count` more, the earlier ones stay open; a first, warm-up round
+ * is not reported).
  */
 
 import { closeHost, type Opened, openOne, openServers } from './heap-open.js';
@@ -32,14 +33,18 @@ async function openMany(): Promise<Opened[]> {
 await (await openOne(url, variant)).close();
 
 // Rounds add `count` more each and keep the earlier ones open: memory released by a close is not
-// returned at once, so closing between rounds would understate the next round.
+// returned at once, so closing between rounds would understate the next round. The first round is
+// not recorded: V8 is still compiling and optimising the connect path then (code, feedback, deopt
+// data: per connection it came out 2-4x the later rounds, and the second one still up to 1.5x with
+// 15 a round), which is no connection's heap.
+const WARM_ROUNDS = 1;
 const perConnectionBytes: number[] = [];
 const opened: Opened[] = [];
-for (let r = 0; r < rounds; r++) {
+for (let r = 0; r < WARM_ROUNDS + rounds; r++) {
   const before = heapUsed();
   opened.push(...(await openMany()));
   const after = heapUsed();
-  perConnectionBytes.push((after - before) / count);
+  if (r >= WARM_ROUNDS) perConnectionBytes.push((after - before) / count);
 }
 for (const o of opened) await o.close();
 await closeHost();

@@ -125,7 +125,7 @@ try {
   }
   if (wanted('heap')) {
     log('heap');
-    rows.push(...(await heapScenario(servers, quick ? 4 : 15, quick ? 1 : scaled(3))));
+    rows.push(...(await heapScenario(servers, quick ? 4 : 40, quick ? 1 : scaled(5))));
   }
   if (wanted('start')) {
     log('start');
