@@ -533,6 +533,14 @@ export class ServerConnection {
     } finally {
       this.handshaking = false;
     }
+    // A close during the handshake is left to the handshake (onTransportClosed), but adopting a
+    // verdict sends nothing that could fail: without this, the connection would go ready on a
+    // transport that is already gone.
+    if (wrapper.isClosed) {
+      throw new ConnectionLostError(`${this.server}: transport closed during the handshake`, {
+        server: this.server,
+      });
+    }
     this.everReady = true;
     const era = this.client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
     const protocolVersion = this.client.getNegotiatedProtocolVersion() ?? 'unknown';
