@@ -24,11 +24,11 @@ import { ListsOnConnect } from './lists-on-connect.js';
 import { notificationDispatcher } from './notification-dispatch.js';
 import { listKey, ResourceCache, resourceKey } from './resource-cache.js';
 import { MAX_BACKGROUND_READS_PER_SERVER, ResourceRefresher } from './resource-refresher.js';
+import { ResourceWatchers } from './resource-watchers.js';
 import { sharedJsonSchemaValidator } from './schema.js';
 import { noResponseCache } from './sdk-response-cache.js';
 import { capabilitiesFor, type ServerRequestHandlers, serverRequestInstaller } from './server-requests.js';
 import { ServerSession } from './session.js';
-import { subscriptionStream } from './streams.js';
 import { type ListKind, ToolRegistry } from './tool-registry.js';
 
 /** Severity order of MCP log levels (RFC 5424). */
@@ -81,7 +81,11 @@ export class RuntimeFeatures {
   readonly lists: ListsOnConnect;
   private readonly sessions = new Map<string, ServerSession>();
   /** Watchers per server and URI: the subscription is sent once and dropped with the last watcher. */
-  private readonly watchers = new Map<string, Map<string, Set<(r: ReadResourceResult) => void>>>();
+  private readonly watchers = new ResourceWatchers({
+    subscribe: (server, uri) => this.subscribe(server, uri),
+    unsubscribe: (server, uri) => this.unsubscribe(server, uri),
+    isClosed: () => this.host.isClosed(),
+  });
   private readonly logLevels = new Map<string, LoggingLevel>();
   /** Handler calls (server requests or 2026 input rounds) per server, for the `input` event. */
   private readonly inputRounds = new Map<string, number>();
@@ -141,7 +145,7 @@ export class RuntimeFeatures {
   removeServer(server: string): void {
     this.sessions.get(server)?.stop();
     this.sessions.delete(server);
-    this.watchers.delete(server);
+    this.watchers.removeServer(server);
     this.logLevels.delete(server);
     this.inputRounds.delete(server);
     this.clientSetups.delete(server);
@@ -297,30 +301,7 @@ export class RuntimeFeatures {
     uri: string,
     signal?: AbortSignal,
   ): AsyncGenerator<ReadResourceResult, void, undefined> {
-    return subscriptionStream<ReadResourceResult>(async (push) => {
-      const byUri = this.watchers.get(server) ?? new Map<string, Set<(r: ReadResourceResult) => void>>();
-      this.watchers.set(server, byUri);
-      const existing = byUri.get(uri);
-      const first = existing === undefined;
-      const set = existing ?? new Set<(r: ReadResourceResult) => void>();
-      byUri.set(uri, set);
-      set.add(push);
-      if (first) {
-        try {
-          await this.subscribe(server, uri);
-        } catch (error) {
-          set.delete(push);
-          if (set.size === 0) byUri.delete(uri);
-          throw error;
-        }
-      }
-      return async () => {
-        set.delete(push);
-        if (set.size > 0 || byUri.get(uri) !== set) return;
-        byUri.delete(uri);
-        if (!this.host.isClosed()) await this.unsubscribe(server, uri).catch(() => {});
-      };
-    }, signal);
+    return this.watchers.watch(server, uri, signal);
   }
 
   /** Cancels timers; stops the session actors. */
@@ -345,7 +326,7 @@ export class RuntimeFeatures {
     const key = resourceKey(uri);
     const wanted =
       this.cache.has(server, key) ||
-      this.watchers.get(server)?.has(uri) === true ||
+      this.watchers.watches(server, uri) ||
       (this.sessions.get(server)?.subscriptions.includes(uri) ?? false);
     if (!wanted) return;
     this.cache.invalidate(server, key);
@@ -381,7 +362,7 @@ export class RuntimeFeatures {
       uri,
       ...(contents ? { contents } : { error: (outcome as { error: unknown }).error as never }),
     });
-    if (contents) for (const push of this.watchers.get(server)?.get(uri) ?? []) push(contents);
+    if (contents) this.watchers.deliver(server, uri, contents);
   }
 
   /** A new session (after an expiry or a reconnect): nothing cached may be trusted. */
