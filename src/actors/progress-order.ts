@@ -34,8 +34,10 @@ export function isProgress(message: JSONRPCMessage): boolean {
 export class ProgressOrder {
   /** Progress notifications whose handler microtask has not run yet. */
   #queued = 0;
-  /** Made with the first progress notification: many connections never see one. */
-  #handled: (() => void) | undefined;
+  /** Runs after a progress notification's handler (this object exists once one has come). */
+  readonly #handled = (): void => {
+    this.#queued--;
+  };
 
   /** Hands `message` to `to`, now or (a response behind queued progress) one microtask later. */
   pass(message: JSONRPCMessage, extra: MessageExtraInfo | undefined, to: OrderedReceiver): void {
@@ -43,9 +45,6 @@ export class ProgressOrder {
       to.handOn(message, extra);
       this.#queued++;
       // Queued after the SDK's own handler microtask: when it runs, the handler has run.
-      this.#handled ??= () => {
-        this.#queued--;
-      };
       queueMicrotask(this.#handled);
     } else if (this.#queued > 0 && !('method' in message)) {
       queueMicrotask(() => to.handOn(message, extra));
